@@ -1,0 +1,68 @@
+"""The `attn` command line: `attn <command> [options]`.
+
+Each command lives in a module listed in `COMMANDS`. The module exposes
+`add_parser(subparsers)`, which adds the command's parser and sets its `run`
+default: the function called with the parsed arguments, which returns the
+exit code.
+
+Run `attn --help` for the list of commands and `attn <command> --help` for
+the options of one.
+"""
+
+import argparse
+import importlib
+import sys
+
+# Modules of the commands, in the order `attn --help` lists them.
+COMMANDS = ("apps.demo",)
+
+
+class _ArgumentParser(argparse.ArgumentParser):
+    """An `ArgumentParser` that reports usage errors on a single line."""
+
+    def error(self, message):
+        hint = f"see '{self.prog} --help'"
+        self.exit(2, f"{self.prog}: error: {message} ({hint})\n")
+
+
+def build_parser():
+    """Builds the parser of `attn` with every command in `COMMANDS`.
+
+    Returns:
+        An `argparse.ArgumentParser`.
+    """
+    parser = _ArgumentParser(
+        prog="attn",
+        description="Attention layers and the apps built on them.",
+    )
+    subparsers = parser.add_subparsers(
+        dest="command", title="commands", metavar="<command>"
+    )
+    for module in COMMANDS:
+        importlib.import_module(module).add_parser(subparsers)
+    return parser
+
+
+def main(argv=None):
+    """Runs `attn`.
+
+    Args:
+        argv: the arguments after the program name; `None` reads `sys.argv`.
+
+    Returns:
+        The exit code: 0 on success, 2 for a usage error (including a missing
+        command), otherwise what the command returns.
+    """
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exit:  # `--help`, or a usage error already reported.
+        return exit.code
+    if args.command is None:
+        parser.print_help(sys.stderr)
+        return 2
+    return args.run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,876 @@
+"""Speed and memory benchmark of `layers.MultiHeadAttention`.
+
+Compares, on each Keras backend, one forward+backward step of
+
+* `ours`: `layers.MultiHeadAttention` with `implementation="auto"` (the fused
+  `keras.ops.dot_product_attention` path),
+* `keras`: `keras.layers.MultiHeadAttention`,
+* `naive`: projections, einsum, softmax and einsum written with `keras.ops`,
+
+on self-attention at a few sequence lengths, plus the memory-bounded
+`implementation="chunked"` path (and the explicit path, when it fits in
+memory) at one long sequence length.
+
+Every backend runs in its own subprocess, with `KERAS_BACKEND` set before
+Keras is imported. Times are medians over interleaved repeats of all layers
+in one process, next to the speed of a plain float32 matmul measured in the
+same process. Peak memory is measured in a fresh subprocess per (backend,
+layer, length), as the growth of the peak resident set size.
+
+Usage:
+
+```
+python benchmarks/layers.py
+python benchmarks/layers.py --backends jax --lengths 128,512 --long 0
+python benchmarks/layers.py --quick
+```
+
+The full run writes `benchmarks/results/layers.json` and
+`benchmarks/results/layers.md`; `--quick` only prints its table.
+"""
+
+import argparse
+import gc
+import json
+import os
+import platform
+import re
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from importlib import metadata
+from pathlib import Path
+
+BENCHMARK_DIR = Path(__file__).resolve().parent
+REPO_ROOT = BENCHMARK_DIR.parent
+RESULTS_DIR = BENCHMARK_DIR / "results"
+
+# Run as a script, this folder comes first on `sys.path`, where this file's
+# name would shadow the `layers` package.
+if sys.path and Path(sys.path[0]).resolve() == BENCHMARK_DIR:
+    sys.path[0] = str(REPO_ROOT)
+
+BACKENDS = ("tensorflow", "jax", "torch")
+COMPILE_MODES = {
+    "tensorflow": "tf.function(jit_compile=True)",
+    "jax": "jax.jit",
+    "torch": "eager",
+}
+GRADIENTS = {
+    "tensorflow": "tf.GradientTape",
+    "jax": "jax.value_and_grad",
+    "torch": "torch.autograd.grad",
+}
+# `implementation` of `layers.MultiHeadAttention` for each benchmarked name.
+OUR_IMPLEMENTATIONS = {
+    "ours": "auto",
+    "chunked": "chunked",
+    "explicit": "explicit",
+}
+SHORT_IMPLS = ("ours", "keras", "naive")
+LONG_IMPLS = ("chunked", "explicit")
+MODEL_KEYS = ("num_heads", "key_dim", "model_dim", "query_chunk_size")
+
+FULL_CONFIG = {
+    "num_heads": 8,
+    "key_dim": 64,
+    "model_dim": 512,
+    "lengths": (128, 512, 2048),
+    "tokens_per_step": 2048,
+    "long_length": 16384,
+    "long_batch": 1,
+    # Modes tried in order at the long length; see `long_cases`.
+    "long_modes": ("forward",),
+    "query_chunk_size": 1024,
+    "roof_size": 2048,
+    # See `time_steps`.
+    "timing": {
+        "warmup": 2, "min_repeats": 7, "max_repeats": 40, "budget_s": 15.0
+    },
+    "memory_timing": {
+        "warmup": 1, "min_repeats": 2, "max_repeats": 2, "budget_s": 0.0
+    },
+    "long_timing": {
+        "warmup": 1, "min_repeats": 2, "max_repeats": 3, "budget_s": 60.0
+    },
+    "memory_budget_mib": 6144,
+}
+QUICK_CONFIG = {
+    **FULL_CONFIG,
+    "num_heads": 2,
+    "key_dim": 8,
+    "model_dim": 16,
+    "lengths": (64,),
+    "tokens_per_step": 128,
+    "long_length": 256,
+    "long_modes": ("forward+backward", "forward"),
+    "query_chunk_size": 64,
+    "roof_size": 256,
+    "timing": {
+        "warmup": 1, "min_repeats": 3, "max_repeats": 3, "budget_s": 0.0
+    },
+    "long_timing": {
+        "warmup": 1, "min_repeats": 2, "max_repeats": 2, "budget_s": 0.0
+    },
+}
+# (B, H, Tq, Tk) float32 tensors alive at the peak of a step of the explicit
+# computation: logits and weights forward; plus the weights' gradient in the
+# backward pass. A lower bound: masks and softmax temporaries come on top.
+ATTENTION_MATRICES = {"forward": 2, "forward+backward": 3}
+
+
+# ----------------------------------------------------------------------------
+# Child process: one backend, one sequence length.
+# ----------------------------------------------------------------------------
+
+
+def naive_attention_class():
+    """Returns a Keras layer computing attention directly with `keras.ops`.
+
+    The class is created on demand so that Keras is only imported once the
+    backend is chosen. Its weights have the layout of
+    `keras.layers.MultiHeadAttention`.
+
+    Returns:
+        The layer class, called as `layer(query, value, training=None)`.
+    """
+    import keras
+    from keras import ops
+
+    class NaiveAttention(keras.layers.Layer):
+        """Multi-head attention: projections, einsum, softmax, einsum."""
+
+        def __init__(self, num_heads, key_dim, **kwargs):
+            super().__init__(**kwargs)
+            self.num_heads = num_heads
+            self.key_dim = key_dim
+
+        def build(self, query_shape, value_shape):
+            heads = (self.num_heads, self.key_dim)
+            self.projections = [
+                (
+                    self.add_weight((shape[-1], *heads), name=f"{name}_kernel"),
+                    self.add_weight(heads, "zeros", name=f"{name}_bias"),
+                )
+                for name, shape in (
+                    ("query", query_shape),
+                    ("key", value_shape),
+                    ("value", value_shape),
+                )
+            ]
+            self.output_kernel = self.add_weight(
+                (*heads, query_shape[-1]), name="output_kernel"
+            )
+            self.output_bias = self.add_weight(
+                (query_shape[-1],), "zeros", name="output_bias"
+            )
+
+        def call(self, query, value, training=None):
+            q, k, v = (
+                ops.einsum("btd,dhk->bthk", x, kernel) + bias
+                for x, (kernel, bias) in zip(
+                    (query, value, value), self.projections
+                )
+            )
+            logits = ops.einsum("bthk,bshk->bhts", q, k)
+            weights = ops.softmax(logits / self.key_dim**0.5, axis=-1)
+            out = ops.einsum("bhts,bshk->bthk", weights, v)
+            return (
+                ops.einsum("bthk,hkd->btd", out, self.output_kernel)
+                + self.output_bias
+            )
+
+    return NaiveAttention
+
+
+def build_layer(name, model, inputs):
+    """Creates and builds one benchmarked layer with seeded weights.
+
+    Args:
+        name: `"ours"`, `"chunked"`, `"explicit"`, `"keras"` or `"naive"`.
+        model: dict with `num_heads`, `key_dim` and `query_chunk_size`.
+        inputs: NumPy array `(B, T, D)`; its first positions build the layer.
+
+    Returns:
+        The built layer. All layers get the same weights.
+    """
+    import keras
+    import numpy as np
+
+    from layers import MultiHeadAttention
+
+    if name == "keras":
+        layer = keras.layers.MultiHeadAttention(
+            model["num_heads"], model["key_dim"]
+        )
+    elif name == "naive":
+        layer = naive_attention_class()(model["num_heads"], model["key_dim"])
+    else:
+        layer = MultiHeadAttention(
+            model["num_heads"],
+            model["key_dim"],
+            implementation=OUR_IMPLEMENTATIONS[name],
+            query_chunk_size=model["query_chunk_size"],
+        )
+    layer(inputs[:, :8], inputs[:, :8])
+    rng = np.random.default_rng(0)
+    layer.set_weights(
+        [
+            rng.normal(scale=0.05, size=w.shape).astype(w.dtype)
+            for w in layer.get_weights()
+        ]
+    )
+    return layer
+
+
+def loss_of(outputs):
+    """Mean square of the attention outputs: the benchmarked loss."""
+    from keras import ops
+
+    return ops.mean(ops.square(outputs))
+
+
+def tensorflow_step(layer, inputs, backward):
+    """One compiled TensorFlow step, gradients from `tf.GradientTape`."""
+    import tensorflow as tf
+
+    inputs = tf.constant(inputs)
+
+    @tf.function(jit_compile=True)
+    def step(x):
+        if not backward:
+            return loss_of(layer(x, x, training=True))
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            loss = loss_of(layer(x, x, training=True))
+        return loss, tape.gradient(loss, [x, *layer.trainable_variables])
+
+    return lambda: step(inputs)
+
+
+def jax_step(layer, inputs, backward):
+    """One `jax.jit` step, gradients from `jax.value_and_grad`."""
+    import jax
+
+    inputs = jax.numpy.asarray(inputs)
+    trainable = [v.value for v in layer.trainable_variables]
+    non_trainable = [v.value for v in layer.non_trainable_variables]
+
+    def loss_fn(trainable, x):
+        outputs, _ = layer.stateless_call(
+            trainable, non_trainable, x, x, training=True
+        )
+        return loss_of(outputs)
+
+    if backward:
+        loss_fn = jax.value_and_grad(loss_fn, argnums=(0, 1))
+    step = jax.jit(loss_fn)
+    return lambda: jax.block_until_ready(step(trainable, inputs))
+
+
+def torch_step(layer, inputs, backward):
+    """One eager PyTorch step, gradients from `torch.autograd.grad`."""
+    import torch
+
+    inputs = torch.from_numpy(inputs).requires_grad_(backward)
+    params = [v.value for v in layer.trainable_variables]
+
+    def step():
+        with torch.set_grad_enabled(backward):
+            loss = loss_of(layer(inputs, inputs, training=True))
+            if not backward:
+                return loss
+            return loss, torch.autograd.grad(loss, [inputs, *params])
+
+    return step
+
+
+def matmul_step(size):
+    """A compiled float32 `(size, size) @ (size, size)` matmul.
+
+    Args:
+        size: the side of both square matrices.
+
+    Returns:
+        A function running one synchronized matmul.
+    """
+    import keras
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    a, b = (
+        keras.ops.convert_to_tensor(
+            rng.standard_normal((size, size), dtype="float32")
+        )
+        for _ in range(2)
+    )
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        step = tf.function(keras.ops.matmul, jit_compile=True)
+        return lambda: step(a, b).numpy()
+    if backend == "jax":
+        import jax
+
+        step = jax.jit(keras.ops.matmul)
+        return lambda: jax.block_until_ready(step(a, b))
+    return lambda: keras.ops.matmul(a, b)
+
+
+STEP_BUILDERS = {
+    "tensorflow": tensorflow_step,
+    "jax": jax_step,
+    "torch": torch_step,
+}
+
+
+def time_steps(steps, warmup, min_repeats, max_repeats, budget_s):
+    """Times the given steps interleaved, after warm-up calls.
+
+    Each round calls every step once, starting from a different step each
+    round, so slow-downs from other processes hit all steps alike.
+
+    Args:
+        steps: dict from name to a function running one synchronized step.
+        warmup: untimed calls of each step first (at least 1: the first call
+            compiles).
+        min_repeats: rounds to run at least.
+        max_repeats: rounds to run at most.
+        budget_s: after `min_repeats`, stop once this many seconds passed.
+
+    Returns:
+        A dict with, per name, `first_s` (the first call, compilation
+        included) and `times_s` (the timed rounds).
+    """
+    names = list(steps)
+    results = {}
+    for name in names:
+        start = time.perf_counter()
+        steps[name]()
+        results[name] = {"first_s": time.perf_counter() - start, "times_s": []}
+        for _ in range(warmup - 1):
+            steps[name]()
+    start = time.perf_counter()
+    for round_index in range(max_repeats):
+        if (
+            round_index >= min_repeats
+            and time.perf_counter() - start >= budget_s
+        ):
+            break
+        shift = round_index % len(names)
+        for name in names[shift:] + names[:shift]:
+            step_start = time.perf_counter()
+            steps[name]()
+            results[name]["times_s"].append(time.perf_counter() - step_start)
+    return results
+
+
+def resident_mib():
+    """The current resident set size of this process, in MiB."""
+    status = Path("/proc/self/status").read_text()
+    return int(re.search(r"VmRSS:\s+(\d+)", status).group(1)) / 1024
+
+
+def reset_peak_rss():
+    """Resets this process' peak RSS to its current RSS (Linux >= 4.0).
+
+    Returns:
+        Whether the reset worked; if not, the peak covers the whole process.
+    """
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+    except OSError:
+        return False
+    return True
+
+
+def peak_rss_mib():
+    """The peak resident set size of this process, in MiB."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def max_abs_differences(layers, inputs, reference):
+    """Largest absolute output difference of each layer to a reference.
+
+    Args:
+        layers: dict from name to built layer.
+        inputs: NumPy array `(B, T, D)`.
+        reference: name of the reference layer in `layers`.
+
+    Returns:
+        Dict from the other names to a float.
+    """
+    from keras import ops
+
+    expected = ops.convert_to_numpy(layers[reference](inputs, inputs))
+    return {
+        name: float(
+            abs(ops.convert_to_numpy(layer(inputs, inputs)) - expected).max()
+        )
+        for name, layer in layers.items()
+        if name != reference
+    }
+
+
+def run_case(case):
+    """Benchmarks some layers at one length on the current backend.
+
+    Args:
+        case: dict with `impls` (names), `length`, `batch`, `backward`,
+            `model` (see `build_layer`), `timing` (see `time_steps`) and
+            `roof_size` (0 for no matmul roof).
+
+    Returns:
+        A JSON-serializable dict of results. Memory results are only given
+        for a single layer, since one process' peak would mix several.
+    """
+    import keras
+    import numpy as np
+
+    backend = keras.backend.backend()
+    model = case["model"]
+    inputs = np.random.default_rng(1).standard_normal(
+        (case["batch"], case["length"], model["model_dim"]), dtype="float32"
+    )
+    layers = {name: build_layer(name, model, inputs) for name in case["impls"]}
+    result = {}
+    if "keras" in layers and len(layers) > 1:
+        result["max_abs_diff_vs_keras"] = max_abs_differences(
+            layers, inputs, "keras"
+        )
+    steps = {
+        name: STEP_BUILDERS[backend](layer, inputs, case["backward"])
+        for name, layer in layers.items()
+    }
+    if case["roof_size"]:
+        steps["matmul"] = matmul_step(case["roof_size"])
+    gc.collect()
+    peak_reset = reset_peak_rss()
+    baseline_mib = resident_mib()
+    timings = time_steps(steps, **case["timing"])
+    if len(layers) == 1:
+        result["peak_rss_mib"] = peak_rss_mib()
+        result["peak_rss_growth_mib"] = result["peak_rss_mib"] - baseline_mib
+        result["peak_reset"] = peak_reset
+    result["first_step_s"] = {
+        name: timing["first_s"] for name, timing in timings.items()
+    }
+    result["seconds"] = {
+        name: statistics.median(timing["times_s"])
+        for name, timing in timings.items()
+    }
+    result["repeats"] = len(timings[case["impls"][0]]["times_s"])
+    if case["roof_size"]:
+        result["roof_gflops"] = (
+            2 * case["roof_size"] ** 3 / result["seconds"].pop("matmul") / 1e9
+        )
+    return result
+
+
+# ----------------------------------------------------------------------------
+# Parent process: one child per case, then the report.
+# ----------------------------------------------------------------------------
+
+
+def spawn(backend, case):
+    """Runs `run_case(case)` in a fresh process on the given backend.
+
+    Args:
+        backend: `"tensorflow"`, `"jax"` or `"torch"`.
+        case: see `run_case`.
+
+    Returns:
+        The child's results; `{"error": ...}` if it failed.
+    """
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "result.json"
+        command = [
+            sys.executable,
+            str(Path(__file__).resolve()),
+            "--backend",
+            backend,
+            "--case",
+            json.dumps(case),
+            "--json-out",
+            str(out),
+        ]
+        env = {"TF_CPP_MIN_LOG_LEVEL": "2", **os.environ}
+        env["KERAS_BACKEND"] = backend
+        completed = subprocess.run(command, env=env, cwd=REPO_ROOT)
+        if out.exists():
+            result = json.loads(out.read_text())
+        else:
+            result = {"error": f"exit status {completed.returncode}"}
+    summary = {
+        key: result[key]
+        for key in ("seconds", "peak_rss_growth_mib", "error")
+        if key in result
+    }
+    print(
+        f"{backend} {','.join(case['impls'])} T={case['length']}: {summary}",
+        flush=True,
+    )
+    return result
+
+
+def attention_flops(batch, length, model, backward):
+    """Matmul FLOPs of one self-attention step.
+
+    Four `D x (H * dk)` projections plus `Q K^T` and `A V`; the backward pass
+    counts twice the forward (recomputation on the chunked path not counted).
+
+    Args:
+        batch: batch size `B`.
+        length: sequence length `T`.
+        model: dict with `num_heads`, `key_dim` and `model_dim`.
+        backward: whether the step includes the backward pass.
+
+    Returns:
+        The FLOP count.
+    """
+    heads_dim = model["num_heads"] * model["key_dim"]
+    forward = (
+        4 * batch * length * model["model_dim"] * heads_dim * 2
+        + 2 * batch * length * length * heads_dim * 2
+    )
+    return forward * (3 if backward else 1)
+
+
+def attention_matrix_mib(batch, rows, length, model, mode):
+    """Lower bound of the attention matrices' memory in one step, in MiB.
+
+    Args:
+        batch: batch size.
+        rows: queries processed at once (`T`, or the chunk size).
+        length: number of keys.
+        model: dict with `num_heads`.
+        mode: `"forward"` or `"forward+backward"`.
+
+    Returns:
+        MiB of the float32 `(B, H, rows, length)` tensors alive at the peak.
+    """
+    matrix = batch * model["num_heads"] * rows * length * 4
+    return ATTENTION_MATRICES[mode] * matrix / 2**20
+
+
+def short_cases(backend, config):
+    """Benchmarks ours, Keras' and naive attention at the short lengths.
+
+    Args:
+        backend: the backend to run.
+        config: the benchmark configuration.
+
+    Returns:
+        One row per length. Times come from one process running all three
+        layers; peak memory from one process per layer.
+    """
+    model = {key: config[key] for key in MODEL_KEYS}
+    rows = []
+    for length in config["lengths"]:
+        batch = max(1, config["tokens_per_step"] // length)
+        case = {
+            "length": length,
+            "batch": batch,
+            "backward": True,
+            "model": model,
+        }
+        row = {"backend": backend, "length": length, "batch": batch}
+        row.update(
+            spawn(
+                backend,
+                {
+                    **case,
+                    "impls": SHORT_IMPLS,
+                    "timing": config["timing"],
+                    "roof_size": config["roof_size"],
+                },
+            )
+        )
+        row["peak_rss_growth_mib"] = {
+            name: spawn(
+                backend,
+                {
+                    **case,
+                    "impls": (name,),
+                    "timing": config["memory_timing"],
+                    "roof_size": 0,
+                },
+            ).get("peak_rss_growth_mib")
+            for name in SHORT_IMPLS
+        }
+        if "seconds" in row:
+            flops = attention_flops(batch, length, model, backward=True)
+            row["gflop_per_step"] = flops / 1e9
+            row["ratio_ours_keras"] = (
+                row["seconds"]["ours"] / row["seconds"]["keras"]
+            )
+            row["ours_gflops"] = flops / row["seconds"]["ours"] / 1e9
+        rows.append(row)
+    return rows
+
+
+def long_cases(backend, config):
+    """Benchmarks the chunked and explicit paths at the long length.
+
+    Each path runs in the first of `long_modes` for which a lower bound of
+    its attention matrices fits in `memory_budget_mib` and which does not
+    fail; a path that fits in no mode is skipped.
+
+    Args:
+        backend: the backend to run.
+        config: the benchmark configuration.
+
+    Returns:
+        One row per path.
+    """
+    model = {key: config[key] for key in MODEL_KEYS}
+    length, batch = config["long_length"], config["long_batch"]
+    rows = []
+    for name in LONG_IMPLS:
+        rows_at_once = length
+        if name == "chunked":
+            rows_at_once = min(length, config["query_chunk_size"])
+        estimates = {
+            mode: attention_matrix_mib(batch, rows_at_once, length, model, mode)
+            for mode in ATTENTION_MATRICES
+        }
+        row = {
+            "backend": backend,
+            "impl": name,
+            "length": length,
+            "batch": batch,
+            "attention_matrices_mib_lower_bound": estimates,
+            "failed": {},
+        }
+        fitting = [
+            mode
+            for mode in config["long_modes"]
+            if estimates[mode] <= config["memory_budget_mib"]
+        ]
+        if not fitting:
+            row["skipped"] = (
+                f"attention matrices over {config['memory_budget_mib']} MiB"
+            )
+            print(f"{backend} {name} T={length}: skipped", flush=True)
+        for mode in fitting:
+            backward = mode == "forward+backward"
+            result = spawn(
+                backend,
+                {
+                    "impls": (name,),
+                    "length": length,
+                    "batch": batch,
+                    "backward": backward,
+                    "model": model,
+                    "timing": config["long_timing"],
+                    "roof_size": 0,
+                },
+            )
+            if "error" in result:
+                row["failed"][mode] = result["error"]
+                continue
+            flops = attention_flops(batch, length, model, backward)
+            row.update(result, mode=mode)
+            row["gflops"] = flops / result["seconds"][name] / 1e9
+            break
+        rows.append(row)
+    return rows
+
+
+def machine_info():
+    """CPU, memory and library versions of this machine."""
+    cpuinfo = Path("/proc/cpuinfo").read_text()
+    meminfo = Path("/proc/meminfo").read_text()
+    memory_kib = int(re.search(r"MemTotal:\s+(\d+)", meminfo).group(1))
+    return {
+        "cpu": re.search(r"model name\s*:\s*(.*)", cpuinfo).group(1),
+        "cores": len(os.sched_getaffinity(0)),
+        "memory_gib": round(memory_kib / 2**20, 1),
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "versions": {
+            name: metadata.version(name)
+            for name in ("keras", "tensorflow", "jax", "jaxlib", "torch")
+        },
+    }
+
+
+def fmt(value, spec):
+    """Formats a number for the tables; `-` when it is missing."""
+    return "-" if value is None else format(value, spec)
+
+
+def markdown(results):
+    """The results as Markdown tables.
+
+    Args:
+        results: the dict written to `layers.json`.
+
+    Returns:
+        A Markdown string.
+    """
+    lines = [
+        "| backend | length | batch | ours s | keras s | naive s "
+        "| ours/keras | ours GFLOP/s | roof GFLOP/s "
+        "| peak MiB ours / keras / naive |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for row in results["short"]:
+        seconds = row.get("seconds", {})
+        peaks = " / ".join(
+            fmt(row["peak_rss_growth_mib"][name], ".0f") for name in SHORT_IMPLS
+        )
+        lines.append(
+            f"| {row['backend']} | {row['length']} | {row['batch']} | "
+            + " | ".join(fmt(seconds.get(name), ".4f") for name in SHORT_IMPLS)
+            + f" | {fmt(row.get('ratio_ours_keras'), '.2f')}"
+            f" | {fmt(row.get('ours_gflops'), '.1f')}"
+            f" | {fmt(row.get('roof_gflops'), '.1f')} | {peaks} |"
+        )
+    if results["long"]:
+        lines += [
+            "",
+            "| backend | path | length | batch | mode | s/step | GFLOP/s "
+            "| peak MiB | attention matrices MiB (lower bound) | note |",
+            "|---|---|---:|---:|---|---:|---:|---:|---:|---|",
+        ]
+    for row in results["long"]:
+        bounds = row["attention_matrices_mib_lower_bound"]
+        mode = row.get("mode")
+        notes = [
+            f"{failed} failed: {error[:80]}"
+            for failed, error in row["failed"].items()
+        ]
+        if "skipped" in row:
+            notes.append(f"skipped: {row['skipped']}")
+        lines.append(
+            f"| {row['backend']} | {row['impl']} | {row['length']} "
+            f"| {row['batch']} | {mode or '-'} "
+            f"| {fmt(row.get('seconds', {}).get(row['impl']), '.2f')} "
+            f"| {fmt(row.get('gflops'), '.1f')} "
+            f"| {fmt(row.get('peak_rss_growth_mib'), '.0f')} "
+            f"| {bounds[mode or 'forward+backward']:.0f} "
+            f"| {'; '.join(notes)} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def run_benchmark(backends, config):
+    """Runs every case of every backend.
+
+    Args:
+        backends: names of the backends to run.
+        config: the benchmark configuration.
+
+    Returns:
+        The results as a JSON-serializable dict.
+    """
+    start = time.perf_counter()
+    results = {
+        "machine": machine_info(),
+        "config": {
+            **config,
+            "dtype": "float32",
+            "attention": "self-attention, no mask, dropout 0, training=True",
+            "loss": "mean(square(outputs)); gradients of the input and all "
+            "weights",
+            "compile": {name: COMPILE_MODES[name] for name in backends},
+            "gradients": {name: GRADIENTS[name] for name in backends},
+            "seconds": "median over interleaved repeats after warm-up, "
+            "all layers of a length in one process",
+            "peak_rss_growth_mib": "peak RSS during compilation and steps "
+            "minus RSS before the first step, one process per layer",
+            "flops": "3 * (4 * B*T*D*H*dk*2 + 2 * B*H*T*T*dk*2) per "
+            "forward+backward step; 1x for forward only",
+            "roof": "float32 (roof_size x roof_size) matmul in the same "
+            "process and compile mode",
+        },
+        "load_average_start": os.getloadavg(),
+        "short": [],
+        "long": [],
+    }
+    for backend in backends:
+        results["short"] += short_cases(backend, config)
+        if config["long_length"]:
+            results["long"] += long_cases(backend, config)
+    results["load_average_end"] = os.getloadavg()
+    results["total_seconds"] = time.perf_counter() - start
+    return results
+
+
+def parse_args():
+    """Parses the command line."""
+    parser = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--backends",
+        default=",".join(BACKENDS),
+        help="comma-separated backends (default: all three)",
+    )
+    parser.add_argument(
+        "--lengths",
+        help="comma-separated self-attention lengths (default: 128,512,2048)",
+    )
+    parser.add_argument(
+        "--long",
+        type=int,
+        help="length of the chunked-path case; 0 skips it (default: 16384)",
+    )
+    parser.add_argument(
+        "--long-backward",
+        action="store_true",
+        help="also run the long case forward+backward (minutes per step on "
+        "a few CPU cores); by default it runs forward only",
+    )
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="tiny sizes to smoke-test the script; writes no result files",
+    )
+    # Used by the parent to start one case in a child process.
+    parser.add_argument("--backend", help=argparse.SUPPRESS)
+    parser.add_argument("--case", help=argparse.SUPPRESS)
+    parser.add_argument("--json-out", help=argparse.SUPPRESS)
+    return parser.parse_args()
+
+
+def main():
+    args = parse_args()
+    if args.backend:
+        os.environ["KERAS_BACKEND"] = args.backend
+        out = Path(args.json_out)
+        try:
+            result = run_case(json.loads(args.case))
+        except Exception as error:
+            message = str(error).strip().splitlines()[-1].strip()
+            out.write_text(json.dumps({"error": message}))
+            raise
+        out.write_text(json.dumps(result))
+        return
+    config = dict(QUICK_CONFIG if args.quick else FULL_CONFIG)
+    if args.lengths is not None:
+        config["lengths"] = [int(n) for n in args.lengths.split(",") if n]
+    if args.long is not None:
+        config["long_length"] = args.long
+    if args.long_backward:
+        config["long_modes"] = ("forward+backward", "forward")
+    results = run_benchmark(args.backends.split(","), config)
+    table = markdown(results)
+    print(table)
+    print(f"Total: {results['total_seconds']:.0f} s")
+    if not args.quick:
+        RESULTS_DIR.mkdir(exist_ok=True)
+        (RESULTS_DIR / "layers.json").write_text(
+            json.dumps(results, indent=2) + "\n"
+        )
+        (RESULTS_DIR / "layers.md").write_text(table)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,140 @@
+"""Tests of the `attn` command line, run the way a user runs it."""
+
+import subprocess
+import sys
+
+import pytest
+
+SCORES = ("dot", "scaled_dot", "general", "additive", "location")
+# The source word each target word of the demo's toy sentence translates.
+ALIGNED = {
+    "le": "the",
+    "chat": "cat",
+    "noir": "black",
+    "s'assit": "sat",
+    "sur": "on",
+    "tapis": "mat",
+}
+
+
+def attn(*args, cwd):
+    """Runs `attn ARGS...` in a new process in `cwd`; returns the finished run.
+
+    Runs `python -m apps.cli` with this interpreter, which works whether or
+    not the `attn` script is on the `PATH`.
+    """
+    return subprocess.run(
+        [sys.executable, "-m", "apps.cli", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def weight_tables(stdout):
+    """Parses the demo's tables: `{score: (keys, [(query, weights)])}`.
+
+    A table starts with a line `<score>: ...`, then a header line of key
+    labels, then one line per query, and ends at a blank line.
+    """
+    tables = {}
+    lines = iter(stdout.splitlines())
+    for line in lines:
+        score = line.split(":")[0]
+        if score not in SCORES:
+            continue
+        keys = next(lines).split()
+        rows = []
+        for row in lines:
+            if not row.strip():
+                break
+            query, *weights = row.split()
+            rows.append((query, [float(weight) for weight in weights]))
+        tables[score] = (keys, rows)
+    return tables
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    cwd = tmp_path_factory.mktemp("demo")
+    out = cwd / "not" / "yet" / "there"
+    return attn("demo", "--out", str(out), cwd=cwd), out
+
+
+def test_demo_succeeds(demo):
+    run, _ = demo
+    assert run.returncode == 0, run.stderr
+
+
+def test_demo_writes_a_png_and_nothing_else(demo):
+    run, out = demo
+    png = out / "attention_weights.png"
+    assert sorted(path.name for path in out.iterdir()) == [png.name]
+    data = png.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    assert len(data) > 10_000
+    assert str(png) in run.stdout
+
+
+def test_demo_prints_a_table_per_score(demo):
+    tables = weight_tables(demo[0].stdout)
+    assert sorted(tables) == sorted(SCORES)
+    for keys, rows in tables.values():
+        assert [query for query, _ in rows] == [
+            "le", "chat", "noir", "s'assit", "sur", "le", "tapis"
+        ]
+        assert all(len(weights) == len(keys) for _, weights in rows)
+
+
+def test_demo_weights_sum_to_one_and_skip_the_padded_key(demo):
+    for score, (keys, rows) in weight_tables(demo[0].stdout).items():
+        padded = keys.index("<pad>")
+        for query, weights in rows:
+            assert weights[padded] == 0.0, (score, query)
+            assert sum(weights) == pytest.approx(1.0, abs=0.03), (score, query)
+
+
+def test_demo_queries_find_their_source_word(demo):
+    for score, (keys, rows) in weight_tables(demo[0].stdout).items():
+        for query, weights in rows:
+            found = keys[weights.index(max(weights))]
+            assert found == ALIGNED[query], (score, query, weights)
+
+
+def test_help_lists_the_commands(tmp_path):
+    run = attn("--help", cwd=tmp_path)
+    assert run.returncode == 0
+    assert "demo" in run.stdout
+
+
+def test_no_command_prints_help_and_exits_2(tmp_path):
+    run = attn(cwd=tmp_path)
+    assert run.returncode == 2
+    assert run.stderr.startswith("usage: attn")
+    assert "demo" in run.stderr
+
+
+def test_unknown_command_exits_2_with_a_one_line_message(tmp_path):
+    run = attn("bogus", cwd=tmp_path)
+    assert run.returncode == 2
+    assert run.stderr.count("\n") == 1
+    assert "invalid choice: 'bogus'" in run.stderr
+
+
+def test_unknown_flag_exits_2_with_a_one_line_message(tmp_path):
+    run = attn("demo", "--bogus", cwd=tmp_path)
+    assert run.returncode == 2
+    assert run.stderr.count("\n") == 1
+    assert "unrecognized arguments: --bogus" in run.stderr
+    assert list(tmp_path.iterdir()) == []  # Not even the default --out.
+
+
+def test_unwritable_out_dir_exits_2_with_a_one_line_message(tmp_path):
+    not_a_dir = tmp_path / "file"
+    not_a_dir.write_text("")
+    run = attn("demo", "--out", str(not_a_dir / "out"), cwd=tmp_path)
+    assert run.returncode == 2
+    assert run.stderr.count("\n") == 1
+    assert "cannot write to" in run.stderr
+    assert run.stdout == ""

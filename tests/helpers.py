@@ -1,0 +1,73 @@
+"""Test helpers: NumPy conversion and per-backend gradients."""
+
+import keras
+import numpy as np
+
+
+def to_numpy(x):
+    """Converts a backend tensor (or nested tuple of them) to NumPy."""
+    if isinstance(x, (tuple, list)):
+        return type(x)(to_numpy(t) for t in x)
+    return keras.ops.convert_to_numpy(x)
+
+
+def gradients(layer, call, inputs):
+    """Gradients of `sum(output ** 2)` w.r.t. float inputs and trainables.
+
+    Args:
+        layer: a built layer.
+        call: a function `(layer, *inputs)` returning the output tensor (or
+            a tuple whose first item is the output).
+        inputs: list of NumPy arrays; only float ones are differentiated.
+
+    Returns:
+        `(input_grads, variable_grads)`: NumPy gradients for the float inputs
+        (in order) and for `layer.trainable_variables`.
+    """
+    backend = keras.backend.backend()
+    variables = layer.trainable_variables
+    is_float = [np.issubdtype(x.dtype, np.floating) for x in inputs]
+
+    def loss_of(tensors):
+        out = call(layer, *tensors)
+        out = out[0] if isinstance(out, (tuple, list)) else out
+        return keras.ops.sum(keras.ops.square(keras.ops.cast(out, "float32")))
+
+    def split(grads):
+        grads = [to_numpy(g) for g in grads]
+        return grads[: sum(is_float)], grads[sum(is_float):]
+
+    tensors = [keras.ops.convert_to_tensor(x) for x in inputs]
+    floats = [t for t, f in zip(tensors, is_float) if f]
+
+    def merge(float_values):
+        values = iter(float_values)
+        return [next(values) if f else t for t, f in zip(tensors, is_float)]
+
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        with tf.GradientTape() as tape:
+            tape.watch(floats)
+            loss = loss_of(tensors)
+        return split(tape.gradient(loss, floats + list(variables)))
+    if backend == "jax":
+        import jax
+
+        def loss_fn(float_values, variable_values):
+            with keras.StatelessScope(
+                state_mapping=list(zip(variables, variable_values))
+            ):
+                return loss_of(merge(float_values))
+
+        grads = jax.grad(loss_fn, argnums=(0, 1))(
+            floats, [v.value for v in variables]
+        )
+        return split(list(grads[0]) + list(grads[1]))
+    for t in floats:
+        t.requires_grad_(True)
+    loss_of(tensors).backward()
+    grads = [t.grad for t in floats] + [v.value.grad for v in variables]
+    for v in variables:
+        v.value.grad = None
+    return split(grads)
