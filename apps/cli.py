@@ -1,7 +1,7 @@
 """The `attn` command line: `attn <command> [options]`.
 
 Each command lives in a module listed in `COMMANDS`. The module exposes
-`add_parser(subparsers)`, which adds the command's parser and sets its `run`
+`add_parser(subparsers)`, which adds the command's parser and sets its `handler`
 default: the function called with the parsed arguments, which returns the
 exit code.
 
@@ -14,7 +14,7 @@ import importlib
 import sys
 
 # Modules of the commands, in the order `attn --help` lists them.
-COMMANDS = ("apps.demo",)
+COMMANDS = ("apps.demo", "apps.traffic.cli")
 
 
 class _ArgumentParser(argparse.ArgumentParser):
@@ -61,7 +61,13 @@ def main(argv=None):
     if args.command is None:
         parser.print_help(sys.stderr)
         return 2
-    return args.run(args)
+    try:
+        return args.handler(args)
+    except (ValueError, OSError) as error:
+        # Problems with the user's input (files, data, settings) are reported
+        # in one line; anything else keeps its traceback.
+        print(f"attn {args.command}: error: {error}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

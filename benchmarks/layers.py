@@ -31,6 +31,7 @@ The full run writes `benchmarks/results/layers.json` and
 
 import argparse
 import gc
+import hashlib
 import json
 import os
 import platform
@@ -82,19 +83,21 @@ FULL_CONFIG = {
     "tokens_per_step": 2048,
     "long_length": 16384,
     "long_batch": 1,
-    # Modes tried in order at the long length; see `long_cases`.
+    # Modes tried in order at the long length (see `long_cases`). Forward
+    # only: forward+backward takes minutes per step on a few CPU cores.
     "long_modes": ("forward",),
     "query_chunk_size": 1024,
     "roof_size": 2048,
     # See `time_steps`.
     "timing": {
-        "warmup": 2, "min_repeats": 7, "max_repeats": 40, "budget_s": 15.0
+        "warmup": 2, "min_repeats": 6, "max_repeats": 40, "budget_s": 8.0
     },
     "memory_timing": {
-        "warmup": 1, "min_repeats": 2, "max_repeats": 2, "budget_s": 0.0
+        "warmup": 1, "min_repeats": 1, "max_repeats": 1, "budget_s": 0.0
     },
+    # A forward step at 16384 tokens takes up to a minute on 2 CPU cores.
     "long_timing": {
-        "warmup": 1, "min_repeats": 2, "max_repeats": 3, "budget_s": 60.0
+        "warmup": 1, "min_repeats": 1, "max_repeats": 1, "budget_s": 0.0
     },
     "memory_budget_mib": 6144,
 }
@@ -111,9 +114,6 @@ QUICK_CONFIG = {
     "roof_size": 256,
     "timing": {
         "warmup": 1, "min_repeats": 3, "max_repeats": 3, "budget_s": 0.0
-    },
-    "long_timing": {
-        "warmup": 1, "min_repeats": 2, "max_repeats": 2, "budget_s": 0.0
     },
 }
 # (B, H, Tq, Tk) float32 tensors alive at the peak of a step of the explicit
@@ -312,7 +312,7 @@ def matmul_step(size):
         import tensorflow as tf
 
         step = tf.function(keras.ops.matmul, jit_compile=True)
-        return lambda: step(a, b).numpy()
+        return lambda: step(a, b)
     if backend == "jax":
         import jax
 
@@ -343,15 +343,15 @@ def time_steps(steps, warmup, min_repeats, max_repeats, budget_s):
         budget_s: after `min_repeats`, stop once this many seconds passed.
 
     Returns:
-        A dict with, per name, `first_s` (the first call, compilation
-        included) and `times_s` (the timed rounds).
+        Two dicts from name to the seconds of the first call (compilation
+        included) and to the list of seconds of the timed rounds.
     """
     names = list(steps)
-    results = {}
+    first, times = {}, {name: [] for name in names}
     for name in names:
         start = time.perf_counter()
         steps[name]()
-        results[name] = {"first_s": time.perf_counter() - start, "times_s": []}
+        first[name] = time.perf_counter() - start
         for _ in range(warmup - 1):
             steps[name]()
     start = time.perf_counter()
@@ -365,8 +365,8 @@ def time_steps(steps, warmup, min_repeats, max_repeats, budget_s):
         for name in names[shift:] + names[:shift]:
             step_start = time.perf_counter()
             steps[name]()
-            results[name]["times_s"].append(time.perf_counter() - step_start)
-    return results
+            times[name].append(time.perf_counter() - step_start)
+    return first, times
 
 
 def resident_mib():
@@ -425,8 +425,9 @@ def run_case(case):
             `roof_size` (0 for no matmul roof).
 
     Returns:
-        A JSON-serializable dict of results. Memory results are only given
-        for a single layer, since one process' peak would mix several.
+        A JSON-serializable dict of results (see `time_steps`; the matmul
+        roof is timed as `"matmul"`). Memory results are only given for a
+        single layer, since one process' peak would mix several.
     """
     import keras
     import numpy as np
@@ -451,23 +452,13 @@ def run_case(case):
     gc.collect()
     peak_reset = reset_peak_rss()
     baseline_mib = resident_mib()
-    timings = time_steps(steps, **case["timing"])
+    result["first_step_s"], result["times_s"] = time_steps(
+        steps, **case["timing"]
+    )
     if len(layers) == 1:
         result["peak_rss_mib"] = peak_rss_mib()
         result["peak_rss_growth_mib"] = result["peak_rss_mib"] - baseline_mib
         result["peak_reset"] = peak_reset
-    result["first_step_s"] = {
-        name: timing["first_s"] for name, timing in timings.items()
-    }
-    result["seconds"] = {
-        name: statistics.median(timing["times_s"])
-        for name, timing in timings.items()
-    }
-    result["repeats"] = len(timings[case["impls"][0]]["times_s"])
-    if case["roof_size"]:
-        result["roof_gflops"] = (
-            2 * case["roof_size"] ** 3 / result["seconds"].pop("matmul") / 1e9
-        )
     return result
 
 
@@ -505,6 +496,8 @@ def spawn(backend, case):
             result = json.loads(out.read_text())
         else:
             result = {"error": f"exit status {completed.returncode}"}
+    if "times_s" in result:
+        summarize_times(result, case["roof_size"])
     summary = {
         key: result[key]
         for key in ("seconds", "peak_rss_growth_mib", "error")
@@ -515,6 +508,31 @@ def spawn(backend, case):
         flush=True,
     )
     return result
+
+
+def summarize_times(result, roof_size):
+    """Adds median step times and the matmul roof to a child's results.
+
+    Args:
+        result: the child's results, with `times_s`; updated in place with
+            `seconds` (medians), `repeats`, the paired ratio of ours to
+            Keras' times (`paired_ratio_ours_keras`: median over rounds of
+            the two times in the same round) and `roof_gflops`.
+        roof_size: side of the roof matmul; 0 when there is none.
+    """
+    times = result["times_s"]
+    result["seconds"] = {
+        name: statistics.median(values) for name, values in times.items()
+    }
+    result["repeats"] = min(len(values) for values in times.values())
+    if "ours" in times and "keras" in times:
+        result["paired_ratio_ours_keras"] = statistics.median(
+            ours / keras for ours, keras in zip(times["ours"], times["keras"])
+        )
+    if roof_size:
+        result["roof_gflops"] = (
+            2 * roof_size**3 / result["seconds"].pop("matmul") / 1e9
+        )
 
 
 def attention_flops(batch, length, model, backward):
@@ -713,11 +731,24 @@ def markdown(results):
     Returns:
         A Markdown string.
     """
+    config, machine = results["config"], results["machine"]
+    compile_modes = ", ".join(
+        f"{backend}: {mode}" for backend, mode in config["compile"].items()
+    )
     lines = [
+        f"Self-attention, float32, {config['num_heads']} heads of "
+        f"{config['key_dim']}, model dim {config['model_dim']}, "
+        f"{config['tokens_per_step']} tokens per step; {machine['cpu']}, "
+        f"{machine['cores']} cores; {compile_modes}.",
+        "",
+        "Forward+backward seconds per step: medians of interleaved repeats "
+        "in one process; *paired* is the median over repeats of ours/keras. "
+        "Peak MiB: growth of the peak RSS, one process per layer.",
+        "",
         "| backend | length | batch | ours s | keras s | naive s "
-        "| ours/keras | ours GFLOP/s | roof GFLOP/s "
+        "| ours/keras | paired | ours GFLOP/s | roof GFLOP/s "
         "| peak MiB ours / keras / naive |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for row in results["short"]:
         seconds = row.get("seconds", {})
@@ -728,11 +759,16 @@ def markdown(results):
             f"| {row['backend']} | {row['length']} | {row['batch']} | "
             + " | ".join(fmt(seconds.get(name), ".4f") for name in SHORT_IMPLS)
             + f" | {fmt(row.get('ratio_ours_keras'), '.2f')}"
+            f" | {fmt(row.get('paired_ratio_ours_keras'), '.2f')}"
             f" | {fmt(row.get('ours_gflops'), '.1f')}"
             f" | {fmt(row.get('roof_gflops'), '.1f')} | {peaks} |"
         )
     if results["long"]:
         lines += [
+            "",
+            f"Long sequence: `implementation=\"chunked\"` with "
+            f"`query_chunk_size={config['query_chunk_size']}` and the "
+            "explicit path; GFLOP/s counts only the FLOPs of the mode run.",
             "",
             "| backend | path | length | batch | mode | s/step | GFLOP/s "
             "| peak MiB | attention matrices MiB (lower bound) | note |",
@@ -753,10 +789,16 @@ def markdown(results):
             f"| {fmt(row.get('seconds', {}).get(row['impl']), '.2f')} "
             f"| {fmt(row.get('gflops'), '.1f')} "
             f"| {fmt(row.get('peak_rss_growth_mib'), '.0f')} "
-            f"| {bounds[mode or 'forward+backward']:.0f} "
+            f"| {bounds[mode or config['long_modes'][-1]]:.0f} "
             f"| {'; '.join(notes)} |"
         )
     return "\n".join(lines) + "\n"
+
+
+def source_digest():
+    """SHA-256 of the benchmarked layer's source file."""
+    source = REPO_ROOT / "layers" / "multi_head_attention.py"
+    return hashlib.sha256(source.read_bytes()).hexdigest()
 
 
 def run_benchmark(backends, config):
@@ -788,7 +830,12 @@ def run_benchmark(backends, config):
             "forward+backward step; 1x for forward only",
             "roof": "float32 (roof_size x roof_size) matmul in the same "
             "process and compile mode",
+            "long": "chunked and explicit paths at long_length, each in the "
+            "first of long_modes whose attention matrices fit in "
+            "memory_budget_mib; time and peak memory from one process per "
+            "path",
         },
+        "layer_source_sha256": source_digest(),
         "load_average_start": os.getloadavg(),
         "short": [],
         "long": [],
@@ -797,6 +844,9 @@ def run_benchmark(backends, config):
         results["short"] += short_cases(backend, config)
         if config["long_length"]:
             results["long"] += long_cases(backend, config)
+    if source_digest() != results["layer_source_sha256"]:
+        results["layer_source_changed_during_run"] = True
+        print("Warning: the layer's source changed during the run.")
     results["load_average_end"] = os.getloadavg()
     results["total_seconds"] = time.perf_counter() - start
     return results

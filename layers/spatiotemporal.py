@@ -101,6 +101,22 @@ class _AxisAttention(keras.layers.Layer):
             input_shape, input_shape
         )
 
+    def compute_output_spec(
+        self, inputs, return_attention_scores=False, **kwargs
+    ):
+        outputs = keras.KerasTensor(
+            self.compute_output_shape(inputs.shape), dtype=self.compute_dtype
+        )
+        if not return_attention_scores:
+            return outputs
+        shape = inputs.shape
+        length, other = shape[self.axis], shape[3 - self.axis]
+        scores = keras.KerasTensor(
+            (shape[0], other, self.num_heads, length, length),
+            dtype=self.compute_dtype,
+        )
+        return outputs, scores
+
     def get_config(self):
         return {
             **super().get_config(),

@@ -1,18 +1,22 @@
 #!/usr/bin/env bash
-# Runs the test suite: the layer tests once per Keras backend, each backend in
-# its own process, then the app, CLI and notebook tests. Exits non-zero if any
-# run fails. Extra arguments go to every pytest run (e.g. `-x`, `-k mha`).
+# Runs the test suite: the layer tests and the apps' end-to-end tests once per
+# Keras backend, each backend in its own process, then the remaining app,
+# command-line and notebook tests. Exits non-zero if any run fails. Extra
+# arguments go to every pytest run (e.g. `-x`, `-k mha`).
 set -u
 cd "$(dirname "$0")/.."
 export PYTHONHASHSEED=0 TF_CPP_MIN_LOG_LEVEL=2
+per_backend=(tests/layers tests/apps/traffic/test_end_to_end.py)
 failed=()
 for backend in tensorflow jax torch; do
-    echo "== layers on $backend =="
-    KERAS_BACKEND=$backend python -m pytest -q tests/layers "$@" \
-        || failed+=("layers/$backend")
+    echo "== layers and end-to-end apps on $backend =="
+    KERAS_BACKEND=$backend python -m pytest -q "${per_backend[@]}" "$@" \
+        || failed+=("$backend")
 done
 echo "== apps, command line and notebooks =="
-python -m pytest -q tests --ignore=tests/layers "$@" || failed+=("apps")
+ignores=()
+for path in "${per_backend[@]}"; do ignores+=("--ignore=$path"); done
+python -m pytest -q tests "${ignores[@]}" "$@" || failed+=("apps")
 if [ ${#failed[@]} -gt 0 ]; then
     echo "FAILED: ${failed[*]}"
     exit 1

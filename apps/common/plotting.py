@@ -1,10 +1,9 @@
 """Attention weights as heatmaps and text tables, and atomic figure saving."""
 
-import os
-import uuid
-
 import numpy as np
 from matplotlib import pyplot as plt
+
+from apps.common.atomic import atomic_path
 
 
 def _check_weights(weights, x_labels, y_labels):
@@ -112,15 +111,6 @@ def save_figure(fig, path, dpi=150):
     Returns:
         `path`.
     """
-    directory, name = os.path.split(os.fspath(path))
-    extension = os.path.splitext(name)[1]
-    temporary = os.path.join(
-        directory, f".{name}.{uuid.uuid4().hex}{extension}"
-    )
-    try:
-        fig.savefig(temporary, dpi=dpi)
-        os.replace(temporary, path)
-    finally:
-        if os.path.exists(temporary):
-            os.remove(temporary)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=dpi)
     return path

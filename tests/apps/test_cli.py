@@ -1,11 +1,17 @@
 """Tests of the `attn` command line, run the way a user runs it."""
 
+import math
 import subprocess
 import sys
 
 import pytest
 
 SCORES = ("dot", "scaled_dot", "general", "additive", "location")
+# The rows of the traffic step's table: the model and its three baselines.
+TRAFFIC_METHODS = ("attention", "gru", "last_value", "historical_average")
+# A PNG file starts with this signature and ends with its IEND chunk.
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+PNG_END = b"IEND\xaeB`\x82"
 # The source word each target word of the demo's toy sentence translates.
 ALIGNED = {
     "le": "the",
@@ -55,6 +61,36 @@ def weight_tables(stdout):
     return tables
 
 
+def section(stdout, step):
+    """The lines that the demo prints under its `== step ==` header."""
+    lines = stdout.splitlines()
+    start = lines.index(f"== {step} ==") + 1
+    end = next(
+        (i for i in range(start, len(lines)) if lines[i].startswith("== ")),
+        len(lines),
+    )
+    return lines[start:end]
+
+
+def traffic_table(stdout):
+    """Parses the traffic step's Markdown table: `{method: [numbers]}`.
+
+    Each row names a method and holds `MAE / RMSE / MAPE` cells, one per
+    horizon; the numbers come back in order.
+    """
+    rows = [
+        line for line in section(stdout, "traffic") if line.startswith("| ")
+    ]
+    assert rows[0].startswith("| method |")
+    table = {}
+    for row in rows[1:]:
+        method, *cells = [cell.strip() for cell in row.strip("|").split("|")]
+        table[method] = [
+            float(number) for cell in cells for number in cell.split(" / ")
+        ]
+    return table
+
+
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
     cwd = tmp_path_factory.mktemp("demo")
@@ -67,14 +103,21 @@ def test_demo_succeeds(demo):
     assert run.returncode == 0, run.stderr
 
 
-def test_demo_writes_a_png_and_nothing_else(demo):
+def test_demo_writes_its_files_and_nothing_else(demo):
     run, out = demo
-    png = out / "attention_weights.png"
-    assert sorted(path.name for path in out.iterdir()) == [png.name]
-    data = png.read_bytes()
-    assert data[:8] == b"\x89PNG\r\n\x1a\n"
-    assert len(data) > 10_000
-    assert str(png) in run.stdout
+    assert sorted(path.name for path in out.iterdir()) == [
+        "attention_weights.png",
+        "traffic_data",
+        "traffic_forecast.png",
+        "traffic_run",
+    ]
+    for name in ("attention_weights.png", "traffic_forecast.png"):
+        png = out / name
+        data = png.read_bytes()
+        assert data[:8] == PNG_SIGNATURE, name
+        assert data.endswith(PNG_END), name
+        assert len(data) > 10_000, name
+        assert str(png) in run.stdout, name
 
 
 def test_demo_prints_a_table_per_score(demo):
@@ -100,6 +143,19 @@ def test_demo_queries_find_their_source_word(demo):
         for query, weights in rows:
             found = keys[weights.index(max(weights))]
             assert found == ALIGNED[query], (score, query, weights)
+
+
+def test_demo_traffic_step_says_it_is_a_smoke_run(demo):
+    assert "smoke-size" in "\n".join(section(demo[0].stdout, "traffic"))
+
+
+def test_demo_traffic_table_lists_the_model_and_three_baselines(demo):
+    table = traffic_table(demo[0].stdout)
+    assert tuple(table) == TRAFFIC_METHODS
+    for method, numbers in table.items():
+        # MAE / RMSE / MAPE at 15, 30 and 60 minutes and on average.
+        assert len(numbers) == 12, method
+        assert all(math.isfinite(n) and n >= 0 for n in numbers), method
 
 
 def test_help_lists_the_commands(tmp_path):

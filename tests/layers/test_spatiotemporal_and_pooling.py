@@ -48,6 +48,19 @@ def test_spatial_attention_follows_the_road_graph(x):
     assert np.all(to_numpy(scores)[..., ~adjacency] == 0.0)
 
 
+@pytest.mark.parametrize(
+    "layer_class, scores_shape",
+    [(TemporalAttention, (B, N, 2, T, T)), (SpatialAttention, (B, T, 2, N, N))],
+)
+def test_functional_models_can_output_the_weights(x, layer_class, scores_shape):
+    inputs = keras.Input((T, N, F))
+    outputs, scores = layer_class(2, 4)(inputs, return_attention_scores=True)
+    assert scores.shape == (None,) + scores_shape[1:]
+    got_outputs, got_scores = keras.Model(inputs, [outputs, scores])(x)
+    assert tuple(got_scores.shape) == scores_shape
+    assert got_outputs.shape == x.shape
+
+
 def test_missing_readings_get_no_weight(x):
     mask = np.ones((B, T, N), bool)
     mask[0, :, 2] = False  # sensor 2 of the first example is down

@@ -1,0 +1,104 @@
+"""Writing files and directories so that readers never see half of one.
+
+Everything is written to a temporary name in the destination's directory
+(same file system) and renamed into place only when complete. A crash leaves
+at most a hidden temporary entry, never a partial result under the final name.
+"""
+
+import contextlib
+import json
+import os
+import shutil
+import tempfile
+
+
+@contextlib.contextmanager
+def atomic_directory(path, overwrite=False):
+    """Context manager yielding a temporary directory renamed to `path`.
+
+    Args:
+        path: the final directory.
+        overwrite: whether an existing `path` is replaced; otherwise an
+            existing `path` raises `FileExistsError` before anything is
+            written.
+
+    Yields:
+        The temporary directory to fill.
+
+    Raises:
+        FileExistsError: `path` exists and `overwrite` is `False`.
+    """
+    path = os.path.abspath(path)
+    if os.path.exists(path) and not overwrite:
+        raise FileExistsError(
+            f"{path} already exists; pick another version or pass "
+            "--overwrite."
+        )
+    parent = os.path.dirname(path)
+    os.makedirs(parent, exist_ok=True)
+    tmp = tempfile.mkdtemp(prefix=f".{os.path.basename(path)}.tmp-", dir=parent)
+    try:
+        yield tmp
+        if os.path.exists(path):
+            old = tempfile.mkdtemp(
+                prefix=f".{os.path.basename(path)}.old-", dir=parent
+            )
+            os.replace(path, os.path.join(old, "previous"))
+            os.replace(tmp, path)
+            shutil.rmtree(old)
+        else:
+            os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            shutil.rmtree(tmp)
+
+
+@contextlib.contextmanager
+def atomic_path(path):
+    """Context manager yielding a temporary file path renamed to `path`.
+
+    The temporary file sits beside `path` and keeps its extension (writers
+    such as `Model.save` and `Figure.savefig` choose the format from it).
+
+    Args:
+        path: the destination file.
+
+    Yields:
+        The temporary path to write.
+    """
+    path = os.path.abspath(path)
+    directory, name = os.path.split(path)
+    os.makedirs(directory, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(
+        prefix=f".{name}.tmp-", suffix=os.path.splitext(name)[1], dir=directory
+    )
+    os.close(fd)
+    try:
+        yield tmp
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
+def atomic_write_bytes(path, data):
+    """Writes `data` to `path` through a temporary file and a rename.
+
+    Args:
+        path: the destination file.
+        data: `bytes` to write.
+    """
+    with atomic_path(path) as tmp:
+        with open(tmp, "wb") as f:
+            f.write(data)
+
+
+def atomic_write_json(path, obj):
+    """Writes `obj` as indented JSON to `path`, atomically.
+
+    Args:
+        path: the destination file.
+        obj: a JSON-serializable object.
+    """
+    atomic_write_bytes(path, (json.dumps(obj, indent=2) + "\n").encode())

@@ -1,0 +1,142 @@
+"""Running a SavedModel in a fresh process that imports only TensorFlow.
+
+This is what a serving machine sees: TensorFlow and no project code. The
+child loads the model, runs the requests through `serving_default` and sends
+the outputs back; it fails if any project module got imported.
+"""
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+
+_CHILD = r"""
+import json, sys
+import numpy as np
+import tensorflow as tf
+for name in json.loads(sys.argv[4]):
+    __import__(name)
+model = tf.saved_model.load(sys.argv[1])
+signature = model.signatures[sys.argv[2]]
+requests = np.load(sys.argv[3] + "/requests.npz", allow_pickle=False)
+count = int(requests["count"])
+outputs = {}
+for i in range(count):
+    prefix = f"{i}/"
+    inputs = {
+        key[len(prefix):]: tf.constant(requests[key])
+        for key in requests.files if key.startswith(prefix)
+    }
+    for name, value in signature(**inputs).items():
+        outputs[f"{i}/{name}"] = value.numpy()
+forbidden = sorted(
+    m for m in sys.modules if m.split(".")[0] in ("layers", "apps")
+)
+if forbidden:
+    sys.exit(f"the serving process imported {forbidden[:5]}")
+np.savez(sys.argv[3] + "/outputs.npz", **outputs)
+"""
+
+
+def run_saved_model(export_dir, requests, signature="serving_default",
+                    imports=()):
+    """Runs requests through a SavedModel in a fresh TensorFlow-only process.
+
+    Args:
+        export_dir: the SavedModel directory.
+        requests: list of dicts mapping input name to a NumPy array.
+        signature: the signature to call.
+        imports: extra modules the child imports before loading (e.g.
+            `"tensorflow_text"` when the graph holds its ops).
+
+    Returns:
+        A list of dicts mapping output name to a NumPy array, one per
+        request.
+
+    Raises:
+        RuntimeError: the child failed; its stderr is in the message.
+    """
+    with tempfile.TemporaryDirectory() as tmp:
+        arrays = {"count": np.array(len(requests))}
+        for i, inputs in enumerate(requests):
+            arrays.update({f"{i}/{k}": np.asarray(v) for k, v in inputs.items()})
+        np.savez(os.path.join(tmp, "requests.npz"), **arrays)
+        env = {
+            k: v for k, v in os.environ.items()
+            if k not in ("PYTHONPATH", "KERAS_BACKEND")
+        }
+        env["TF_CPP_MIN_LOG_LEVEL"] = "2"
+        result = subprocess.run(
+            [
+                sys.executable, "-c", _CHILD, os.path.abspath(export_dir),
+                signature, tmp, json.dumps(list(imports)),
+            ],
+            cwd=tmp,
+            env=env,
+            capture_output=True,
+            text=True,
+        )
+        if result.returncode != 0:
+            raise RuntimeError(
+                f"Serving {export_dir} in a fresh process failed:\n"
+                f"{result.stderr[-3000:]}"
+            )
+        outputs = np.load(os.path.join(tmp, "outputs.npz"))
+        return [
+            {
+                key.split("/", 1)[1]: outputs[key]
+                for key in outputs.files if key.startswith(f"{i}/")
+            }
+            for i in range(len(requests))
+        ]
+
+
+def serve_check(export_dir):
+    """Replays a SavedModel's warm-up requests in a fresh TensorFlow process.
+
+    Args:
+        export_dir: the SavedModel directory (with `assets.extra/`).
+
+    Returns:
+        The list of output dicts, one per warm-up request.
+    """
+    from apps.common.export import read_warmup_requests
+
+    return run_saved_model(export_dir, read_warmup_requests(export_dir))
+
+
+def graph_ops(export_dir):
+    """The ops of a SavedModel's serving graph and any device pins in it.
+
+    TensorFlow's own checkpoint functions (`__inference__traced_save*` /
+    `_traced_restore*`) always run on the CPU and are left out.
+
+    Args:
+        export_dir: the SavedModel directory.
+
+    Returns:
+        `(ops, pinned)`: the set of op types, and a sorted list of
+        `"op@device"` for the serving ops placed on a fixed device.
+    """
+    from tensorflow.core.protobuf import saved_model_pb2
+
+    model = saved_model_pb2.SavedModel()
+    with open(os.path.join(export_dir, "saved_model.pb"), "rb") as f:
+        model.ParseFromString(f.read())
+    ops, pinned = set(), set()
+    for graph in model.meta_graphs:
+        nodes = [("", n) for n in graph.graph_def.node] + [
+            (function.signature.name, n)
+            for function in graph.graph_def.library.function
+            for n in function.node_def
+        ]
+        for owner, node in nodes:
+            if "_traced_save" in owner or "_traced_restore" in owner:
+                continue
+            ops.add(node.op)
+            if node.device and node.op != "Const":
+                pinned.add(f"{node.op}@{node.device}")
+    return ops, sorted(pinned)

@@ -1,0 +1,1 @@
+"""Traffic forecasting on loop-detector sensor series and their graphs."""

@@ -1,0 +1,147 @@
+"""The forecasting protocol: chronological split, windows, time features.
+
+A series is a DataFrame from `apps.traffic.readers.read_speeds`: a regular
+`DatetimeIndex` and one column per sensor. Missing readings (NaN, or zero as
+in METR-LA-style data) become NaN here; the model ignores them as inputs and
+the metrics ignore them as targets.
+"""
+
+import numpy as np
+
+from apps.traffic.readers import missing_mask
+
+
+def chronological_split(series, fractions, min_steps):
+    """Splits a series in time order into train, validation and test.
+
+    Args:
+        series: DataFrame with a `DatetimeIndex`.
+        fractions: `(train, val, test)` fractions summing to 1.
+        min_steps: the fewest steps a part may have (one window).
+
+    Returns:
+        A dict `{"train", "val", "test"}` of DataFrames; every timestamp of
+        a later part is strictly after every timestamp of an earlier one.
+
+    Raises:
+        ValueError: bad fractions, or a part shorter than `min_steps`.
+    """
+    fractions = tuple(float(f) for f in fractions)
+    if len(fractions) != 3 or min(fractions) <= 0 or abs(sum(fractions) - 1) > 1e-6:
+        raise ValueError(
+            f"split must be three positive fractions summing to 1, received "
+            f"{fractions}."
+        )
+    total = len(series)
+    train_end = int(round(total * fractions[0]))
+    val_end = train_end + int(round(total * fractions[1]))
+    parts = {
+        "train": series.iloc[:train_end],
+        "val": series.iloc[train_end:val_end],
+        "test": series.iloc[val_end:],
+    }
+    for name, part in parts.items():
+        if len(part) < min_steps:
+            raise ValueError(
+                f"The {name} part has {len(part)} steps but a window needs "
+                f"{min_steps}; the series has {total} steps in all."
+            )
+    return parts
+
+
+def as_float_with_nan(series):
+    """Returns the series' values as float32 with missing readings as NaN.
+
+    Args:
+        series: DataFrame of readings.
+
+    Returns:
+        A float32 array `(steps, sensors)`.
+    """
+    values = series.to_numpy(dtype="float32", copy=True)
+    values[missing_mask(values)] = np.nan
+    return values
+
+
+def time_features(index):
+    """Time of day (fraction in [0, 1)) and day of week (Monday = 0).
+
+    Args:
+        index: a `DatetimeIndex`.
+
+    Returns:
+        `(time_of_day float32, day_of_week int32)` arrays of `len(index)`.
+    """
+    minutes = index.hour * 60 + index.minute + index.second / 60.0
+    return (
+        np.asarray(minutes / 1440.0, dtype="float32"),
+        np.asarray(index.dayofweek, dtype="int32"),
+    )
+
+
+def make_windows(series, input_steps, output_steps):
+    """Cuts a series into (history, future) training windows, stride 1.
+
+    Args:
+        series: DataFrame of readings with a `DatetimeIndex`.
+        input_steps: steps of history per window.
+        output_steps: steps to forecast per window.
+
+    Returns:
+        A dict of arrays: `history` `(S, input_steps, N)` raw readings with
+        NaN for missing, `time_of_day` / `day_of_week` `(S, input_steps)` of
+        the history steps, `target` `(S, output_steps, N)` and `target_time`
+        `(S, output_steps)` timestamps.
+    """
+    values = as_float_with_nan(series)
+    time_of_day, day_of_week = time_features(series.index)
+    count = len(series) - input_steps - output_steps + 1
+    starts = np.arange(count)[:, None]
+    history_idx = starts + np.arange(input_steps)
+    target_idx = starts + input_steps + np.arange(output_steps)
+    return {
+        "history": values[history_idx],
+        "time_of_day": time_of_day[history_idx],
+        "day_of_week": day_of_week[history_idx],
+        "target": values[target_idx],
+        "target_time": series.index.to_numpy()[target_idx],
+    }
+
+
+def train_statistics(train_series):
+    """Mean and standard deviation of the observed training readings.
+
+    Args:
+        train_series: the training part.
+
+    Returns:
+        `(mean, std)` as Python floats.
+    """
+    values = as_float_with_nan(train_series)
+    observed = values[np.isfinite(values)]
+    if observed.size == 0:
+        raise ValueError("The training part has no observed readings.")
+    return float(observed.mean()), float(observed.std() or 1.0)
+
+
+def as_dataset(windows, batch_size, shuffle=False, seed=0):
+    """A `tf.data` pipeline of `(inputs, target)` batches.
+
+    Args:
+        windows: the dict of `make_windows`.
+        batch_size: batch size.
+        shuffle: whether to shuffle the windows each epoch.
+        seed: shuffle seed.
+
+    Returns:
+        A `tf.data.Dataset`.
+    """
+    import tensorflow as tf
+
+    inputs = {k: windows[k] for k in ("history", "time_of_day", "day_of_week")}
+    dataset = tf.data.Dataset.from_tensor_slices((inputs, windows["target"]))
+    if shuffle:
+        dataset = dataset.shuffle(
+            len(windows["target"]), seed=seed, reshuffle_each_iteration=True
+        )
+    return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)

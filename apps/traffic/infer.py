@@ -1,0 +1,109 @@
+"""Forecasting from a history file: the `predict` verb."""
+
+import numpy as np
+import pandas as pd
+
+from apps.traffic import data, readers
+
+
+def history_inputs(series, sensors, input_steps):
+    """Model inputs from the last `input_steps` rows of a series.
+
+    Args:
+        series: DataFrame from `readers.read_speeds`.
+        sensors: the run's sensor ids, in model order.
+        input_steps: history length the model takes.
+
+    Returns:
+        `(inputs, last_timestamp)`: a dict of batch-1 arrays and the time of
+        the last history step.
+
+    Raises:
+        ValueError: too few steps, or sensors that do not match the run's.
+    """
+    if len(series) < input_steps:
+        raise ValueError(
+            f"The history has {len(series)} steps; the model needs the last "
+            f"{input_steps}."
+        )
+    columns = [str(c) for c in series.columns]
+    missing = [s for s in sensors if s not in columns]
+    if missing or len(columns) != len(sensors):
+        raise ValueError(
+            f"The history has {len(columns)} sensors but the model was "
+            f"trained on {len(sensors)}"
+            + (f"; missing ids include {missing[:5]}" if missing else "")
+            + "."
+        )
+    recent = series.iloc[-input_steps:]
+    recent.columns = columns
+    recent = recent[list(sensors)]
+    time_of_day, day_of_week = data.time_features(recent.index)
+    inputs = {
+        "history": data.as_float_with_nan(recent)[None],
+        "time_of_day": time_of_day[None],
+        "day_of_week": day_of_week[None],
+    }
+    return inputs, recent.index[-1]
+
+
+def forecast_frame(model, series, sensors, input_steps):
+    """Forecasts the steps after a series' end as a timestamps x sensors table.
+
+    Args:
+        model: a trained forecaster.
+        series: DataFrame of recent readings (at least `input_steps` rows).
+        sensors: the run's sensor ids.
+        input_steps: history length the model takes.
+
+    Returns:
+        A DataFrame indexed by the forecast timestamps, one column per sensor.
+    """
+    inputs, last = history_inputs(series, sensors, input_steps)
+    forecast = np.asarray(model.predict(inputs, verbose=0))[0]
+    step = series.index.freq or pd.tseries.frequencies.to_offset(
+        series.index[-1] - series.index[-2]
+    )
+    index = pd.date_range(last + step, periods=forecast.shape[0], freq=step)
+    return pd.DataFrame(forecast, index=pd.Index(index, name="timestamp"), columns=list(sensors))
+
+
+def plot_forecast(history, forecast, sensors, actual=None):
+    """Draws history, forecast (and actual readings) for a few sensors.
+
+    Args:
+        history: DataFrame of the input readings.
+        forecast: DataFrame from `forecast_frame`.
+        sensors: the sensor ids to draw, one panel each.
+        actual: optional DataFrame of the true readings after the history.
+
+    Returns:
+        The matplotlib `Figure`.
+    """
+    from matplotlib import pyplot as plt
+
+    fig, axes = plt.subplots(
+        len(sensors), 1, figsize=(8, 2.2 * len(sensors)), squeeze=False
+    )
+    for ax, sensor in zip(axes[:, 0], sensors):
+        ax.plot(history.index, history[sensor], color="0.4", label="history")
+        ax.plot(forecast.index, forecast[sensor], color="tab:blue", label="forecast")
+        if actual is not None:
+            ax.plot(actual.index, actual[sensor], color="tab:orange", label="actual")
+        ax.set_title(f"sensor {sensor}", fontsize=9)
+        ax.set_ylabel("speed")
+    axes[0, 0].legend(loc="lower left", fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def read_history(path):
+    """Reads a history file (any format `readers.read_speeds` knows).
+
+    Args:
+        path: the file.
+
+    Returns:
+        The DataFrame.
+    """
+    return readers.read_speeds(path)

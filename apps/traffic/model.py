@@ -1,0 +1,291 @@
+"""Forecasting models: a spatio-temporal attention forecaster and a GRU.
+
+Both take raw readings and return forecasts in the same units: the z-score
+normalization (fitted on train) is a layer of the model, so the exported
+graph needs no outside preprocessing. Missing readings (NaN or 0) enter as 0
+after normalization and are masked out of attention.
+"""
+
+import keras
+import numpy as np
+from keras import ops
+
+import layers
+
+INPUT_NAMES = ("history", "time_of_day", "day_of_week")
+
+
+@keras.saving.register_keras_serializable(package="attention_suite.traffic")
+class Standardize(keras.layers.Layer):
+    """Z-scores readings and marks the missing ones.
+
+    Args:
+        mean: mean of the observed training readings.
+        std: their standard deviation.
+
+    Call arguments:
+        inputs: raw readings; NaN or 0 means missing.
+
+    Returns:
+        `(normalized, observed)`: normalized readings with 0 where missing,
+        and the boolean mask of observed readings.
+    """
+
+    def __init__(self, mean, std, **kwargs):
+        super().__init__(**kwargs)
+        self.mean = float(mean)
+        self.std = float(std)
+
+    def call(self, inputs):
+        observed = ops.logical_and(ops.isfinite(inputs), ops.not_equal(inputs, 0))
+        safe = ops.where(observed, inputs, self.mean)
+        return (safe - self.mean) / self.std, observed
+
+    def get_config(self):
+        return {**super().get_config(), "mean": self.mean, "std": self.std}
+
+
+@keras.saving.register_keras_serializable(package="attention_suite.traffic")
+class Unstandardize(keras.layers.Layer):
+    """Maps normalized forecasts back to reading units.
+
+    Args:
+        mean: mean of the observed training readings.
+        std: their standard deviation.
+    """
+
+    def __init__(self, mean, std, **kwargs):
+        super().__init__(**kwargs)
+        self.mean = float(mean)
+        self.std = float(std)
+
+    def call(self, inputs):
+        return ops.cast(inputs, "float32") * self.std + self.mean
+
+    def get_config(self):
+        return {**super().get_config(), "mean": self.mean, "std": self.std}
+
+
+@keras.saving.register_keras_serializable(package="attention_suite.traffic")
+class AdaptiveEmbedding(keras.layers.Layer):
+    """A learned embedding per (input step, node), broadcast over the batch.
+
+    Args:
+        dim: embedding size.
+
+    Call arguments:
+        inputs: `(B, T, N, F)`; only its shape is used.
+
+    Returns:
+        `(B, T, N, dim)`.
+    """
+
+    def __init__(self, dim, **kwargs):
+        super().__init__(**kwargs)
+        self.dim = dim
+
+    def build(self, input_shape):
+        self.embedding = self.add_weight(
+            name="embedding",
+            shape=(input_shape[1], input_shape[2], self.dim),
+            initializer="glorot_uniform",
+        )
+
+    def call(self, inputs):
+        shape = ops.shape(inputs)
+        embedding = ops.cast(self.embedding, self.compute_dtype)
+        return ops.broadcast_to(
+            embedding[None], (shape[0], shape[1], shape[2], self.dim)
+        )
+
+    def get_config(self):
+        return {**super().get_config(), "dim": self.dim}
+
+
+def _inputs(config, num_nodes):
+    return {
+        "history": keras.Input(
+            (config.input_steps, num_nodes), name="history", dtype="float32"
+        ),
+        "time_of_day": keras.Input(
+            (config.input_steps,), name="time_of_day", dtype="float32"
+        ),
+        "day_of_week": keras.Input(
+            (config.input_steps,), name="day_of_week", dtype="int32"
+        ),
+    }
+
+
+def _feedforward_residual(x, config, name):
+    """`LayerNorm(x + FFN(x))` on the last axis."""
+    width = x.shape[-1]
+    y = keras.layers.Dense(
+        config.feedforward_dim, activation="relu", name=f"{name}_ffn_in"
+    )(x)
+    y = keras.layers.Dense(width, name=f"{name}_ffn_out")(y)
+    y = keras.layers.Dropout(config.dropout)(y)
+    return keras.layers.LayerNormalization(name=f"{name}_ffn_norm")(x + y)
+
+
+def _attention_residual(x, attention, name, config, **call_kwargs):
+    """`LayerNorm(x + Attention(x))`, and the weights if they were asked for."""
+    y = attention(x, **call_kwargs)
+    y, scores = y if isinstance(y, (tuple, list)) else (y, None)
+    y = keras.layers.Dropout(config.dropout)(y)
+    return keras.layers.LayerNormalization(name=f"{name}_norm")(x + y), scores
+
+
+def build_attention_forecaster(
+    config, num_nodes, mean, std, adjacency=None, return_spatial_attention=False
+):
+    """The spatio-temporal attention forecaster (after STAEformer / GMAN).
+
+    Each reading is embedded and concatenated with time-of-day, day-of-week
+    and a learned per-(step, node) embedding; `num_layers` temporal-attention
+    blocks then `num_layers` spatial-attention blocks follow, and one dense
+    head maps each node's sequence to all output steps at once.
+
+    Args:
+        config: a `TrafficConfig`.
+        num_nodes: number of sensors.
+        mean: training mean (normalization).
+        std: training standard deviation.
+        adjacency: optional `(N, N)` road graph; with
+            `config.use_graph_mask`, spatial attention only reaches
+            neighbours (and the node itself).
+        return_spatial_attention: whether the model also outputs the last
+            spatial layer's weights `(B, T, heads, N, N)`. The weights of
+            both variants are interchangeable (`set_weights`).
+
+    Returns:
+        A `keras.Model` mapping the inputs of `INPUT_NAMES` to forecasts
+        `(B, output_steps, N)` in reading units (and optionally the spatial
+        attention weights).
+    """
+    inputs = _inputs(config, num_nodes)
+    values, observed = Standardize(mean, std, name="standardize")(
+        inputs["history"]
+    )
+    x = keras.layers.Dense(config.input_dim, name="input_embedding")(
+        ops.expand_dims(values, -1)
+    )
+    slots = ops.cast(ops.floor(inputs["time_of_day"] * 288), "int32") % 288
+    time_of_day = keras.layers.Embedding(
+        288, config.time_of_day_dim, name="time_of_day_embedding"
+    )(slots)
+    day_of_week = keras.layers.Embedding(
+        7, config.day_of_week_dim, name="day_of_week_embedding"
+    )(inputs["day_of_week"] % 7)
+    per_node = lambda e: ops.repeat(ops.expand_dims(e, 2), num_nodes, axis=2)
+    x = ops.concatenate([x, per_node(time_of_day), per_node(day_of_week)], -1)
+    x = ops.concatenate(
+        [x, AdaptiveEmbedding(config.adaptive_dim, name="adaptive_embedding")(x)],
+        -1,
+    )
+    width = x.shape[-1]
+    key_dim = max(width // config.num_heads, 1)
+    graph_mask = None
+    if config.use_graph_mask and adjacency is not None:
+        graph_mask = (np.asarray(adjacency) > 0) | np.eye(num_nodes, dtype=bool)
+    for i in range(config.num_layers):
+        name = f"temporal_{i}"
+        attention = layers.TemporalAttention(
+            config.num_heads, key_dim, dropout=config.dropout, name=name
+        )
+        x, _ = _attention_residual(x, attention, name, config, mask=observed)
+        x = _feedforward_residual(x, config, name)
+    for i in range(config.num_layers):
+        name = f"spatial_{i}"
+        attention = layers.SpatialAttention(
+            config.num_heads, key_dim, dropout=config.dropout, name=name
+        )
+        x, scores = _attention_residual(
+            x, attention, name, config, mask=observed,
+            attention_mask=graph_mask,
+            return_attention_scores=return_spatial_attention,
+        )
+        x = _feedforward_residual(x, config, name)
+    # (B, T, N, F) -> (B, N, T * F) -> (B, N, output_steps) -> (B, out, N)
+    x = ops.reshape(
+        ops.transpose(x, (0, 2, 1, 3)),
+        (-1, num_nodes, config.input_steps * width),
+    )
+    x = keras.layers.Dense(config.output_steps, name="head")(x)
+    forecast = Unstandardize(mean, std, name="forecast")(
+        ops.transpose(x, (0, 2, 1))
+    )
+    outputs = (forecast, scores) if return_spatial_attention else forecast
+    return keras.Model(inputs, outputs, name="attention_forecaster")
+
+
+def build_gru_forecaster(config, num_nodes, mean, std):
+    """The recurrent baseline: one GRU per sensor (shared weights).
+
+    Args:
+        config: a `TrafficConfig`.
+        num_nodes: number of sensors.
+        mean: training mean (normalization).
+        std: training standard deviation.
+
+    Returns:
+        A `keras.Model` with the same inputs and outputs as the attention
+        forecaster, and no attention.
+    """
+    inputs = _inputs(config, num_nodes)
+    values, _ = Standardize(mean, std, name="standardize")(inputs["history"])
+    time_of_day = ops.repeat(
+        ops.expand_dims(inputs["time_of_day"], -1), num_nodes, axis=-1
+    )
+    # (B, T, N) -> (B, N, T, 2) -> (B * N, T, 2)
+    x = ops.stack([values, time_of_day], axis=-1)
+    x = ops.reshape(
+        ops.transpose(x, (0, 2, 1, 3)), (-1, config.input_steps, 2)
+    )
+    x = keras.layers.GRU(config.gru_units, name="gru")(x)
+    x = keras.layers.Dense(config.output_steps, name="head")(x)
+    x = ops.reshape(x, (-1, num_nodes, config.output_steps))
+    forecast = Unstandardize(mean, std, name="forecast")(
+        ops.transpose(x, (0, 2, 1))
+    )
+    return keras.Model(inputs, forecast, name="gru_forecaster")
+
+
+def build_model(config, num_nodes, mean, std, adjacency=None):
+    """Builds the model named by `config.model`.
+
+    Args:
+        config: a `TrafficConfig`.
+        num_nodes: number of sensors.
+        mean: training mean.
+        std: training standard deviation.
+        adjacency: optional road graph (attention model only).
+
+    Returns:
+        A `keras.Model`.
+    """
+    if config.model == "attention":
+        return build_attention_forecaster(config, num_nodes, mean, std, adjacency)
+    if config.model == "gru":
+        return build_gru_forecaster(config, num_nodes, mean, std)
+    raise ValueError(
+        f"Unknown traffic model {config.model!r}; expected 'attention' or 'gru'."
+    )
+
+
+@keras.saving.register_keras_serializable(package="attention_suite.traffic")
+def masked_mae(y_true, y_pred):
+    """Mean absolute error over observed targets (NaN or 0 = missing).
+
+    Args:
+        y_true: readings.
+        y_pred: forecasts.
+
+    Returns:
+        The scalar loss.
+    """
+    y_true = ops.cast(y_true, "float32")
+    y_pred = ops.cast(y_pred, "float32")
+    observed = ops.logical_and(ops.isfinite(y_true), ops.not_equal(y_true, 0))
+    error = ops.where(observed, ops.abs(ops.where(observed, y_true, 0) - y_pred), 0)
+    count = ops.maximum(ops.sum(ops.cast(observed, "float32")), 1.0)
+    return ops.sum(error) / count

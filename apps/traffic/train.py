@@ -1,0 +1,235 @@
+"""Training and evaluation of a traffic run.
+
+A run directory holds `config.json`, `run.json` (data source, sensors,
+normalization statistics, split and wall times), the best `model.keras`,
+`history.csv`, and after `evaluate`, `metrics.json` and `metrics.md`. With
+the attention model, the GRU baseline trains in `gru_baseline/` in the same
+run so that every number has a reference.
+"""
+
+import dataclasses
+import json
+import os
+
+import keras
+import numpy as np
+
+from apps.common import training
+from apps.common.atomic import atomic_write_bytes, atomic_write_json
+from apps.common.config import save_config
+from apps.common.paths import data_dir as resolve_data_dir
+from apps.traffic import baselines, data, metrics, readers
+from apps.traffic.config import TrafficConfig
+from apps.traffic.model import build_model, masked_mae
+
+INPUT_KEYS = ("history", "time_of_day", "day_of_week")
+
+
+def locate_data(source, data_dir=None, adjacency=None):
+    """Resolves a dataset name or a file into `(speeds_path, adjacency_path)`.
+
+    Args:
+        source: a dataset name (e.g. `"los_loop"`, looked up in the data
+            directory) or the path of a speed file in any supported format.
+        data_dir: the data directory; defaults to `$ATTN_DATA_DIR`.
+        adjacency: optional graph file to use with a speed file.
+
+    Returns:
+        `(speeds_path, adjacency_path or None)`.
+    """
+    if os.path.isfile(source):
+        return os.path.abspath(source), adjacency and os.path.abspath(adjacency)
+    speeds, adjacency = readers.dataset_paths(source, resolve_data_dir(data_dir))
+    return os.path.abspath(speeds), os.path.abspath(adjacency)
+
+
+def load_split(run_info, config):
+    """Reads a run's series and splits it by the run's protocol.
+
+    Args:
+        run_info: the dict of `run.json`.
+        config: the run's `TrafficConfig`.
+
+    Returns:
+        `(parts, adjacency)`: the train/val/test DataFrames and the graph
+        (or `None`).
+    """
+    series = readers.read_speeds(run_info["speeds_path"])
+    adjacency = None
+    if run_info.get("adjacency_path"):
+        adjacency = readers.read_adjacency(
+            run_info["adjacency_path"], sensor_ids=list(series.columns)
+        )
+    parts = data.chronological_split(
+        series, config.split, config.input_steps + config.output_steps
+    )
+    return parts, adjacency
+
+
+def _inputs(windows):
+    return {key: windows[key] for key in INPUT_KEYS}
+
+
+def _fit_one(config, parts, adjacency, stats, run_dir):
+    """Builds, compiles and fits one model; returns its wall time (s)."""
+    keras.utils.set_random_seed(config.seed)
+    model = build_model(
+        config, parts["train"].shape[1], *stats, adjacency=adjacency
+    )
+    model.compile(
+        optimizer=keras.optimizers.Adam(config.learning_rate, clipnorm=5.0),
+        loss=masked_mae,
+        # Compile with XLA on JAX only: XLA's random numbers (dropout) are
+        # slow on CPU under TensorFlow, and torch.compile costs minutes.
+        jit_compile=keras.backend.backend() == "jax",
+    )
+    windows = {
+        name: data.make_windows(part, config.input_steps, config.output_steps)
+        for name, part in parts.items()
+        if name != "test"
+    }
+    _, seconds = training.fit(
+        model,
+        data.as_dataset(
+            windows["train"], config.batch_size, shuffle=True, seed=config.seed
+        ),
+        data.as_dataset(windows["val"], config.batch_size),
+        run_dir,
+        epochs=config.epochs,
+        patience=config.patience,
+        max_minutes=config.max_minutes,
+    )
+    return seconds
+
+
+def train(config, source, run_dir, data_dir=None, adjacency=None):
+    """Trains a traffic run (and its GRU baseline) into `run_dir`.
+
+    Args:
+        config: a `TrafficConfig`.
+        source: dataset name or speed file (see `locate_data`).
+        run_dir: the run directory (created; an interrupted run resumes).
+        data_dir: the data directory for named datasets.
+        adjacency: optional graph file for a speed file `source`.
+
+    Returns:
+        The run info dict (also written to `run.json`).
+    """
+    speeds_path, adjacency_path = locate_data(source, data_dir, adjacency)
+    run_info = {"speeds_path": speeds_path, "adjacency_path": adjacency_path}
+    parts, adjacency = load_split(run_info, config)
+    stats = data.train_statistics(parts["train"])
+    run_info.update(
+        backend=keras.backend.backend(),
+        sensors=[str(c) for c in parts["train"].columns],
+        mean=stats[0],
+        std=stats[1],
+        split={
+            name: [str(part.index[0]), str(part.index[-1])]
+            for name, part in parts.items()
+        },
+        freq=str(parts["train"].index.freqstr or "5min"),
+    )
+    os.makedirs(run_dir, exist_ok=True)
+    save_config(config, os.path.join(run_dir, "config.json"))
+    atomic_write_json(os.path.join(run_dir, "run.json"), run_info)
+    run_info["train_seconds"] = _fit_one(config, parts, adjacency, stats, run_dir)
+    if config.model == "attention":
+        gru = dataclasses.replace(config, model="gru")
+        run_info["gru_train_seconds"] = _fit_one(
+            gru, parts, adjacency, stats, os.path.join(run_dir, "gru_baseline")
+        )
+    atomic_write_json(os.path.join(run_dir, "run.json"), run_info)
+    return run_info
+
+
+def load_run(run_dir):
+    """Reads a run's config, info and best model.
+
+    Args:
+        run_dir: the run directory.
+
+    Returns:
+        `(config, run_info, model)`.
+
+    Raises:
+        FileNotFoundError: `run_dir` is not a finished traffic run.
+    """
+    paths = [os.path.join(run_dir, name) for name in ("config.json", "run.json", "model.keras")]
+    missing = [p for p in paths if not os.path.exists(p)]
+    if missing:
+        raise FileNotFoundError(
+            f"{run_dir} is not a trained traffic run (missing "
+            f"{', '.join(os.path.basename(p) for p in missing)}); run "
+            "`attn traffic train` first."
+        )
+    with open(paths[0]) as f:
+        config = TrafficConfig(**json.load(f))
+    with open(paths[1]) as f:
+        run_info = json.load(f)
+    return config, run_info, keras.saving.load_model(paths[2])
+
+
+def evaluate(run_dir):
+    """Scores the run and its baselines on the test split.
+
+    Reports masked MAE / RMSE / MAPE at 15, 30 and 60 minutes and averaged
+    over the 12 steps, for the model, the GRU baseline (if trained), the
+    last value and the historical average; writes `metrics.json` and
+    `metrics.md` into the run.
+
+    Args:
+        run_dir: a trained run.
+
+    Returns:
+        A dict `{method: horizon report}`.
+    """
+    config, run_info, model = load_run(run_dir)
+    parts, _ = load_split(run_info, config)
+    test = data.make_windows(parts["test"], config.input_steps, config.output_steps)
+    predictions = {
+        config.model: model.predict(_inputs(test), batch_size=64, verbose=0)
+    }
+    gru_path = os.path.join(run_dir, "gru_baseline", "model.keras")
+    if os.path.exists(gru_path):
+        predictions["gru"] = keras.saving.load_model(gru_path).predict(
+            _inputs(test), batch_size=64, verbose=0
+        )
+    predictions["last_value"] = baselines.last_value(
+        test["history"], config.output_steps
+    )
+    predictions["historical_average"] = baselines.HistoricalAverage(
+        parts["train"]
+    ).predict(test["target_time"])
+    report = {
+        name: metrics.horizon_report(prediction, test["target"])
+        for name, prediction in predictions.items()
+    }
+    atomic_write_json(os.path.join(run_dir, "metrics.json"), report)
+    atomic_write_bytes(
+        os.path.join(run_dir, "metrics.md"), format_report(report).encode()
+    )
+    return report
+
+
+def format_report(report):
+    """A Markdown table: one row per method, MAE / RMSE / MAPE per horizon.
+
+    Args:
+        report: the dict of `evaluate`.
+
+    Returns:
+        The table as a string.
+    """
+    horizons = list(next(iter(report.values())))
+    header = "| method | " + " | ".join(
+        f"{h} MAE / RMSE / MAPE%" for h in horizons
+    ) + " |"
+    lines = [header, "|---" * (len(horizons) + 1) + "|"]
+    for name, rows in report.items():
+        cells = [
+            f"{rows[h]['mae']:.2f} / {rows[h]['rmse']:.2f} / {rows[h]['mape']:.1f}"
+            for h in horizons
+        ]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"

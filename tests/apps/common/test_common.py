@@ -1,0 +1,85 @@
+"""Shared app infrastructure: atomic writes, configs, versions."""
+
+import dataclasses
+import os
+
+import pytest
+
+from apps.common.atomic import atomic_directory, atomic_write_json
+from apps.common.config import load_config, save_config
+from apps.common.export import version_path
+from apps.common.paths import data_dir
+
+
+def test_atomic_directory_appears_only_when_complete(tmp_path):
+    final = tmp_path / "models" / "1"
+    with pytest.raises(RuntimeError):
+        with atomic_directory(final) as tmp:
+            (open(os.path.join(tmp, "half"), "w")).close()
+            raise RuntimeError("crash while writing")
+    assert not final.exists()
+    assert os.listdir(tmp_path / "models") == []
+    with atomic_directory(final) as tmp:
+        open(os.path.join(tmp, "whole"), "w").close()
+    assert os.listdir(final) == ["whole"]
+
+
+def test_atomic_directory_overwrite_rules(tmp_path):
+    final = tmp_path / "1"
+    with atomic_directory(final) as tmp:
+        open(os.path.join(tmp, "old"), "w").close()
+    with pytest.raises(FileExistsError, match="--overwrite"):
+        with atomic_directory(final):
+            pass
+    with atomic_directory(final, overwrite=True) as tmp:
+        open(os.path.join(tmp, "new"), "w").close()
+    assert os.listdir(final) == ["new"]
+    assert os.listdir(tmp_path) == ["1"]
+
+
+@dataclasses.dataclass
+class _Config:
+    epochs: int = 3
+    name: str = "a"
+    split: tuple = (0.7, 0.3)
+
+
+def test_config_from_file_and_overrides(tmp_path):
+    path = tmp_path / "config.json"
+    atomic_write_json(path, {"epochs": 5})
+    config = load_config(_Config, path, ["name=b", "split=[0.5, 0.5]"])
+    assert (config.epochs, config.name, config.split) == (5, "b", [0.5, 0.5])
+    save_config(config, tmp_path / "saved.json")
+    assert load_config(_Config, tmp_path / "saved.json") == config
+
+
+@pytest.mark.parametrize(
+    "content, overrides, message",
+    [
+        ('{"epoch": 1}', [], r"Unknown setting\(s\) \['epoch'\]"),
+        ("{not json", [], "is not valid JSON"),
+        ("[1, 2]", [], "must hold a JSON object"),
+        ("{}", ["epochs"], "Expected NAME=VALUE"),
+    ],
+)
+def test_config_errors(tmp_path, content, overrides, message):
+    path = tmp_path / "config.json"
+    path.write_text(content)
+    with pytest.raises(ValueError, match=message):
+        load_config(_Config, path, overrides)
+
+
+@pytest.mark.parametrize("version", [0, -1, "2", 1.5])
+def test_versions_are_positive_integers(version):
+    with pytest.raises(ValueError, match="positive integer"):
+        version_path("saved_models", "traffic", version)
+
+
+def test_data_dir_needs_a_directory(tmp_path, monkeypatch):
+    monkeypatch.delenv("ATTN_DATA_DIR", raising=False)
+    with pytest.raises(ValueError, match="ATTN_DATA_DIR"):
+        data_dir()
+    with pytest.raises(ValueError, match="does not exist"):
+        data_dir(str(tmp_path / "nope"))
+    monkeypatch.setenv("ATTN_DATA_DIR", str(tmp_path))
+    assert data_dir() == str(tmp_path)

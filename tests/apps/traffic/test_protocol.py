@@ -1,0 +1,130 @@
+"""The forecasting protocol: split, statistics, windows, metrics, baselines,
+loss, and the bad inputs of `predict`."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from apps.traffic import baselines, data, infer, metrics
+from apps.traffic.model import masked_mae
+from apps.traffic.synthetic import demo_series
+from helpers import to_numpy
+
+
+@pytest.fixture
+def series():
+    return demo_series(num_sensors=4, days=2, seed=3)[0]
+
+
+def test_split_is_chronological_without_overlap(series):
+    parts = data.chronological_split(series, (0.7, 0.1, 0.2), 24)
+    assert sum(len(p) for p in parts.values()) == len(series)
+    assert parts["train"].index.max() < parts["val"].index.min()
+    assert parts["val"].index.max() < parts["test"].index.min()
+    assert len(parts["train"]) == round(0.7 * len(series))
+
+
+@pytest.mark.parametrize(
+    "fractions, message",
+    [((0.5, 0.5), "three positive"), ((0.8, 0.1, 0.2), "summing to 1")],
+)
+def test_split_rejects_bad_fractions(series, fractions, message):
+    with pytest.raises(ValueError, match=message):
+        data.chronological_split(series, fractions, 24)
+
+
+def test_split_rejects_parts_shorter_than_a_window(series):
+    with pytest.raises(ValueError, match="a window needs 400"):
+        data.chronological_split(series, (0.7, 0.1, 0.2), 400)
+
+
+def test_statistics_come_from_train_only(series):
+    parts = data.chronological_split(series, (0.7, 0.1, 0.2), 24)
+    before = data.train_statistics(parts["train"])
+    changed = series.copy()
+    changed.iloc[len(parts["train"]):] += 100.0
+    parts_changed = data.chronological_split(changed, (0.7, 0.1, 0.2), 24)
+    assert data.train_statistics(parts_changed["train"]) == before
+    train = parts["train"].to_numpy()
+    observed = train[train != 0]
+    np.testing.assert_allclose(before, (observed.mean(), observed.std()), rtol=1e-5)
+
+
+def test_windows_are_contiguous_history_then_target(series):
+    windows = data.make_windows(series.iloc[:40], 12, 12)
+    assert windows["history"].shape == (17, 12, 4)
+    assert windows["target"].shape == (17, 12, 4)
+    values = data.as_float_with_nan(series.iloc[:40])
+    np.testing.assert_array_equal(windows["history"][5], values[5:17])
+    np.testing.assert_array_equal(windows["target"][5], values[17:29])
+    assert windows["target_time"][5][0] == series.index[17]
+    np.testing.assert_allclose(windows["time_of_day"][0, 1], 5 / 1440)
+    assert windows["day_of_week"][0, 0] == series.index[0].dayofweek
+
+
+def test_missing_readings_become_nan():
+    frame = pd.DataFrame({"a": [0.0, 50.0, np.nan]})
+    np.testing.assert_array_equal(
+        np.isnan(data.as_float_with_nan(frame)[:, 0]), [True, False, True]
+    )
+
+
+def test_masked_errors_by_hand():
+    target = np.array([[10.0, 0.0], [20.0, np.nan]])
+    prediction = np.array([[12.0, 99.0], [17.0, 99.0]])
+    errors = metrics.masked_errors(prediction, target)
+    assert errors["mae"] == pytest.approx(2.5)
+    assert errors["rmse"] == pytest.approx(np.sqrt((4 + 9) / 2))
+    assert errors["mape"] == pytest.approx((0.2 + 0.15) / 2 * 100)
+
+
+def test_horizon_report_picks_the_right_steps():
+    target = np.ones((2, 12, 3))
+    prediction = np.ones((2, 12, 3))
+    prediction[:, 2] += 1.0  # step 3 = 15 minutes
+    report = metrics.horizon_report(prediction, target)
+    assert report["15min"]["mae"] == 1.0
+    assert report["30min"]["mae"] == report["60min"]["mae"] == 0.0
+    assert report["average"]["mae"] == pytest.approx(1 / 12)
+
+
+def test_masked_errors_reject_mismatched_shapes():
+    with pytest.raises(ValueError, match="does not match"):
+        metrics.masked_errors(np.ones((2, 3)), np.ones((3, 2)))
+
+
+def test_last_value_uses_the_last_observed_reading():
+    history = np.array([[[1.0, 5.0], [2.0, np.nan], [np.nan, np.nan]]])
+    forecast = baselines.last_value(history, 4)
+    assert forecast.shape == (1, 4, 2)
+    np.testing.assert_array_equal(forecast[0, :, 0], 2.0)
+    np.testing.assert_array_equal(forecast[0, :, 1], 5.0)
+
+
+def test_historical_average_is_per_time_of_day(series):
+    average = baselines.HistoricalAverage(series)
+    target_time = np.array([[series.index[3], series.index[3 + 288]]])
+    forecast = average.predict(target_time)
+    values = data.as_float_with_nan(series)
+    expected = np.nanmean(values[[3, 3 + 288]], axis=0)
+    np.testing.assert_allclose(forecast[0, 0], expected, rtol=1e-6)
+    np.testing.assert_allclose(forecast[0, 1], expected, rtol=1e-6)
+
+
+def test_masked_mae_ignores_missing_targets():
+    y_true = np.array([[10.0, 0.0, np.nan, 20.0]], "float32")
+    y_pred = np.array([[11.0, 50.0, 50.0, 18.0]], "float32")
+    assert float(to_numpy(masked_mae(y_true, y_pred))) == pytest.approx(1.5)
+
+
+def test_history_inputs_name_the_problem(series):
+    sensors = list(series.columns)
+    with pytest.raises(ValueError, match="has 5 steps; the model needs"):
+        infer.history_inputs(series.iloc[:5], sensors, 12)
+    with pytest.raises(ValueError, match="has 3 sensors but the model was trained on 4"):
+        infer.history_inputs(series.iloc[:, :3], sensors, 12)
+    inputs, last = infer.history_inputs(series[sensors[::-1]], sensors, 12)
+    np.testing.assert_array_equal(
+        inputs["history"][0], data.as_float_with_nan(series.iloc[-12:])
+    )
+    assert last == series.index[-1]
