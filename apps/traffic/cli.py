@@ -39,10 +39,10 @@ def _evaluate(args):
 def _predict(args):
     from apps.common.atomic import atomic_write_bytes
     from apps.common.plotting import save_figure
-    from apps.traffic import infer, train
+    from apps.traffic import infer, readers, train
 
     config, run_info, model = train.load_run(args.run)
-    history = infer.read_history(args.history)
+    history = readers.read_speeds(args.history)
     forecast = infer.forecast_frame(
         model, history, run_info["sensors"], config.input_steps
     )

@@ -62,17 +62,17 @@ def serving_archive(model, config, num_nodes):
     return archive
 
 
-def sample_requests(run_dir, count=2):
+def sample_requests(config, run_info, count=2):
     """Serving requests cut from the start of the run's test split.
 
     Args:
-        run_dir: a trained run.
+        config: the run's `TrafficConfig`.
+        run_info: the run's `run.json` dict.
         count: windows per request.
 
     Returns:
         A list with one request dict of NumPy arrays.
     """
-    config, run_info, _ = load_run(run_dir)
     parts, _ = load_split(run_info, config)
     windows = data.make_windows(
         parts["test"], config.input_steps, config.output_steps
@@ -102,7 +102,7 @@ def export(run_dir, path, overwrite=False):
     """
     config, run_info, model = load_run(run_dir)
     archive = serving_archive(model, config, len(run_info["sensors"]))
-    requests = sample_requests(run_dir)
+    requests = sample_requests(config, run_info)
     expected = [
         {"forecast": np.asarray(model.predict(r, verbose=0))} for r in requests
     ]

@@ -3,7 +3,7 @@
 import numpy as np
 import pandas as pd
 
-from apps.traffic import data, readers
+from apps.traffic import data
 
 
 def history_inputs(series, sensors, input_steps):
@@ -96,14 +96,3 @@ def plot_forecast(history, forecast, sensors, actual=None):
     fig.tight_layout()
     return fig
 
-
-def read_history(path):
-    """Reads a history file (any format `readers.read_speeds` knows).
-
-    Args:
-        path: the file.
-
-    Returns:
-        The DataFrame.
-    """
-    return readers.read_speeds(path)

@@ -15,8 +15,20 @@ import layers
 INPUT_NAMES = ("history", "time_of_day", "day_of_week")
 
 
+class _Scaling(keras.layers.Layer):
+    """Holds the training mean and standard deviation of the readings."""
+
+    def __init__(self, mean, std, **kwargs):
+        super().__init__(**kwargs)
+        self.mean = float(mean)
+        self.std = float(std)
+
+    def get_config(self):
+        return {**super().get_config(), "mean": self.mean, "std": self.std}
+
+
 @keras.saving.register_keras_serializable(package="attention_suite.traffic")
-class Standardize(keras.layers.Layer):
+class Standardize(_Scaling):
     """Z-scores readings and marks the missing ones.
 
     Args:
@@ -31,22 +43,14 @@ class Standardize(keras.layers.Layer):
         and the boolean mask of observed readings.
     """
 
-    def __init__(self, mean, std, **kwargs):
-        super().__init__(**kwargs)
-        self.mean = float(mean)
-        self.std = float(std)
-
     def call(self, inputs):
         observed = ops.logical_and(ops.isfinite(inputs), ops.not_equal(inputs, 0))
         safe = ops.where(observed, inputs, self.mean)
         return (safe - self.mean) / self.std, observed
 
-    def get_config(self):
-        return {**super().get_config(), "mean": self.mean, "std": self.std}
-
 
 @keras.saving.register_keras_serializable(package="attention_suite.traffic")
-class Unstandardize(keras.layers.Layer):
+class Unstandardize(_Scaling):
     """Maps normalized forecasts back to reading units.
 
     Args:
@@ -54,16 +58,8 @@ class Unstandardize(keras.layers.Layer):
         std: their standard deviation.
     """
 
-    def __init__(self, mean, std, **kwargs):
-        super().__init__(**kwargs)
-        self.mean = float(mean)
-        self.std = float(std)
-
     def call(self, inputs):
         return ops.cast(inputs, "float32") * self.std + self.mean
-
-    def get_config(self):
-        return {**super().get_config(), "mean": self.mean, "std": self.std}
 
 
 @keras.saving.register_keras_serializable(package="attention_suite.traffic")
