@@ -3,7 +3,8 @@
 Compares, on each Keras backend, one forward+backward step of
 
 * `ours`: `layers.MultiHeadAttention` with `implementation="auto"` (the fused
-  `keras.ops.dot_product_attention` path),
+  `keras.ops.dot_product_attention` path on JAX and torch, the explicit path
+  on TensorFlow),
 * `keras`: `keras.layers.MultiHeadAttention`,
 * `naive`: projections, einsum, softmax and einsum written with `keras.ops`,
 
@@ -34,7 +35,6 @@ import gc
 import hashlib
 import json
 import os
-import platform
 import re
 import resource
 import statistics
@@ -42,7 +42,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from importlib import metadata
 from pathlib import Path
 
 BENCHMARK_DIR = Path(__file__).resolve().parent
@@ -53,6 +52,8 @@ RESULTS_DIR = BENCHMARK_DIR / "results"
 # name would shadow the `layers` package.
 if sys.path and Path(sys.path[0]).resolve() == BENCHMARK_DIR:
     sys.path[0] = str(REPO_ROOT)
+
+from benchmarks.machine import machine_info  # noqa: E402
 
 BACKENDS = ("tensorflow", "jax", "torch")
 COMPILE_MODES = {
@@ -697,24 +698,6 @@ def long_cases(backend, config):
             break
         rows.append(row)
     return rows
-
-
-def machine_info():
-    """CPU, memory and library versions of this machine."""
-    cpuinfo = Path("/proc/cpuinfo").read_text()
-    meminfo = Path("/proc/meminfo").read_text()
-    memory_kib = int(re.search(r"MemTotal:\s+(\d+)", meminfo).group(1))
-    return {
-        "cpu": re.search(r"model name\s*:\s*(.*)", cpuinfo).group(1),
-        "cores": len(os.sched_getaffinity(0)),
-        "memory_gib": round(memory_kib / 2**20, 1),
-        "platform": platform.platform(),
-        "python": platform.python_version(),
-        "versions": {
-            name: metadata.version(name)
-            for name in ("keras", "tensorflow", "jax", "jaxlib", "torch")
-        },
-    }
 
 
 def fmt(value, spec):

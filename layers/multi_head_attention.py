@@ -36,8 +36,10 @@ class MultiHeadAttention(keras.layers.Layer):
       (this path applies no attention dropout).
 
     `implementation="auto"` uses the explicit path when attention scores are
-    returned or attention dropout is active in training, and the fused path
-    otherwise. Softmax is always computed in float32.
+    returned, when attention dropout is active in training, and on the
+    TensorFlow backend (whose `dot_product_attention` is itself an einsum
+    reference without a flash kernel, and slower under XLA at long lengths);
+    it uses the fused path otherwise. Softmax is always computed in float32.
 
     Args:
         num_heads: number of query heads.
@@ -199,7 +201,11 @@ class MultiHeadAttention(keras.layers.Layer):
                     f"'{self.implementation}'."
                 )
             return self.implementation
-        if return_attention_scores or (training and self.dropout > 0):
+        if (
+            return_attention_scores
+            or (training and self.dropout > 0)
+            or keras.backend.backend() == "tensorflow"
+        ):
             return "explicit"
         return "fused"
 
@@ -286,15 +292,36 @@ class MultiHeadAttention(keras.layers.Layer):
             outputs.append(cache)
         return outputs[0] if len(outputs) == 1 else tuple(outputs)
 
+    def compute_cache(self, value, key=None):
+        """Projects keys and values once, for queries that attend to them
+        again and again (e.g. cross-attention while decoding).
+
+        Args:
+            value: `(B, Tk, dv)`.
+            key: optional `(B, Tk, dk)`; defaults to `value`.
+
+        Returns:
+            A cache `(B, 2, Tk, num_key_value_heads, key_dim)` to pass as
+            `cache` with `cache_update_index=None`.
+        """
+        key = value if key is None else key
+        return ops.stack([self.key_dense(key), self.value_dense(value)], axis=1)
+
     def _update_cache(self, cache, k, v, index):
         if self.value_dim != self.key_dim:
             raise ValueError(
                 "A key/value cache needs value_dim == key_dim, but the layer "
                 f"has key_dim={self.key_dim}, value_dim={self.value_dim}."
             )
-        update = ops.stack([k, v], axis=1)
+        update = ops.cast(ops.stack([k, v], axis=1), cache.dtype)
+        if update.shape[2] == 1:
+            # One decoding step: a select, which exports as plain TensorFlow
+            # ops (`slice_update` becomes an XLA op there).
+            positions = ops.arange(ops.shape(cache)[2])
+            at = ops.reshape(ops.equal(positions, index), (1, 1, -1, 1, 1))
+            return ops.where(at, update, cache)
         start = [0, 0, index, 0, 0]
-        return ops.slice_update(cache, start, ops.cast(update, cache.dtype))
+        return ops.slice_update(cache, start, update)
 
     def _group(self, q):
         """Splits query heads `(B, T, N, H)` into `(B, T, K, G, H)`."""

@@ -215,8 +215,9 @@ class TransformerDecoderBlock(_TransformerBlock):
     `layers.MultiHeadAttention`: `self_attention_cache` of shape
     `(B, 2, max_length, heads, head_dim)` with the index of the current step,
     and optionally `cross_attention_cache` (keys/values of the encoder output,
-    filled once by passing `cross_attention_cache_update_index=0`, then
-    reused with the index `None`).
+    made once by `compute_cross_attention_cache`, or filled by a first call
+    with `cross_attention_cache_update_index=0`; then reused with the index
+    `None`).
 
     Args:
         intermediate_dim: width of the feed-forward network.
@@ -280,6 +281,23 @@ class TransformerDecoderBlock(_TransformerBlock):
                 "cross_attention_dropout"
             )
         self._build_feedforward(shape)
+
+    def compute_cross_attention_cache(self, encoder_sequence):
+        """Projects the encoder output once for step-by-step decoding.
+
+        Args:
+            encoder_sequence: `(B, Tk, d_enc)`.
+
+        Returns:
+            The `cross_attention_cache` to pass (with the index `None`) at
+            every step.
+        """
+        if not self.has_cross_attention:
+            raise ValueError(
+                f"TransformerDecoderBlock '{self.name}' is decoder-only: it "
+                "has no cross-attention to cache."
+            )
+        return self.cross_attention.compute_cache(encoder_sequence)
 
     def call(
         self,

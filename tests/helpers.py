@@ -1,7 +1,24 @@
-"""Test helpers: NumPy conversion and per-backend gradients."""
+"""Test helpers: NumPy conversion, per-backend gradients, the data directory."""
+
+import os
+import pathlib
 
 import keras
 import numpy as np
+import pytest
+
+REPO = pathlib.Path(__file__).resolve().parents[1]
+
+
+def real_data_dir():
+    """The directory of the real datasets: `$ATTN_DATA_DIR`, else
+    `shared/data` beside the repository; skips the test when absent."""
+    data_dir = pathlib.Path(
+        os.environ.get("ATTN_DATA_DIR") or REPO.parent / "shared" / "data"
+    )
+    if not data_dir.is_dir():
+        pytest.skip(f"no data directory at {data_dir} (set ATTN_DATA_DIR)")
+    return data_dir
 
 
 def to_numpy(x):

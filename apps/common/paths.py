@@ -2,6 +2,8 @@
 
 import os
 
+DATA_ENV = "ATTN_DATA_DIR"
+
 
 def data_dir(explicit=None):
     """Returns the data directory: `explicit`, else `$ATTN_DATA_DIR`.
@@ -15,7 +17,7 @@ def data_dir(explicit=None):
     Raises:
         ValueError: neither is set, or the directory does not exist.
     """
-    path = explicit or os.environ.get("ATTN_DATA_DIR")
+    path = explicit or os.environ.get(DATA_ENV)
     if not path:
         raise ValueError(
             "No data directory: pass --data DIR or set ATTN_DATA_DIR to the "

@@ -46,7 +46,7 @@ def plot_attention(weights, x_labels=None, y_labels=None, ax=None, title=None):
     """
     weights = _check_weights(weights, x_labels, y_labels)
     if ax is None:
-        _, ax = plt.subplots()
+        _, ax = plt.subplots(layout="constrained")
     ax.imshow(weights, cmap="viridis", vmin=0.0, vmax=1.0)
     ax.xaxis.tick_top()
     if x_labels is not None:

@@ -78,7 +78,7 @@ def _best_logged(history_path, column):
 
 
 def fit(model, train_data, val_data, run_dir, epochs, patience, max_minutes,
-        verbose=2):
+        verbose=2, steps_per_epoch=None):
     """Fits `model` with resumable, atomic checkpoints into `run_dir`.
 
     Args:
@@ -90,6 +90,7 @@ def fit(model, train_data, val_data, run_dir, epochs, patience, max_minutes,
         patience: epochs without validation improvement before stopping.
         max_minutes: wall-clock budget.
         verbose: Keras verbosity.
+        steps_per_epoch: batches per epoch, for a repeated `train_data`.
 
     Returns:
         `(history, seconds)`: the Keras `History` and the wall time.
@@ -113,7 +114,10 @@ def fit(model, train_data, val_data, run_dir, epochs, patience, max_minutes,
         train_data,
         validation_data=val_data,
         epochs=epochs,
+        steps_per_epoch=steps_per_epoch,
         callbacks=callbacks,
         verbose=verbose,
+        # Datasets shuffle themselves (tf.data); Keras ignores the flag.
+        shuffle=False,
     )
     return history, time.monotonic() - start

@@ -31,7 +31,9 @@ for i in range(count):
         for key in requests.files if key.startswith(prefix)
     }
     for name, value in signature(**inputs).items():
-        outputs[f"{i}/{name}"] = value.numpy()
+        value = value.numpy()
+        # Strings come back as objects; NumPy stores them as bytes.
+        outputs[f"{i}/{name}"] = value.astype(bytes) if value.dtype == object else value
 forbidden = sorted(
     m for m in sys.modules if m.split(".")[0] in ("layers", "apps")
 )
@@ -39,6 +41,12 @@ if forbidden:
     sys.exit(f"the serving process imported {forbidden[:5]}")
 np.savez(sys.argv[3] + "/outputs.npz", **outputs)
 """
+
+
+def _storable(value):
+    """A NumPy array that `np.savez` stores without pickling (strings as bytes)."""
+    value = np.asarray(value)
+    return value.astype(bytes) if value.dtype == object else value
 
 
 def run_saved_model(export_dir, requests, signature="serving_default",
@@ -62,7 +70,7 @@ def run_saved_model(export_dir, requests, signature="serving_default",
     with tempfile.TemporaryDirectory() as tmp:
         arrays = {"count": np.array(len(requests))}
         for i, inputs in enumerate(requests):
-            arrays.update({f"{i}/{k}": np.asarray(v) for k, v in inputs.items()})
+            arrays.update({f"{i}/{k}": _storable(v) for k, v in inputs.items()})
         np.savez(os.path.join(tmp, "requests.npz"), **arrays)
         env = {
             k: v for k, v in os.environ.items()
@@ -94,18 +102,21 @@ def run_saved_model(export_dir, requests, signature="serving_default",
         ]
 
 
-def serve_check(export_dir):
+def serve_check(export_dir, imports=()):
     """Replays a SavedModel's warm-up requests in a fresh TensorFlow process.
 
     Args:
         export_dir: the SavedModel directory (with `assets.extra/`).
+        imports: extra modules the child imports (e.g. `"tensorflow_text"`).
 
     Returns:
         The list of output dicts, one per warm-up request.
     """
     from apps.common.export import read_warmup_requests
 
-    return run_saved_model(export_dir, read_warmup_requests(export_dir))
+    return run_saved_model(
+        export_dir, read_warmup_requests(export_dir), imports=imports
+    )
 
 
 def graph_ops(export_dir):

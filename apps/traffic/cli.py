@@ -3,7 +3,7 @@
 import os
 import sys
 
-from apps.common import output_dir
+from apps.common import commands
 
 
 def _train(args):
@@ -66,20 +66,12 @@ def _predict(args):
 
 
 def _export(args):
-    import keras
-
-    from apps.common.export import reexec_under_tensorflow, version_path
-
-    if keras.backend.backend() != "tensorflow":
-        # Exports are plain TensorFlow graphs whatever the training backend.
-        return reexec_under_tensorflow(
-            "apps.cli",
-            ["traffic", "export", "--run", args.run, "--version",
-             str(args.version), "--base", args.base]
-            + (["--overwrite"] if args.overwrite else []),
-        )
+    code = commands.export_elsewhere(args, "traffic")
+    if code is not None:
+        return code
     import numpy as np
 
+    from apps.common.export import version_path
     from apps.common.verify import run_saved_model
     from apps.traffic import export
 
@@ -119,28 +111,18 @@ def add_parser(subparsers):
     Args:
         subparsers: the `attn` sub-parsers action.
     """
-    parser = subparsers.add_parser(
-        "traffic", help="traffic-flow forecasting (Los-loop, METR-LA, ...)"
+    verbs = commands.add_app(
+        subparsers, "traffic", "traffic-flow forecasting (Los-loop, METR-LA, ...)"
     )
-    verbs = parser.add_subparsers(dest="verb", metavar="<verb>", required=True)
 
-    train = verbs.add_parser("train", help="train a forecaster and its GRU baseline")
-    train.add_argument(
-        "--data", help="dataset name (los_loop) or a speed file (CSV, HDF5, NPZ)"
-    )
-    train.add_argument(
-        "--data-dir", help="directory holding the datasets (default $ATTN_DATA_DIR)"
+    train = commands.add_train_verb(
+        verbs, "train a forecaster and its GRU baseline",
+        "dataset name (los_loop) or a speed file (CSV, HDF5, NPZ)",
+        "TrafficConfig", _train,
     )
     train.add_argument(
         "--adjacency", help="sensor graph (CSV matrix, DCRNN pickle or distances)"
     )
-    train.add_argument("--config", help="JSON file of TrafficConfig settings")
-    train.add_argument(
-        "--set", action="append", default=[], metavar="NAME=VALUE",
-        help="override one setting (repeatable)",
-    )
-    train.add_argument("--out", required=True, type=output_dir, help="run directory")
-    train.set_defaults(handler=_train)
 
     evaluate = verbs.add_parser(
         "evaluate", help="masked MAE/RMSE/MAPE on the test split, with baselines"
@@ -159,15 +141,4 @@ def add_parser(subparsers):
     predict.add_argument("--plot-out", default="forecast.png")
     predict.set_defaults(handler=_predict)
 
-    export = verbs.add_parser("export", help="write saved_models/traffic/<version>/")
-    export.add_argument("--run", required=True)
-    export.add_argument("--version", required=True, type=int)
-    export.add_argument("--base", default="saved_models")
-    export.add_argument("--overwrite", action="store_true")
-    export.set_defaults(handler=_export)
-
-    check = verbs.add_parser(
-        "serve-check", help="serve the warm-up requests in a fresh TF-only process"
-    )
-    check.add_argument("--model", required=True)
-    check.set_defaults(handler=_serve_check)
+    commands.add_serving_verbs(verbs, "traffic", _export, _serve_check)

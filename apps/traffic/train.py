@@ -8,14 +8,13 @@ run so that every number has a reference.
 """
 
 import dataclasses
-import json
 import os
 
 import keras
 import numpy as np
 
-from apps.common import training
-from apps.common.atomic import atomic_write_bytes, atomic_write_json
+from apps.common import runs, training
+from apps.common.atomic import atomic_write_json
 from apps.common.config import save_config
 from apps.common.paths import data_dir as resolve_data_dir
 from apps.traffic import baselines, data, metrics, readers
@@ -155,19 +154,7 @@ def load_run(run_dir):
     Raises:
         FileNotFoundError: `run_dir` is not a finished traffic run.
     """
-    paths = [os.path.join(run_dir, name) for name in ("config.json", "run.json", "model.keras")]
-    missing = [p for p in paths if not os.path.exists(p)]
-    if missing:
-        raise FileNotFoundError(
-            f"{run_dir} is not a trained traffic run (missing "
-            f"{', '.join(os.path.basename(p) for p in missing)}); run "
-            "`attn traffic train` first."
-        )
-    with open(paths[0]) as f:
-        config = TrafficConfig(**json.load(f))
-    with open(paths[1]) as f:
-        run_info = json.load(f)
-    return config, run_info, keras.saving.load_model(paths[2])
+    return runs.load_run(run_dir, TrafficConfig, "traffic")
 
 
 def evaluate(run_dir):
@@ -205,10 +192,7 @@ def evaluate(run_dir):
         name: metrics.horizon_report(prediction, test["target"])
         for name, prediction in predictions.items()
     }
-    atomic_write_json(os.path.join(run_dir, "metrics.json"), report)
-    atomic_write_bytes(
-        os.path.join(run_dir, "metrics.md"), format_report(report).encode()
-    )
+    runs.write_report(run_dir, report, format_report(report))
     return report
 
 

@@ -1,6 +1,7 @@
 """Tests of the `attn` command line, run the way a user runs it."""
 
 import math
+import os
 import subprocess
 import sys
 
@@ -107,11 +108,17 @@ def test_demo_writes_its_files_and_nothing_else(demo):
     run, out = demo
     assert sorted(path.name for path in out.iterdir()) == [
         "attention_weights.png",
+        "saved_models",
         "traffic_data",
         "traffic_forecast.png",
         "traffic_run",
+        "translation_alignment.png",
+        "translation_data.tsv",
+        "translation_run",
     ]
-    for name in ("attention_weights.png", "traffic_forecast.png"):
+    assert sorted(os.listdir(out / "saved_models" / "translation")) == ["1"]
+    for name in ("attention_weights.png", "traffic_forecast.png",
+                 "translation_alignment.png"):
         png = out / name
         data = png.read_bytes()
         assert data[:8] == PNG_SIGNATURE, name
@@ -143,6 +150,16 @@ def test_demo_queries_find_their_source_word(demo):
         for query, weights in rows:
             found = keys[weights.index(max(weights))]
             assert found == ALIGNED[query], (score, query, weights)
+
+
+def test_demo_translation_learns_and_the_saved_model_agrees(demo):
+    lines = section(demo[0].stdout, "translation")
+    beam = next(line for line in lines if line.startswith("| beam"))
+    assert float(beam.split("|")[2]) > 50.0  # BLEU on held-out sentences
+    predicted = [line.split("  ->  ")[1] for line in lines if "  ->  " in line]
+    served_from = lines.index("The SavedModel, in a fresh TensorFlow-only process:")
+    served = [line.strip() for line in lines[served_from + 1:served_from + 3]]
+    assert len(predicted) == 2 and served == predicted
 
 
 def test_demo_traffic_step_says_it_is_a_smoke_run(demo):

@@ -2,7 +2,6 @@
 
 import gzip
 import os
-import pathlib
 import pickle
 import shlex
 
@@ -11,8 +10,8 @@ import pandas as pd
 import pytest
 
 from apps.traffic import readers
+from helpers import real_data_dir
 
-REPO = pathlib.Path(__file__).resolve().parents[3]
 SENSOR_IDS = ["773869", "767541", "717447"]
 
 
@@ -346,11 +345,7 @@ def pickled_sensor_ids(path):
 
 
 def test_real_data():
-    data_dir = pathlib.Path(
-        os.environ.get("ATTN_DATA_DIR") or REPO.parent / "shared" / "data"
-    )
-    if not data_dir.is_dir():
-        pytest.skip(f"no data directory at {data_dir} (set ATTN_DATA_DIR)")
+    data_dir = real_data_dir()
     speeds_path, adjacency_path = readers.dataset_paths("los_loop", data_dir)
     speeds = readers.read_speeds(speeds_path)
     assert speeds.shape == (2016, 207)

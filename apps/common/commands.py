@@ -1,0 +1,100 @@
+"""The verbs every app's command line shares: `train`, `export`, `serve-check`.
+
+Each app's `cli.py` adds its own `evaluate` and `predict` and gets the rest,
+with the same flags everywhere, from here.
+"""
+
+from apps.common import output_dir
+
+
+def add_app(subparsers, name, help):
+    """Adds an app's command and returns the action its verbs go into.
+
+    Args:
+        subparsers: the `attn` sub-parsers action.
+        name: the command (e.g. `"translate"`).
+        help: its one-line help.
+
+    Returns:
+        The app's sub-parsers action.
+    """
+    parser = subparsers.add_parser(name, help=help)
+    return parser.add_subparsers(dest="verb", metavar="<verb>", required=True)
+
+
+def add_train_verb(verbs, help, data_help, config_name, handler):
+    """Adds `train` with `--data`, `--data-dir`, `--config`, `--set`, `--out`.
+
+    Args:
+        verbs: the app's sub-parsers action.
+        help: the verb's one-line help.
+        data_help: help of `--data`.
+        config_name: the app's config class name, for `--config`'s help.
+        handler: the function run with the parsed arguments.
+
+    Returns:
+        The `train` parser, for app-specific flags.
+    """
+    train = verbs.add_parser("train", help=help)
+    train.add_argument("--data", help=data_help)
+    train.add_argument(
+        "--data-dir", help="directory holding the datasets (default $ATTN_DATA_DIR)"
+    )
+    train.add_argument("--config", help=f"JSON file of {config_name} settings")
+    train.add_argument(
+        "--set", action="append", default=[], metavar="NAME=VALUE",
+        help="override one setting (repeatable)",
+    )
+    train.add_argument("--out", required=True, type=output_dir, help="run directory")
+    train.set_defaults(handler=handler)
+    return train
+
+
+def add_serving_verbs(verbs, app, export_handler, serve_check_handler):
+    """Adds `export` (`--run`, `--version`, `--base`, `--overwrite`) and
+    `serve-check` (`--model`).
+
+    Args:
+        verbs: the app's sub-parsers action.
+        app: the app's directory under `saved_models/`.
+        export_handler: run by `export`.
+        serve_check_handler: run by `serve-check`.
+    """
+    export = verbs.add_parser("export", help=f"write saved_models/{app}/<version>/")
+    export.add_argument("--run", required=True)
+    export.add_argument("--version", required=True, type=int)
+    export.add_argument("--base", default="saved_models")
+    export.add_argument("--overwrite", action="store_true")
+    export.set_defaults(handler=export_handler)
+    check = verbs.add_parser(
+        "serve-check", help="serve the warm-up requests in a fresh TF-only process"
+    )
+    check.add_argument("--model", required=True)
+    check.set_defaults(handler=serve_check_handler)
+
+
+def export_elsewhere(args, command):
+    """Re-runs an `export` under TensorFlow when another backend is active.
+
+    Exports are plain TensorFlow graphs whatever backend trained the run: the
+    run's `.keras` weights are reloaded under TensorFlow in a subprocess.
+
+    Args:
+        args: the parsed `export` arguments.
+        command: the app's command name (e.g. `"translate"`).
+
+    Returns:
+        The subprocess' exit code, or `None` when the backend is already
+        TensorFlow and the caller should export itself.
+    """
+    import keras
+
+    from apps.common.export import reexec_under_tensorflow
+
+    if keras.backend.backend() == "tensorflow":
+        return None
+    return reexec_under_tensorflow(
+        "apps.cli",
+        [command, "export", "--run", args.run, "--version", str(args.version),
+         "--base", args.base] + (["--overwrite"] if args.overwrite else []),
+    )

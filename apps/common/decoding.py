@@ -1,0 +1,176 @@
+"""Greedy and beam search over a step function, in `keras.ops`.
+
+Both searches run as one `keras.ops.while_loop`, so they work on every
+backend and trace into a `tf.function` for export. A model provides
+
+    step(tokens, index, state) -> (logits, state)
+
+taking the previous tokens `(B,)` at position `index` and returning the
+next-token logits `(B, V)` and the updated state, a nested structure of
+batch-first tensors (e.g. key/value caches) that a beam search reorders.
+
+Returned sequences hold the generated ids after the start token, `pad_id`
+after the end token, and stop early once every sequence has ended.
+"""
+
+from keras import ops
+from keras import tree
+
+_NEG_INF = -1e9
+
+
+def _start(batch_size, max_length, start_id, pad_id):
+    tokens = ops.full((batch_size, max_length + 1), pad_id, dtype="int32")
+    return _write(tokens, -1, ops.full((batch_size,), start_id, dtype="int32"))
+
+
+def _write(tokens, index, column):
+    """Writes `column` at position `index + 1` of every row.
+
+    A select rather than `slice_update`, which TensorFlow lowers to an XLA
+    op that a plain TF Serving graph should not need.
+    """
+    positions = ops.arange(ops.shape(tokens)[1], dtype="int32")
+    at = ops.equal(positions, index + 1)[None, :]
+    return ops.where(at, ops.cast(column[:, None], "int32"), tokens)
+
+
+def _not_done(index, finished, max_length):
+    return ops.logical_and(
+        index < max_length, ops.logical_not(ops.all(finished))
+    )
+
+
+def greedy_search(step, state, batch_size, max_length, start_id, end_id,
+                  pad_id=0):
+    """Picks the most likely token at every step.
+
+    Args:
+        step: the model's step function (see the module docstring).
+        state: the initial decoding state.
+        batch_size: number of sequences (may be a symbolic tensor).
+        max_length: the most tokens to generate (a Python int).
+        start_id: id fed at the first step.
+        end_id: id that ends a sequence.
+        pad_id: id written after the end.
+
+    Returns:
+        int32 ids `(B, max_length)`.
+    """
+    tokens = _start(batch_size, max_length, start_id, pad_id)
+    finished = ops.zeros((batch_size,), dtype="bool")
+
+    def body(tokens, state, index, finished):
+        logits, state = step(ops.take(tokens, index, axis=1), index, state)
+        chosen = ops.cast(ops.argmax(logits, axis=-1), "int32")
+        chosen = ops.where(finished, pad_id, chosen)
+        tokens = _write(tokens, index, chosen)
+        finished = ops.logical_or(finished, ops.equal(chosen, end_id))
+        return tokens, state, index + 1, finished
+
+    tokens, *_ = ops.while_loop(
+        lambda tokens, state, index, finished: _not_done(
+            index, finished, max_length
+        ),
+        body,
+        (tokens, state, ops.convert_to_tensor(0, "int32"), finished),
+        maximum_iterations=max_length,
+    )
+    return tokens[:, 1:]
+
+
+def length_normalized(scores, lengths, length_penalty):
+    """GNMT length normalization (Wu et al. 2016): `s / ((5 + |y|) / 6)^a`.
+
+    Args:
+        scores: summed log-probabilities.
+        lengths: generated lengths (end token included).
+        length_penalty: the exponent `a`; 0 ranks by raw log-probability.
+
+    Returns:
+        The normalized scores.
+    """
+    lengths = ops.cast(lengths, "float32")
+    return scores / ops.power((5.0 + lengths) / 6.0, length_penalty)
+
+
+def beam_search(step, state, batch_size, max_length, start_id, end_id,
+                pad_id=0, beam_size=4, length_penalty=0.6):
+    """Keeps the `beam_size` most likely prefixes of every sequence.
+
+    Ended hypotheses stay in the beam with a frozen score; at the end the
+    best of the beam by `length_normalized` score is returned. With
+    `beam_size=1` this is exactly `greedy_search`.
+
+    Args:
+        step: the model's step function (see the module docstring).
+        state: the initial decoding state for `B` sequences.
+        batch_size: `B` (may be a symbolic tensor).
+        max_length: the most tokens to generate (a Python int).
+        start_id: id fed at the first step.
+        end_id: id that ends a sequence.
+        pad_id: id written after the end.
+        beam_size: hypotheses kept per sequence.
+        length_penalty: exponent of the length normalization.
+
+    Returns:
+        `(ids, scores)`: int32 `(B, max_length)` and the normalized
+        log-probabilities `(B,)` of the chosen hypotheses.
+    """
+    flat = batch_size * beam_size
+    state = tree.map_structure(
+        lambda x: ops.repeat(x, beam_size, axis=0), state
+    )
+    tokens = _start(flat, max_length, start_id, pad_id)
+    # Only the first copy of each sequence is live at the start.
+    first = ops.convert_to_tensor([0.0] + [_NEG_INF] * (beam_size - 1))
+    scores = ops.reshape(
+        ops.broadcast_to(first[None], (batch_size, beam_size)), (flat,)
+    )
+    finished = ops.zeros((flat,), dtype="bool")
+    lengths = ops.zeros((flat,), dtype="int32")
+    offsets = ops.repeat(ops.arange(batch_size, dtype="int32") * beam_size, beam_size)
+
+    def body(tokens, state, index, finished, scores, lengths):
+        logits, state = step(ops.take(tokens, index, axis=1), index, state)
+        log_probs = ops.log_softmax(ops.cast(logits, "float32"), axis=-1)
+        vocabulary = ops.shape(log_probs)[-1]
+        # An ended hypothesis can only be extended by padding, for free.
+        pad_only = ops.where(ops.arange(vocabulary) == pad_id, 0.0, _NEG_INF)
+        log_probs = ops.where(finished[:, None], pad_only[None], log_probs)
+        candidates = ops.reshape(
+            scores[:, None] + log_probs, (-1, beam_size * vocabulary)
+        )
+        best, indices = ops.top_k(candidates, k=beam_size)
+        origin = ops.reshape(indices // vocabulary, (-1,))
+        chosen = ops.cast(ops.reshape(indices % vocabulary, (-1,)), "int32")
+        order = offsets + ops.cast(origin, "int32")
+
+        def reorder(x):
+            return ops.take(x, order, axis=0)
+
+        tokens, finished, lengths = map(reorder, (tokens, finished, lengths))
+        state = tree.map_structure(reorder, state)
+        tokens = _write(tokens, index, chosen)
+        lengths = lengths + ops.cast(ops.logical_not(finished), "int32")
+        finished = ops.logical_or(finished, ops.equal(chosen, end_id))
+        return tokens, state, index + 1, finished, ops.reshape(best, (-1,)), lengths
+
+    tokens, _, _, _, scores, lengths = ops.while_loop(
+        lambda tokens, state, index, finished, scores, lengths: _not_done(
+            index, finished, max_length
+        ),
+        body,
+        (tokens, state, ops.convert_to_tensor(0, "int32"), finished, scores,
+         lengths),
+        maximum_iterations=max_length,
+    )
+    normalized = ops.reshape(
+        length_normalized(scores, lengths, length_penalty), (-1, beam_size)
+    )
+    best = ops.cast(ops.argmax(normalized, axis=-1), "int32")
+    rows = ops.arange(batch_size, dtype="int32") * beam_size + best
+    return (
+        ops.take(tokens, rows, axis=0)[:, 1:],
+        ops.take_along_axis(normalized, best[:, None], axis=1)[:, 0],
+    )

@@ -1,0 +1,50 @@
+"""Reading a run directory back: its config, its info and its model."""
+
+import json
+import os
+
+import keras
+
+from apps.common.atomic import atomic_write_bytes, atomic_write_json
+
+
+def load_run(run_dir, config_class, app, extra_files=()):
+    """Reads `config.json`, `run.json` and the best `model.keras` of a run.
+
+    Args:
+        run_dir: the run directory.
+        config_class: the app's config dataclass.
+        app: the app's command name, for the error message (e.g. `"traffic"`).
+        extra_files: other files the run must hold.
+
+    Returns:
+        `(config, run_info, model)`.
+
+    Raises:
+        FileNotFoundError: `run_dir` is not a finished run of this app.
+    """
+    names = ("config.json", "run.json", "model.keras", *extra_files)
+    missing = [n for n in names if not os.path.exists(os.path.join(run_dir, n))]
+    if missing:
+        raise FileNotFoundError(
+            f"{run_dir} is not a trained {app} run (missing "
+            f"{', '.join(missing)}); run `attn {app} train` first."
+        )
+    with open(os.path.join(run_dir, "config.json")) as f:
+        config = config_class(**json.load(f))
+    with open(os.path.join(run_dir, "run.json")) as f:
+        run_info = json.load(f)
+    model = keras.saving.load_model(os.path.join(run_dir, "model.keras"))
+    return config, run_info, model
+
+
+def write_report(run_dir, report, markdown):
+    """Writes an evaluation as `metrics.json` and `metrics.md` (atomically).
+
+    Args:
+        run_dir: the run directory.
+        report: a JSON-serializable dict.
+        markdown: the same as a Markdown table.
+    """
+    atomic_write_json(os.path.join(run_dir, "metrics.json"), report)
+    atomic_write_bytes(os.path.join(run_dir, "metrics.md"), markdown.encode())

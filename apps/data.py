@@ -1,0 +1,51 @@
+"""`attn data`: list the registered datasets and download them."""
+
+import os
+
+from apps.common import output_dir
+
+
+def _list(args):
+    from apps.common.datasets import REGISTRY
+
+    for name, dataset in sorted(REGISTRY.items()):
+        print(f"{name:12} {dataset.description} -> <data dir>/{dataset.subdir}")
+    return 0
+
+
+def _fetch(args):
+    from apps.common.datasets import fetch
+    from apps.common.paths import DATA_ENV
+
+    data_dir = args.data_dir or os.environ.get(DATA_ENV)
+    if not data_dir:
+        raise ValueError(
+            f"No data directory: pass --data-dir DIR or set {DATA_ENV}."
+        )
+    directory = fetch(args.name, data_dir, mirror=args.mirror)
+    print(f"{args.name} is ready in {directory}")
+    return 0
+
+
+def add_parser(subparsers):
+    """Adds `attn data` and its verbs.
+
+    Args:
+        subparsers: the `attn` sub-parsers action.
+    """
+    parser = subparsers.add_parser("data", help="list and download datasets")
+    verbs = parser.add_subparsers(dest="verb", metavar="<verb>", required=True)
+    listing = verbs.add_parser("list", help="the datasets `fetch` knows")
+    listing.set_defaults(handler=_list)
+    fetch = verbs.add_parser(
+        "fetch", help="download a dataset and check its SHA-256 sums"
+    )
+    fetch.add_argument("name", help="dataset name (see `attn data list`)")
+    fetch.add_argument(
+        "--data-dir", type=output_dir,
+        help="where datasets live (default $ATTN_DATA_DIR)",
+    )
+    fetch.add_argument(
+        "--mirror", help="base URL replacing the source (default $ATTN_DATA_MIRROR)"
+    )
+    fetch.set_defaults(handler=_fetch)

@@ -1,0 +1,121 @@
+"""`attn translate <verb>`: train, evaluate, predict, export, serve-check."""
+
+import sys
+
+from apps.common import commands
+
+
+def _train(args):
+    from apps.common.config import load_config
+    from apps.translation import train
+    from apps.translation.config import TranslationConfig
+
+    config = load_config(TranslationConfig, args.config, args.set)
+    info = train.train(config, args.data or config.dataset, args.out, args.data_dir)
+    print(
+        f"Trained {config.model} ({config.source}->{config.target}) for "
+        f"{info['epochs_run']} epoch(s) in {info['train_seconds']:.0f} s; run "
+        f"saved to {args.out}"
+    )
+    return 0
+
+
+def _evaluate(args):
+    from apps.translation import evaluate
+
+    report = evaluate.evaluate(
+        args.run, split=args.split, beam_size=args.beam_size, data_dir=args.data_dir
+    )
+    print(evaluate.format_report(report), end="")
+    return 0
+
+
+def _predict(args):
+    from apps.translation import infer, train
+
+    config, _, tokenizer, model = train.load_run(args.run)
+    translator = infer.Translator(model, tokenizer, config)
+    texts = args.text or [line.rstrip("\n") for line in sys.stdin]
+    if args.plot:
+        from apps.common.plotting import plot_attention, save_figure
+
+        translation, source, target, weights = translator.translate_with_alignment(
+            texts[0], args.beam_size
+        )
+        print(translation)
+        ax = plot_attention(weights, source, target, title=translation)
+        save_figure(ax.figure, args.plot)
+        print(f"Alignment written to {args.plot}")
+        return 0
+    for translation in translator.translate(texts, args.beam_size):
+        print(translation)
+    return 0
+
+
+def _export(args):
+    code = commands.export_elsewhere(args, "translate")
+    if code is not None:
+        return code
+    from apps.common.export import version_path
+    from apps.translation import export
+
+    path, mismatches = export.export_and_verify(
+        args.run, version_path(args.base, "translation", args.version),
+        overwrite=args.overwrite,
+    )
+    if mismatches:
+        raise RuntimeError(
+            "The SavedModel, served in a fresh process, translates differently "
+            f"from `attn translate predict`: {mismatches[:3]}"
+        )
+    print(
+        f"Exported to {path}; a fresh TensorFlow process (plus "
+        "tensorflow_text for the SentencePiece ops) gives the same "
+        "translations as `attn translate predict`."
+    )
+    return 0
+
+
+def _serve_check(args):
+    from apps.common.verify import serve_check
+
+    for i, outputs in enumerate(serve_check(args.model, imports=("tensorflow_text",))):
+        for text in outputs["translation"]:
+            print(f"warm-up request {i}: {text.decode('utf-8')}")
+    print(f"{args.model} serves its warm-up requests in a fresh process.")
+    return 0
+
+
+def add_parser(subparsers):
+    """Adds `attn translate` and its verbs.
+
+    Args:
+        subparsers: the `attn` sub-parsers action.
+    """
+    verbs = commands.add_app(
+        subparsers, "translate", "machine translation (Multi30k, your own TSV pairs)"
+    )
+
+    commands.add_train_verb(
+        verbs, "learn a tokenizer and train a translator",
+        "'multi30k' (default) or a TSV of source<TAB>target lines",
+        "TranslationConfig", _train,
+    )
+
+    evaluate = verbs.add_parser(
+        "evaluate", help="sacreBLEU and chrF on the test split, with a baseline"
+    )
+    evaluate.add_argument("--run", required=True)
+    evaluate.add_argument("--split", default="test", choices=("val", "test"))
+    evaluate.add_argument("--beam-size", type=int, help="default: the run's")
+    evaluate.add_argument("--data-dir", help="default: $ATTN_DATA_DIR")
+    evaluate.set_defaults(handler=_evaluate)
+
+    predict = verbs.add_parser("predict", help="translate sentences (or stdin lines)")
+    predict.add_argument("--run", required=True)
+    predict.add_argument("--beam-size", type=int, help="default: the run's")
+    predict.add_argument("--plot", help="PNG of the first sentence's alignment")
+    predict.add_argument("text", nargs="*", help="sentences (default: read stdin)")
+    predict.set_defaults(handler=_predict)
+
+    commands.add_serving_verbs(verbs, "translation", _export, _serve_check)

@@ -1,0 +1,303 @@
+"""Parallel corpora, the subword tokenizer and `tf.data` pipelines.
+
+A corpus is a dict of splits (`"train"`, `"val"`, `"test"`), each a pair of
+equally long lists `(sources, targets)` of raw, untokenized sentences. It
+comes from Multi30k (task 1, any two of en/de/fr) in a data directory, or
+from a user's TSV file of `source<TAB>target` lines.
+
+The tokenizer is one SentencePiece model learned on the training sources and
+targets together (a joint vocabulary, so the embeddings can be shared), used
+through `keras_hub.tokenizers.SentencePieceTokenizer`: the same TF-text op
+tokenizes in training, in `predict` and inside the exported graph, and it
+detokenizes to plain text with the original spacing.
+"""
+
+import gzip
+import io
+import os
+import random
+
+import keras_hub
+import tensorflow as tf
+
+LANGUAGES = ("en", "de", "fr")
+# Split name -> Multi30k file stem.
+MULTI30K_SPLITS = {"train": "train", "val": "val", "test": "test_2016_flickr"}
+MULTI30K_SUBDIR = os.path.join("translation", "multi30k")
+# Ids fixed by `keras_hub.tokenizers.compute_sentence_piece_proto`.
+PAD_ID, UNK_ID, BOS_ID, EOS_ID = 0, 1, 2, 3
+
+
+def read_lines(path):
+    """Reads a UTF-8 text file (gzipped when its name ends in `.gz`).
+
+    Args:
+        path: the file.
+
+    Returns:
+        Its lines, without line endings.
+
+    Raises:
+        ValueError: the file is not UTF-8 text.
+    """
+    opener = gzip.open if path.endswith(".gz") else open
+    try:
+        with opener(path, "rt", encoding="utf-8", newline="\n") as f:
+            return f.read().splitlines()
+    except (UnicodeDecodeError, gzip.BadGzipFile, EOFError) as error:
+        raise ValueError(f"{path} is not readable UTF-8 text: {error}") from None
+
+
+def check_pair(source, target):
+    """Checks a language pair.
+
+    Args:
+        source: source language code.
+        target: target language code.
+
+    Raises:
+        ValueError: an unknown code or the same language twice.
+    """
+    for code in (source, target):
+        if code not in LANGUAGES:
+            raise ValueError(
+                f"Unknown language {code!r}; Multi30k has {list(LANGUAGES)}."
+            )
+    if source == target:
+        raise ValueError(f"Source and target are both {source!r}.")
+
+
+def read_multi30k(directory, source="en", target="de"):
+    """Reads Multi30k task 1 (train / val / test_2016_flickr).
+
+    Args:
+        directory: the folder with `{train,val,test_2016_flickr}.{lang}.gz`.
+        source: source language code.
+        target: target language code.
+
+    Returns:
+        The corpus: `{"train": (sources, targets), "val": ..., "test": ...}`.
+
+    Raises:
+        ValueError: unknown languages, missing files or misaligned sides.
+    """
+    check_pair(source, target)
+    corpus = {}
+    for split, stem in MULTI30K_SPLITS.items():
+        sides = []
+        for lang in (source, target):
+            path = os.path.join(directory, f"{stem}.{lang}.gz")
+            if not os.path.isfile(path):
+                raise ValueError(
+                    f"Missing Multi30k file {path}; fetch it with "
+                    "`attn data fetch multi30k`."
+                )
+            sides.append(read_lines(path))
+        if len(sides[0]) != len(sides[1]):
+            raise ValueError(
+                f"Multi30k {stem}: {len(sides[0])} {source} lines but "
+                f"{len(sides[1])} {target} lines."
+            )
+        corpus[split] = tuple(sides)
+    return corpus
+
+
+def read_tsv(path, held_out=0.05, seed=0):
+    """Reads `source<TAB>target` lines and splits them into a corpus.
+
+    A random (seeded) `held_out` fraction goes to validation and another to
+    test; the rest is for training.
+
+    Args:
+        path: the TSV file (UTF-8, optionally gzipped).
+        held_out: fraction of pairs for each of val and test.
+        seed: seed of the split.
+
+    Returns:
+        The corpus dict, like `read_multi30k`.
+
+    Raises:
+        ValueError: a line without exactly one tab, or too few pairs.
+    """
+    pairs = []
+    for number, line in enumerate(read_lines(path), start=1):
+        if not line.strip():
+            continue
+        fields = line.split("\t")
+        if len(fields) != 2:
+            raise ValueError(
+                f"{path}, line {number}: expected source<TAB>target, found "
+                f"{len(fields)} tab-separated field(s)."
+            )
+        pairs.append(tuple(fields))
+    count = int(len(pairs) * held_out)
+    if count < 1 or len(pairs) - 2 * count < 1:
+        raise ValueError(
+            f"{path} has {len(pairs)} pairs: too few to hold out "
+            f"{held_out:.0%} for validation and for test."
+        )
+    random.Random(seed).shuffle(pairs)
+    splits = {
+        "val": pairs[:count],
+        "test": pairs[count:2 * count],
+        "train": pairs[2 * count:],
+    }
+    return {
+        name: ([s for s, _ in part], [t for _, t in part])
+        for name, part in splits.items()
+    }
+
+
+def load_corpus(data, data_dir=None, source="en", target="de"):
+    """Loads a corpus by name (`"multi30k"`) or from a TSV file.
+
+    Args:
+        data: `"multi30k"` or the path of a TSV file.
+        data_dir: the data directory holding `translation/multi30k/`.
+        source: source language (Multi30k only).
+        target: target language (Multi30k only).
+
+    Returns:
+        The corpus dict.
+    """
+    from apps.common.paths import data_dir as resolve_data_dir
+
+    if os.path.isfile(data):
+        return read_tsv(data)
+    if data != "multi30k":
+        raise ValueError(
+            f"Unknown dataset {data!r}: expected 'multi30k' or a TSV file."
+        )
+    directory = os.path.join(resolve_data_dir(data_dir), MULTI30K_SUBDIR)
+    return read_multi30k(directory, source, target)
+
+
+def train_tokenizer(texts, vocabulary_size, seed=0):
+    """Learns a SentencePiece (unigram) model.
+
+    The special ids are those KerasHub uses: 0 padding, 1 unknown, 2 start
+    and 3 end.
+
+    Args:
+        texts: list of sentences.
+        vocabulary_size: number of subword pieces, special tokens included
+            (at most; fewer when the texts do not hold that many).
+        seed: seed of SentencePiece's sampling.
+
+    Returns:
+        The serialized SentencePiece model (`bytes`).
+    """
+    import sentencepiece
+
+    sentencepiece.set_random_generator_seed(seed)
+    model = io.BytesIO()
+    sentencepiece.SentencePieceTrainer.train(
+        sentence_iterator=iter(texts),
+        model_writer=model,
+        vocab_size=vocabulary_size,
+        model_type="unigram",
+        character_coverage=1.0,
+        pad_id=PAD_ID,
+        unk_id=UNK_ID,
+        bos_id=BOS_ID,
+        eos_id=EOS_ID,
+        # A small corpus may not support `vocabulary_size` pieces; it then
+        # gets the largest vocabulary it does (the model adapts).
+        hard_vocab_limit=False,
+        minloglevel=2,
+    )
+    return model.getvalue()
+
+
+def load_tokenizer(proto):
+    """The Keras tokenizer of a serialized SentencePiece model.
+
+    Args:
+        proto: `bytes` of the model, or the path of a `.model` file.
+
+    Returns:
+        A `keras_hub.tokenizers.SentencePieceTokenizer` producing int32 ids.
+    """
+    return keras_hub.tokenizers.SentencePieceTokenizer(proto=proto, dtype="int32")
+
+
+def encode_source(tokenizer, texts, max_length):
+    """Tokenizes source sentences: pieces, truncated, then the end token.
+
+    Args:
+        tokenizer: the run's tokenizer.
+        texts: string tensor `(B,)`.
+        max_length: the most ids per sentence, end token included.
+
+    Returns:
+        Padded int32 tensor `(B, <= max_length)`; 0 is padding.
+    """
+    ids = tokenizer.tokenize(texts)[:, : max_length - 1]
+    ids = tf.concat([ids, tf.fill([ids.nrows(), 1], EOS_ID)], axis=1)
+    return ids.to_tensor(default_value=PAD_ID)
+
+
+def _encode_pair(tokenizer, max_length):
+    def encode(source, target):
+        target_ids = tokenizer.tokenize(target)[: max_length - 1]
+        bos = tf.constant([BOS_ID], tf.int32)
+        eos = tf.constant([EOS_ID], tf.int32)
+        source_ids = tf.concat(
+            [tokenizer.tokenize(source)[: max_length - 1], eos], axis=0
+        )
+        return source_ids, tf.concat([bos, target_ids], 0), tf.concat(
+            [target_ids, eos], 0
+        )
+
+    return encode
+
+
+def make_dataset(tokenizer, sources, targets, max_length, batch_size,
+                 shuffle=False, seed=0):
+    """A teacher-forcing `tf.data` pipeline, batched by similar lengths.
+
+    Batching by length makes the number of batches vary from one shuffle to
+    the next: a training set is repeated (give `fit` a `steps_per_epoch`),
+    an evaluation set is counted once, so Keras always knows its size.
+
+    Args:
+        tokenizer: the run's tokenizer.
+        sources: list of source sentences.
+        targets: list of target sentences.
+        max_length: the most ids per source and per target sequence.
+        batch_size: sentence pairs per batch.
+        shuffle: whether to shuffle and repeat (training).
+        seed: shuffle seed.
+
+    Returns:
+        A dataset of `({"source", "target_in"}, target_out)` int32 batches;
+        `target_in` starts with the start token, `target_out` ends with the
+        end token, and 0 pads all three.
+    """
+    data = tf.data.Dataset.from_tensor_slices((list(sources), list(targets)))
+    if shuffle:
+        data = data.shuffle(len(sources), seed=seed, reshuffle_each_iteration=True)
+    data = data.map(
+        _encode_pair(tokenizer, max_length), num_parallel_calls=tf.data.AUTOTUNE
+    )
+    # Similar lengths share a batch, so little compute goes to padding.
+    boundaries = [b for b in (8, 12, 16, 20, 24, 32, 48, 64, 96) if b < max_length]
+    data = data.bucket_by_sequence_length(
+        lambda source, target_in, target_out: tf.maximum(
+            tf.shape(source)[0], tf.shape(target_in)[0]
+        ),
+        bucket_boundaries=boundaries,
+        bucket_batch_sizes=[batch_size] * (len(boundaries) + 1),
+        padding_values=(PAD_ID, PAD_ID, PAD_ID),
+    )
+    data = data.map(
+        lambda source, target_in, target_out: (
+            {"source": source, "target_in": target_in}, target_out
+        )
+    )
+    if shuffle:
+        data = data.repeat()
+    else:
+        batches = sum(1 for _ in data)
+        data = data.apply(tf.data.experimental.assert_cardinality(batches))
+    return data.prefetch(tf.data.AUTOTUNE)

@@ -1,0 +1,317 @@
+"""Speed of translation: in-graph decoding and training throughput.
+
+Decoding (TensorFlow backend, one process): the trained run is exported as
+a SavedModel once with greedy search and once with beam search, and each is
+timed on the test sentences at batch 1 and 64, in sentences per second,
+against a baseline in the same process that decodes the way the Keras
+examples do: a Python loop that calls the Keras model once per generated
+token on the whole prefix (no cache), with the same greedy or beam choice.
+
+Training: target tokens per second of `model.fit` steps of the run's
+Transformer on Multi30k batches, per backend, each in its own process.
+
+Usage:
+
+```
+python benchmarks/translation.py --run runs/translation --data-dir DIR
+python benchmarks/translation.py --run runs/translation --quick
+```
+
+The full run writes `benchmarks/results/translation.json` and `.md`.
+"""
+
+import argparse
+import dataclasses
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+BENCHMARK_DIR = Path(__file__).resolve().parent
+REPO_ROOT = BENCHMARK_DIR.parent
+RESULTS_DIR = BENCHMARK_DIR / "results"
+if sys.path and Path(sys.path[0]).resolve() == BENCHMARK_DIR:
+    sys.path[0] = str(REPO_ROOT)
+
+from benchmarks.machine import machine_info  # noqa: E402
+
+BACKENDS = ("tensorflow", "jax", "torch")
+
+
+def python_loop_decode(model, source, max_length, beam_size, length_penalty):
+    """Decodes like the Keras examples: one full forward pass per token.
+
+    Args:
+        model: a translator.
+        source: int NumPy `(B, S)`.
+        max_length: the most ids to generate.
+        beam_size: 1 for greedy.
+        length_penalty: GNMT exponent for the final choice of the beam.
+
+    Returns:
+        int NumPy `(B, <= max_length)`.
+    """
+    import numpy as np
+    from keras import ops
+
+    from apps.translation.data import BOS_ID, EOS_ID, PAD_ID
+
+    batch = source.shape[0]
+    source = np.repeat(source, beam_size, axis=0)
+    prefix = np.full((batch * beam_size, 1), BOS_ID, dtype="int32")
+    scores = np.tile([0.0] + [-1e9] * (beam_size - 1), batch)
+    ended = np.zeros(batch * beam_size, bool)
+    lengths = np.zeros(batch * beam_size)
+    for _ in range(max_length):
+        logits = model({"source": source, "target_in": prefix}, training=False)
+        logits = ops.convert_to_numpy(logits)[:, -1].astype("float64")
+        top = logits.max(-1, keepdims=True)
+        log_probs = logits - top - np.log(np.exp(logits - top).sum(-1, keepdims=True))
+        log_probs[ended] = -1e9
+        log_probs[ended, PAD_ID] = 0.0
+        candidates = (scores[:, None] + log_probs).reshape(batch, -1)
+        best = np.argsort(-candidates, axis=1, kind="stable")[:, :beam_size]
+        vocabulary = log_probs.shape[1]
+        rows = (np.arange(batch)[:, None] * beam_size + best // vocabulary).ravel()
+        tokens = (best % vocabulary).ravel()
+        scores = np.take_along_axis(candidates, best, axis=1).ravel()
+        prefix = np.concatenate([prefix[rows], tokens[:, None]], axis=1)
+        ended, lengths = ended[rows], lengths[rows] + ~ended[rows]
+        ended = ended | (tokens == EOS_ID)
+        if ended.all():
+            break
+    normalized = (scores / ((5 + lengths) / 6) ** length_penalty).reshape(batch, -1)
+    chosen = np.arange(batch) * beam_size + normalized.argmax(axis=1)
+    return prefix[chosen, 1:]
+
+
+def _rate(function, batches, sentences):
+    start = time.perf_counter()
+    for batch in batches:
+        function(batch)
+    return sentences / (time.perf_counter() - start)
+
+
+def decoding_rows(run_dir, batch_sizes, beams, limit, data_dir):
+    """Sentences per second of the SavedModel and of the Python loop.
+
+    Args:
+        run_dir: a trained translation run.
+        batch_sizes: e.g. `(1, 64)`.
+        beams: e.g. `(1, 4)`.
+        limit: sentences per batch size (the first ones of the test split).
+        data_dir: the data directory of the run's dataset.
+
+    Returns:
+        A list of row dicts.
+    """
+    import tensorflow as tf
+    import tensorflow_text  # noqa: F401  (the SavedModel's SentencePiece ops)
+
+    from apps.translation import infer, train
+    from apps.translation.export import serving_archive
+
+    config, run_info, tokenizer, model = train.load_run(run_dir)
+    corpus = train.load_corpus(config, run_info["data"], data_dir)
+    texts = corpus["test"][0]
+    translator = infer.Translator(model, tokenizer, config)
+    rows = []
+    for beam in beams:
+        beam_config = dataclasses.replace(config, beam_size=beam)
+        with tempfile.TemporaryDirectory() as tmp:
+            serving_archive(model, tokenizer, beam_config).write_out(tmp, verbose=False)
+            served = tf.saved_model.load(tmp).signatures["serving_default"]
+            for batch_size in batch_sizes:
+                count = min(limit[batch_size], len(texts))
+                batches = [
+                    texts[i:i + batch_size] for i in range(0, count, batch_size)
+                ]
+                served(text=tf.constant(batches[0]))  # warm-up
+                graph = _rate(
+                    lambda b: served(text=tf.constant(b)), batches, count
+                )
+                encoded = [translator.encode(b) for b in batches]
+                python_loop_decode(model, encoded[0], 4, beam, config.length_penalty)
+                loop = _rate(
+                    lambda source: python_loop_decode(
+                        model, source, config.max_length, beam,
+                        config.length_penalty,
+                    ),
+                    encoded, count,
+                )
+                rows.append({
+                    "beam": beam, "batch": batch_size, "sentences": count,
+                    "saved_model_per_s": graph, "python_loop_per_s": loop,
+                    "speedup": graph / loop,
+                })
+    return rows
+
+
+def training_rate(run_dir, steps, data_dir):
+    """Target tokens per second of `fit` on the current backend.
+
+    Args:
+        run_dir: a trained translation run (its config and tokenizer).
+        steps: timed training steps, after a warm-up epoch of 5 steps.
+        data_dir: the data directory of the run's dataset.
+
+    Returns:
+        A dict with the backend, tokens per second and steps.
+    """
+    import keras
+    import numpy as np
+
+    from apps.translation import data, train
+    from apps.translation.model import build_model
+
+    # Before the tokenizer exists: seeding clears TensorFlow's kernel caches,
+    # which hold its SentencePiece resource.
+    keras.utils.set_random_seed(0)
+    config, run_info, tokenizer, _ = train.load_run(run_dir)
+    corpus = train.load_corpus(config, run_info["data"], data_dir)
+    dataset = data.make_dataset(
+        tokenizer, *corpus["train"], config.max_length, config.batch_size,
+        shuffle=True,
+    )
+    batches = [
+        (
+            {k: np.asarray(v) for k, v in inputs.items()},
+            np.asarray(targets),
+        )
+        for inputs, targets in dataset.take(steps + 5)
+    ]
+    model = build_model(config, tokenizer.vocabulary_size())
+    train.compile_model(model, config, steps_per_epoch=1000)
+    for inputs, targets in batches[:5]:
+        model.train_on_batch(inputs, targets)
+    tokens = sum(int((t != data.PAD_ID).sum()) for _, t in batches[5:])
+    start = time.perf_counter()
+    for inputs, targets in batches[5:]:
+        model.train_on_batch(inputs, targets)
+    seconds = time.perf_counter() - start
+    return {
+        "backend": keras.backend.backend(),
+        "target_tokens_per_s": tokens / seconds,
+        "steps": steps,
+        "batch": config.batch_size,
+    }
+
+
+def markdown(results):
+    """The results as Markdown tables.
+
+    Args:
+        results: the dict written to `translation.json`.
+
+    Returns:
+        A Markdown string.
+    """
+    machine = results["machine"]
+    lines = [
+        f"Run `{results['run']}` ({results['model']}); {machine['cpu']}, "
+        f"{machine['cores']} cores.",
+        "",
+        "Decoding test2016 sentences, sentences per second: the SavedModel "
+        "(tokenizer, cached decoder and search in one graph) against a "
+        "Python loop that calls the Keras model on the whole prefix once per "
+        "token (TensorFlow backend).",
+        "",
+        "| search | batch | sentences | SavedModel /s | Python loop /s | speed-up |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for row in results["decoding"]:
+        search = "greedy" if row["beam"] == 1 else f"beam {row['beam']}"
+        lines.append(
+            f"| {search} | {row['batch']} | {row['sentences']} | "
+            f"{row['saved_model_per_s']:.1f} | {row['python_loop_per_s']:.2f} | "
+            f"{row['speedup']:.1f}x |"
+        )
+    lines += [
+        "",
+        "Training, target tokens per second (`train_on_batch`, batch "
+        f"{results['training'][0]['batch']} sentence pairs) per backend:",
+        "",
+        "| backend | target tokens/s |",
+        "|---|---:|",
+    ]
+    for row in results["training"]:
+        lines.append(f"| {row['backend']} | {row['target_tokens_per_s']:.0f} |")
+    return "\n".join(lines) + "\n"
+
+
+def _child(args):
+    """Runs one measurement in this process and prints it as JSON."""
+    if args.measure == "training":
+        result = training_rate(args.run, args.steps, args.data_dir)
+    else:
+        batch_sizes = (1, 64)
+        limit = {1: args.batch1_sentences, 64: args.batch64_sentences}
+        result = decoding_rows(args.run, batch_sizes, (1, 4), limit, args.data_dir)
+    print("RESULT " + json.dumps(result), flush=True)
+
+
+def _spawn(args, measure, backend):
+    env = dict(os.environ, KERAS_BACKEND=backend, TF_CPP_MIN_LOG_LEVEL="2")
+    command = [
+        sys.executable, __file__, "--run", args.run, "--measure", measure,
+        "--steps", str(args.steps),
+        "--batch1-sentences", str(args.batch1_sentences),
+        "--batch64-sentences", str(args.batch64_sentences),
+    ] + (["--data-dir", args.data_dir] if args.data_dir else [])
+    output = subprocess.run(
+        command, env=env, capture_output=True, text=True, check=False
+    )
+    results = [
+        line[len("RESULT "):] for line in output.stdout.splitlines()
+        if line.startswith("RESULT ")
+    ]
+    if output.returncode or not results:
+        raise RuntimeError(f"{measure} on {backend} failed:\n{output.stderr[-3000:]}")
+    return json.loads(results[-1])
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--run", required=True, help="a trained translation run")
+    parser.add_argument("--data-dir", help="default: $ATTN_DATA_DIR")
+    parser.add_argument("--steps", type=int, default=30)
+    parser.add_argument("--batch1-sentences", type=int, default=100)
+    parser.add_argument("--batch64-sentences", type=int, default=1000)
+    parser.add_argument("--backends", default=",".join(BACKENDS))
+    parser.add_argument("--quick", action="store_true",
+                        help="a few sentences and steps; writes no files")
+    parser.add_argument("--measure", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.measure:
+        return _child(args)
+    if args.quick:
+        args.steps, args.batch1_sentences, args.batch64_sentences = 3, 4, 64
+    start = time.perf_counter()
+    with open(os.path.join(args.run, "config.json")) as f:
+        model_name = json.load(f)["model"]
+    results = {
+        "run": os.path.basename(os.path.normpath(args.run)),
+        "model": model_name,
+        "machine": machine_info(),
+        "decoding": _spawn(args, "decoding", "tensorflow"),
+        "training": [
+            _spawn(args, "training", backend)
+            for backend in args.backends.split(",")
+        ],
+    }
+    results["total_seconds"] = time.perf_counter() - start
+    table = markdown(results)
+    print(table)
+    if not args.quick:
+        RESULTS_DIR.mkdir(exist_ok=True)
+        (RESULTS_DIR / "translation.json").write_text(
+            json.dumps(results, indent=2) + "\n"
+        )
+        (RESULTS_DIR / "translation.md").write_text(table)
+
+
+if __name__ == "__main__":
+    main()

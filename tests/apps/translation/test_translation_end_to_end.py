@@ -1,0 +1,153 @@
+"""Train, evaluate, predict and export tiny translation runs on the current
+backend; the export is reloaded in a fresh TensorFlow-only process."""
+
+import json
+import os
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from keras import ops
+
+from apps.cli import main
+from apps.common.verify import graph_ops, run_saved_model
+from apps.translation import data, infer
+from apps.translation.export import HARD_INPUTS
+from apps.translation.synthetic import write_demo_tsv
+from apps.translation.train import load_run
+
+TINY = {
+    "transformer": [
+        "embedding_dim=32", "num_layers=1", "num_heads=2", "intermediate_dim=64",
+    ],
+    "gru_attention": ["embedding_dim=32", "units=32"],
+}
+COMMON = [
+    "vocabulary_size=120", "max_length=24", "epochs=2", "batch_size=32",
+    "warmup_steps=10", "learning_rate=0.005", "beam_size=3", "dropout=0.0",
+]
+
+
+@pytest.fixture(scope="module", params=sorted(TINY))
+def run(request, tmp_path_factory):
+    root = tmp_path_factory.mktemp(request.param)
+    tsv = write_demo_tsv(str(root / "pairs.tsv"))
+    run_dir = str(root / "run")
+    args = ["translate", "train", "--data", tsv, "--out", run_dir,
+            "--set", f"model={request.param}"]
+    for setting in COMMON + TINY[request.param]:
+        args += ["--set", setting]
+    assert main(args) == 0
+    assert main(["translate", "evaluate", "--run", run_dir]) == 0
+    base = str(root / "saved_models")
+    # Fails if the served translations differ from `predict`'s.
+    assert main(["translate", "export", "--run", run_dir, "--version", "3",
+                 "--base", base]) == 0
+    return {"run": run_dir, "model": os.path.join(base, "translation", "3")}
+
+
+def test_evaluation_reports_bleu_and_writes_hypotheses(run):
+    with open(os.path.join(run["run"], "metrics.json")) as f:
+        report = json.load(f)
+    assert {"identity", "greedy", "beam3"} <= set(report)
+    for name in ("identity", "greedy", "beam3"):
+        assert 0.0 <= report[name]["bleu"] <= 100.0
+        assert report[name]["bleu"] <= report[name]["bleu_lowercase"] + 1e-6
+    with open(os.path.join(run["run"], "test.beam3.txt"), encoding="utf-8") as f:
+        assert len(f.read().splitlines()) == report["sentences"]
+
+
+def test_predict_prints_one_translation_per_sentence(run, capsys):
+    capsys.readouterr()
+    assert main(["translate", "predict", "--run", run["run"], "A dog runs.",
+                 "Today a cat sleeps in the park."]) == 0
+    assert len(capsys.readouterr().out.splitlines()) == 2
+
+
+def _model(run):
+    config, _, tokenizer, model = load_run(run["run"])
+    encode = tf.function(lambda t: infer.source_ids(tokenizer, t, config.max_length))
+    source = encode(tf.constant(["A dog runs on the beach.", "Now the girl waits."]))
+    return config, model, source.numpy()
+
+
+def test_source_padding_changes_nothing(run):
+    _, model, source = _model(run)
+    padded = np.pad(source, ((0, 0), (0, 5)))
+    target_in = np.array([[data.BOS_ID, 5, 6, 7]] * 2, dtype="int32")
+    plain = model({"source": source, "target_in": target_in})
+    more = model({"source": padded, "target_in": target_in})
+    np.testing.assert_allclose(
+        ops.convert_to_numpy(plain), ops.convert_to_numpy(more), atol=1e-5
+    )
+
+
+def test_cached_steps_equal_teacher_forcing(run):
+    _, model, source = _model(run)
+    target_in = np.array([[data.BOS_ID, 9, 4, 11, 6]] * 2, dtype="int32")
+    memory = model.encode(source)
+    full = ops.convert_to_numpy(model.decode(target_in, memory))
+    state = model.start_state(memory, 8)
+    for index in range(target_in.shape[1]):
+        logits, state = model.step(target_in[:, index], index, state)
+        np.testing.assert_allclose(
+            ops.convert_to_numpy(logits), full[:, index], atol=1e-4
+        )
+
+
+def test_beam_of_one_is_greedy(run):
+    config, model, source = _model(run)
+    greedy = infer.search(model, source, config.max_length, beam_size=1)
+    from apps.common import decoding
+
+    state = model.start_state(model.encode(source), config.max_length)
+    beam, _ = decoding.beam_search(
+        model.step, state, source.shape[0], config.max_length, data.BOS_ID,
+        data.EOS_ID, beam_size=1,
+    )
+    np.testing.assert_array_equal(
+        ops.convert_to_numpy(greedy), ops.convert_to_numpy(beam)
+    )
+
+
+def test_export_is_a_plain_graph_with_cpu_string_ops(run):
+    graph, pinned = graph_ops(run["model"])
+    assert not {"XlaCallModule", "XlaDynamicUpdateSlice"} & graph
+    assert {"SentencepieceTokenizeOp", "SentencepieceDetokenizeOp"} <= graph
+    # Only KerasHub's tokenizer places ops (string ops, and the shape ops
+    # around them) on the CPU; the model and the search float freely.
+    assert all(p.endswith("@/device:CPU:*") for p in pinned)
+    assert not any(p.split("@")[0] in ("MatMul", "BatchMatMulV2", "Einsum")
+                   for p in pinned)
+
+
+def test_served_hard_inputs_and_alignment(run):
+    texts = np.array(
+        [t if isinstance(t, bytes) else t.encode() for t in HARD_INPUTS],
+        dtype=object,
+    ).astype(bytes)
+    (served,) = run_saved_model(
+        run["model"], [{"text": texts}], signature="translate_with_attention",
+        imports=("tensorflow_text",),
+    )
+    assert served["translation"].shape == (len(texts),)
+    batch, target_len, source_len = served["attention"].shape
+    assert served["source_pieces"].shape == (batch, source_len)
+    assert served["target_pieces"].shape == (batch, target_len)
+    # The 5,000-word input is cut to max_length pieces.
+    assert source_len <= 24
+    # Each generated piece's attention over the source sums to one.
+    first = served["attention"][3, 0]
+    np.testing.assert_allclose(first.sum(), 1.0, atol=1e-4)
+
+
+def test_predict_on_this_backend_matches_the_saved_model(run):
+    config, run_info, tokenizer, model = load_run(run["run"])
+    texts = run_info["samples"]
+    translator = infer.Translator(model, tokenizer, config)
+    predicted = [translator.translate([t])[0] for t in texts]
+    served = run_saved_model(
+        run["model"], [{"text": np.array([t.encode()])} for t in texts],
+        imports=("tensorflow_text",),
+    )
+    assert [s["translation"][0].decode() for s in served] == predicted
