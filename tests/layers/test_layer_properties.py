@@ -12,7 +12,9 @@ ids = [case.name for case in CASES]
 
 
 @pytest.fixture(autouse=True)
-def _float32_policy():
+def _float32_policy_and_seed():
+    # Seeded weights: a property must not hold only for lucky draws.
+    keras.utils.set_random_seed(0)
     yield
     keras.config.set_dtype_policy("float32")
 
@@ -73,9 +75,12 @@ def test_mixed_precision_close_to_float32(case, policy):
     got = to_numpy(mixed(case.inputs))
     assert layer.compute_dtype == policy.split("_")[1]
     assert str(got.dtype) == policy.split("_")[1]
-    tolerance = 2e-2 if policy == "mixed_float16" else 1e-1
+    # bfloat16 keeps 8 bits of mantissa: after a few matmuls and norms its
+    # error grows with the outputs' magnitude, so the bound scales with it.
+    tolerance = 2e-2 if policy == "mixed_float16" else 5e-2
+    scale = max(1.0, float(np.abs(want).max()))
     np.testing.assert_allclose(
-        got.astype("float32"), want, atol=tolerance, rtol=tolerance
+        got.astype("float32"), want, atol=tolerance * scale, rtol=tolerance
     )
 
 
