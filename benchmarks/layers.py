@@ -46,14 +46,13 @@ from pathlib import Path
 
 BENCHMARK_DIR = Path(__file__).resolve().parent
 REPO_ROOT = BENCHMARK_DIR.parent
-RESULTS_DIR = BENCHMARK_DIR / "results"
 
 # Run as a script, this folder comes first on `sys.path`, where this file's
 # name would shadow the `layers` package.
 if sys.path and Path(sys.path[0]).resolve() == BENCHMARK_DIR:
     sys.path[0] = str(REPO_ROOT)
 
-from benchmarks.machine import machine_info  # noqa: E402
+from benchmarks.reporting import machine_info, write_results  # noqa: E402
 
 BACKENDS = ("tensorflow", "jax", "torch")
 COMPILE_MODES = {
@@ -898,11 +897,7 @@ def main():
     print(table)
     print(f"Total: {results['total_seconds']:.0f} s")
     if not args.quick:
-        RESULTS_DIR.mkdir(exist_ok=True)
-        (RESULTS_DIR / "layers.json").write_text(
-            json.dumps(results, indent=2) + "\n"
-        )
-        (RESULTS_DIR / "layers.md").write_text(table)
+        write_results("layers", results, table)
 
 
 if __name__ == "__main__":

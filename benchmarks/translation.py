@@ -32,11 +32,10 @@ from pathlib import Path
 
 BENCHMARK_DIR = Path(__file__).resolve().parent
 REPO_ROOT = BENCHMARK_DIR.parent
-RESULTS_DIR = BENCHMARK_DIR / "results"
 if sys.path and Path(sys.path[0]).resolve() == BENCHMARK_DIR:
     sys.path[0] = str(REPO_ROOT)
 
-from benchmarks.machine import machine_info  # noqa: E402
+from benchmarks.reporting import machine_info, write_results  # noqa: E402
 
 BACKENDS = ("tensorflow", "jax", "torch")
 
@@ -306,11 +305,7 @@ def main():
     table = markdown(results)
     print(table)
     if not args.quick:
-        RESULTS_DIR.mkdir(exist_ok=True)
-        (RESULTS_DIR / "translation.json").write_text(
-            json.dumps(results, indent=2) + "\n"
-        )
-        (RESULTS_DIR / "translation.md").write_text(table)
+        write_results("translation", results, table)
 
 
 if __name__ == "__main__":

@@ -1,10 +1,13 @@
-"""What the benchmarks record about the machine they ran on."""
+"""What every benchmark records: the machine it ran on, and its results files."""
 
+import json
 import os
 import platform
 import re
 from importlib import metadata
 from pathlib import Path
+
+RESULTS_DIR = Path(__file__).resolve().parent / "results"
 
 
 def machine_info():
@@ -27,3 +30,16 @@ def machine_info():
             for name in ("keras", "tensorflow", "jax", "jaxlib", "torch")
         },
     }
+
+
+def write_results(name, results, table):
+    """Writes `results/<name>.json` and `results/<name>.md`.
+
+    Args:
+        name: the benchmark's name, e.g. `"layers"`.
+        results: the JSON-serializable results.
+        table: their Markdown summary.
+    """
+    RESULTS_DIR.mkdir(exist_ok=True)
+    (RESULTS_DIR / f"{name}.json").write_text(json.dumps(results, indent=2) + "\n")
+    (RESULTS_DIR / f"{name}.md").write_text(table)
