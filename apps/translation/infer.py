@@ -155,9 +155,7 @@ class Translator:
                     run, input_signature=[tf.TensorSpec([None, None], tf.int32)]
                 )
             self._searches[beam_size] = run
-        return np.asarray(
-            ops.convert_to_numpy(self._searches[beam_size](source))
-        )
+        return ops.convert_to_numpy(self._searches[beam_size](source))
 
     def encode(self, texts):
         """Source ids of raw strings, as the encoder takes them.
@@ -191,8 +189,8 @@ class Translator:
         results = [None] * len(texts)
         for start in range(0, len(order), batch_size):
             rows = order[start:start + batch_size]
-            width = max(int(lengths[rows].max()), 1)
-            ids = self._search(source[rows, :width], beam_size)
+            # Every source holds at least its end token.
+            ids = self._search(source[rows, : lengths[rows].max()], beam_size)
             for row, text in zip(rows, self._detokenize(ids).numpy()):
                 results[row] = text.decode("utf-8")
         return results
@@ -212,18 +210,14 @@ class Translator:
         beam_size = beam_size or self.config.beam_size
         source = self.encode([text])
         ids = self._search(source, beam_size)
-        weights = np.asarray(
-            ops.convert_to_numpy(alignment(self.model, source, ids))
-        )[0]
+        weights = ops.convert_to_numpy(alignment(self.model, source, ids))[0]
         translation = self._detokenize(ids).numpy()[0].decode("utf-8")
-        target_length = int(_until_end(ids).row_lengths()[0]) + 1
-        target_length = min(target_length, ids.shape[1])
-        decode = np.vectorize(lambda b: b.decode("utf-8"))
-        source_pieces = decode(self._pieces(source).numpy()[0])
-        target_pieces = decode(self._pieces(ids).numpy()[0, :target_length])
-        return (
-            translation,
-            list(source_pieces),
-            list(target_pieces),
-            weights[:target_length, : source.shape[1]],
+        # The generated pieces and the end token (absent if cut off).
+        target_length = min(
+            int(_until_end(ids).row_lengths()[0]) + 1, ids.shape[1]
         )
+        source_pieces = [p.decode("utf-8") for p in self._pieces(source).numpy()[0]]
+        target_pieces = [
+            p.decode("utf-8") for p in self._pieces(ids).numpy()[0, :target_length]
+        ]
+        return translation, source_pieces, target_pieces, weights[:target_length]
