@@ -8,7 +8,9 @@ from layers.scores import (
     LocationScore,
     ScaledDotScore,
 )
+from layers.coverage import CoverageAttention, coverage_loss
 from layers.multi_head_attention import MultiHeadAttention
+from layers.pointer import PointerGenerator, copy_distribution
 from layers.pooling import AttentionPooling
 from layers.spatiotemporal import SpatialAttention, TemporalAttention
 from layers.transformer import TransformerDecoderBlock, TransformerEncoderBlock

@@ -4,6 +4,8 @@ Each app's `cli.py` adds its own `evaluate` and `predict` and gets the rest,
 with the same flags everywhere, from here.
 """
 
+import functools
+
 from apps.common import output_dir
 
 
@@ -50,7 +52,7 @@ def add_train_verb(verbs, help, data_help, config_name, handler):
     return train
 
 
-def add_serving_verbs(verbs, app, export_handler, serve_check_handler):
+def add_serving_verbs(verbs, app, export_handler, describe, imports=()):
     """Adds `export` (`--run`, `--version`, `--base`, `--overwrite`) and
     `serve-check` (`--model`).
 
@@ -58,7 +60,10 @@ def add_serving_verbs(verbs, app, export_handler, serve_check_handler):
         verbs: the app's sub-parsers action.
         app: the app's directory under `saved_models/`.
         export_handler: run by `export`.
-        serve_check_handler: run by `serve-check`.
+        describe: maps one warm-up response (a dict of NumPy outputs) to
+            the lines `serve-check` prints for it.
+        imports: modules the serving process needs besides TensorFlow
+            (e.g. `"tensorflow_text"`).
     """
     export = verbs.add_parser("export", help=f"write saved_models/{app}/<version>/")
     export.add_argument("--run", required=True)
@@ -70,7 +75,19 @@ def add_serving_verbs(verbs, app, export_handler, serve_check_handler):
         "serve-check", help="serve the warm-up requests in a fresh TF-only process"
     )
     check.add_argument("--model", required=True)
-    check.set_defaults(handler=serve_check_handler)
+    check.set_defaults(
+        handler=functools.partial(_serve_check, describe=describe, imports=imports)
+    )
+
+
+def _serve_check(args, describe, imports):
+    from apps.common.verify import serve_check
+
+    for i, outputs in enumerate(serve_check(args.model, imports=imports)):
+        for line in describe(outputs):
+            print(f"warm-up request {i}: {line}")
+    print(f"{args.model} serves its warm-up requests in a fresh process.")
+    return 0
 
 
 def export_elsewhere(args, command):

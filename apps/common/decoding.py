@@ -41,8 +41,47 @@ def _not_done(index, finished, max_length):
     )
 
 
+def block_repeated_ngrams(log_probs, tokens, index, size):
+    """Forbids the tokens that would repeat an n-gram of the prefix.
+
+    Args:
+        log_probs: next-token scores `(B, V)` for position `index + 1`.
+        tokens: the ids so far `(B, L)`, the start token at position 0 and
+            the last one at position `index`.
+        index: the current position (a scalar tensor).
+        size: the n-gram size `n` (e.g. 3 for trigram blocking); 0 or 1
+            blocks nothing.
+
+    Returns:
+        `log_probs` with `-1e9` for every token `w` such that the last
+        `n - 1` ids followed by `w` already occur in the prefix.
+    """
+    length = tokens.shape[1]
+    if size < 2 or length is None or length < size:
+        return log_probs
+    # Earlier n-grams end at positions j = size - 1 .. length - 1; one
+    # matches when its first n - 1 ids equal the last n - 1 ids.
+    ends = ops.arange(size - 1, length, dtype="int32")
+    matches = ops.expand_dims(ends <= index, 0)
+    for back in range(1, size):
+        earlier = tokens[:, size - 1 - back:length - back]
+        current = ops.take(tokens, ops.maximum(index - back + 1, 0), axis=1)
+        matches = ops.logical_and(matches, ops.equal(earlier, current[:, None]))
+    matches = ops.logical_and(matches, index >= size - 2)
+    rows = ops.broadcast_to(
+        ops.arange(ops.shape(tokens)[0], dtype="int32")[:, None],
+        ops.shape(matches),
+    )
+    banned = ops.scatter(
+        ops.reshape(ops.stack([rows, tokens[:, size - 1:]], axis=-1), (-1, 2)),
+        ops.reshape(ops.cast(matches, "float32"), (-1,)),
+        ops.shape(log_probs),
+    )
+    return ops.where(banned > 0, _NEG_INF, log_probs)
+
+
 def greedy_search(step, state, batch_size, max_length, start_id, end_id,
-                  pad_id=0):
+                  pad_id=0, no_repeat_ngram_size=0):
     """Picks the most likely token at every step.
 
     Args:
@@ -53,6 +92,8 @@ def greedy_search(step, state, batch_size, max_length, start_id, end_id,
         start_id: id fed at the first step.
         end_id: id that ends a sequence.
         pad_id: id written after the end.
+        no_repeat_ngram_size: forbid repeating n-grams of this size (0:
+            no blocking; see `block_repeated_ngrams`).
 
     Returns:
         int32 ids `(B, max_length)`.
@@ -62,6 +103,9 @@ def greedy_search(step, state, batch_size, max_length, start_id, end_id,
 
     def body(tokens, state, index, finished):
         logits, state = step(ops.take(tokens, index, axis=1), index, state)
+        logits = block_repeated_ngrams(
+            ops.cast(logits, "float32"), tokens, index, no_repeat_ngram_size
+        )
         chosen = ops.cast(ops.argmax(logits, axis=-1), "int32")
         chosen = ops.where(finished, pad_id, chosen)
         tokens = _write(tokens, index, chosen)
@@ -95,7 +139,8 @@ def length_normalized(scores, lengths, length_penalty):
 
 
 def beam_search(step, state, batch_size, max_length, start_id, end_id,
-                pad_id=0, beam_size=4, length_penalty=0.6):
+                pad_id=0, beam_size=4, length_penalty=0.6,
+                no_repeat_ngram_size=0):
     """Keeps the `beam_size` most likely prefixes of every sequence.
 
     Ended hypotheses stay in the beam with a frozen score; at the end the
@@ -112,6 +157,8 @@ def beam_search(step, state, batch_size, max_length, start_id, end_id,
         pad_id: id written after the end.
         beam_size: hypotheses kept per sequence.
         length_penalty: exponent of the length normalization.
+        no_repeat_ngram_size: forbid repeating n-grams of this size (0:
+            no blocking; see `block_repeated_ngrams`).
 
     Returns:
         `(ids, scores)`: int32 `(B, max_length)` and the normalized
@@ -134,6 +181,9 @@ def beam_search(step, state, batch_size, max_length, start_id, end_id,
     def body(tokens, state, index, finished, scores, lengths):
         logits, state = step(ops.take(tokens, index, axis=1), index, state)
         log_probs = ops.log_softmax(ops.cast(logits, "float32"), axis=-1)
+        log_probs = block_repeated_ngrams(
+            log_probs, tokens, index, no_repeat_ngram_size
+        )
         vocabulary = ops.shape(log_probs)[-1]
         # An ended hypothesis can only be extended by padding, for free.
         pad_only = ops.where(ops.arange(vocabulary) == pad_id, 0.0, _NEG_INF)

@@ -95,14 +95,8 @@ def _export(args):
     return 0
 
 
-def _serve_check(args):
-    from apps.common.verify import serve_check
-
-    for i, outputs in enumerate(serve_check(args.model)):
-        shapes = ", ".join(f"{k} {tuple(v.shape)}" for k, v in outputs.items())
-        print(f"warm-up request {i}: {shapes}")
-    print(f"{args.model} serves its warm-up requests in a fresh process.")
-    return 0
+def _describe(outputs):
+    return [", ".join(f"{k} {tuple(v.shape)}" for k, v in outputs.items())]
 
 
 def add_parser(subparsers):
@@ -141,4 +135,4 @@ def add_parser(subparsers):
     predict.add_argument("--plot-out", default="forecast.png")
     predict.set_defaults(handler=_predict)
 
-    commands.add_serving_verbs(verbs, "traffic", _export, _serve_check)
+    commands.add_serving_verbs(verbs, "traffic", _export, _describe)

@@ -4,6 +4,7 @@ import numpy as np
 import pandas as pd
 
 from apps.traffic import data
+from apps.traffic.readers import missing_mask
 
 
 def history_inputs(series, sensors, input_steps):
@@ -71,6 +72,8 @@ def forecast_frame(model, series, sensors, input_steps):
 def plot_forecast(history, forecast, sensors, actual=None):
     """Draws history, forecast (and actual readings) for a few sensors.
 
+    Missing readings (NaN or 0) are left blank, not drawn as drops to zero.
+
     Args:
         history: DataFrame of the input readings.
         forecast: DataFrame from `forecast_frame`.
@@ -85,11 +88,18 @@ def plot_forecast(history, forecast, sensors, actual=None):
     fig, axes = plt.subplots(
         len(sensors), 1, figsize=(8, 2.2 * len(sensors)), squeeze=False
     )
+    def observed(frame, sensor):
+        readings = frame[sensor]
+        return readings.mask(missing_mask(readings))
+
     for ax, sensor in zip(axes[:, 0], sensors):
-        ax.plot(history.index, history[sensor], color="0.4", label="history")
+        ax.plot(history.index, observed(history, sensor), color="0.4", label="history")
         ax.plot(forecast.index, forecast[sensor], color="tab:blue", label="forecast")
         if actual is not None:
-            ax.plot(actual.index, actual[sensor], color="tab:orange", label="actual")
+            ax.plot(
+                actual.index, observed(actual, sensor), color="tab:orange",
+                label="actual",
+            )
         ax.set_title(f"sensor {sensor}", fontsize=9)
         ax.set_ylabel("speed")
     axes[0, 0].legend(loc="lower left", fontsize=8)

@@ -76,14 +76,8 @@ def _export(args):
     return 0
 
 
-def _serve_check(args):
-    from apps.common.verify import serve_check
-
-    for i, outputs in enumerate(serve_check(args.model, imports=("tensorflow_text",))):
-        for text in outputs["translation"]:
-            print(f"warm-up request {i}: {text.decode('utf-8')}")
-    print(f"{args.model} serves its warm-up requests in a fresh process.")
-    return 0
+def _describe(outputs):
+    return [text.decode("utf-8") for text in outputs["translation"]]
 
 
 def add_parser(subparsers):
@@ -118,4 +112,6 @@ def add_parser(subparsers):
     predict.add_argument("text", nargs="*", help="sentences (default: read stdin)")
     predict.set_defaults(handler=_predict)
 
-    commands.add_serving_verbs(verbs, "translation", _export, _serve_check)
+    commands.add_serving_verbs(
+        verbs, "translation", _export, _describe, imports=("tensorflow_text",)
+    )

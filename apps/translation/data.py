@@ -5,27 +5,30 @@ equally long lists `(sources, targets)` of raw, untokenized sentences. It
 comes from Multi30k (task 1, any two of en/de/fr) in a data directory, or
 from a user's TSV file of `source<TAB>target` lines.
 
-The tokenizer is one SentencePiece model learned on the training sources and
-targets together (a joint vocabulary, so the embeddings can be shared), used
-through `keras_hub.tokenizers.SentencePieceTokenizer`: the same TF-text op
-tokenizes in training, in `predict` and inside the exported graph, and it
-detokenizes to plain text with the original spacing.
+The tokenizer (`apps.common.tokenizers`) is one SentencePiece model learned
+on the training sources and targets together: a joint vocabulary, so the
+embeddings can be shared.
 """
 
 import gzip
-import io
 import os
-import random
 
-import keras_hub
 import tensorflow as tf
+
+from apps.common.splits import held_out_split
+from apps.common.tokenizers import (  # noqa: F401  (the app's tokenizer API)
+    BOS_ID,
+    EOS_ID,
+    PAD_ID,
+    UNK_ID,
+    load_tokenizer,
+    train_tokenizer,
+)
 
 LANGUAGES = ("en", "de", "fr")
 # Split name -> Multi30k file stem.
 MULTI30K_SPLITS = {"train": "train", "val": "val", "test": "test_2016_flickr"}
 MULTI30K_SUBDIR = os.path.join("translation", "multi30k")
-# Ids fixed by `keras_hub.tokenizers.compute_sentence_piece_proto`.
-PAD_ID, UNK_ID, BOS_ID, EOS_ID = 0, 1, 2, 3
 
 
 def read_lines(path):
@@ -130,18 +133,7 @@ def read_tsv(path, held_out=0.05, seed=0):
                 f"{len(fields)} tab-separated field(s)."
             )
         pairs.append(tuple(fields))
-    count = int(len(pairs) * held_out)
-    if count < 1 or len(pairs) - 2 * count < 1:
-        raise ValueError(
-            f"{path} has {len(pairs)} pairs: too few to hold out "
-            f"{held_out:.0%} for validation and for test."
-        )
-    random.Random(seed).shuffle(pairs)
-    splits = {
-        "val": pairs[:count],
-        "test": pairs[count:2 * count],
-        "train": pairs[2 * count:],
-    }
+    splits = held_out_split(pairs, path, held_out, seed)
     return {
         name: ([s for s, _ in part], [t for _, t in part])
         for name, part in splits.items()
@@ -170,55 +162,6 @@ def load_corpus(data, data_dir=None, source="en", target="de"):
         )
     directory = os.path.join(resolve_data_dir(data_dir), MULTI30K_SUBDIR)
     return read_multi30k(directory, source, target)
-
-
-def train_tokenizer(texts, vocabulary_size, seed=0):
-    """Learns a SentencePiece (unigram) model.
-
-    The special ids are those KerasHub uses: 0 padding, 1 unknown, 2 start
-    and 3 end.
-
-    Args:
-        texts: list of sentences.
-        vocabulary_size: number of subword pieces, special tokens included
-            (at most; fewer when the texts do not hold that many).
-        seed: seed of SentencePiece's sampling.
-
-    Returns:
-        The serialized SentencePiece model (`bytes`).
-    """
-    import sentencepiece
-
-    sentencepiece.set_random_generator_seed(seed)
-    model = io.BytesIO()
-    sentencepiece.SentencePieceTrainer.train(
-        sentence_iterator=iter(texts),
-        model_writer=model,
-        vocab_size=vocabulary_size,
-        model_type="unigram",
-        character_coverage=1.0,
-        pad_id=PAD_ID,
-        unk_id=UNK_ID,
-        bos_id=BOS_ID,
-        eos_id=EOS_ID,
-        # A small corpus may not support `vocabulary_size` pieces; it then
-        # gets the largest vocabulary it does (the model adapts).
-        hard_vocab_limit=False,
-        minloglevel=2,
-    )
-    return model.getvalue()
-
-
-def load_tokenizer(proto):
-    """The Keras tokenizer of a serialized SentencePiece model.
-
-    Args:
-        proto: `bytes` of the model, or the path of a `.model` file.
-
-    Returns:
-        A `keras_hub.tokenizers.SentencePieceTokenizer` producing int32 ids.
-    """
-    return keras_hub.tokenizers.SentencePieceTokenizer(proto=proto, dtype="int32")
 
 
 def encode_source(tokenizer, texts, max_length):

@@ -24,6 +24,7 @@ import keras_hub
 from keras import ops
 
 import layers
+from apps.common.embeddings import tied_token_embedding
 from apps.translation.data import PAD_ID
 
 _PACKAGE = "attention_suite"
@@ -37,14 +38,7 @@ class _Translator(keras.Model):
         self.vocabulary_size = vocabulary_size
         self.embedding_dim = embedding_dim
         self.dropout = dropout
-        self.embedding = keras_hub.layers.ReversibleEmbedding(
-            vocabulary_size,
-            embedding_dim,
-            embeddings_initializer=keras.initializers.RandomNormal(
-                stddev=embedding_dim**-0.5
-            ),
-            name="token_embedding",
-        )
+        self.embedding = tied_token_embedding(vocabulary_size, embedding_dim)
         self.embedding_dropout = keras.layers.Dropout(dropout)
         self.output_dropout = keras.layers.Dropout(dropout)
 

@@ -6,6 +6,7 @@ Each case gives a layer factory, symbolic input specs for a functional model
 
 import keras
 import numpy as np
+from keras import ops
 
 import layers
 
@@ -23,14 +24,17 @@ class Case:
         specs: list of `(shape without batch, dtype)` for `keras.Input`.
         inputs: list of NumPy arrays matching `specs`.
         call: function `(layer, *tensors)` returning the output tensor.
+        float32_output: whether the output stays float32 under a mixed
+            precision policy (like a model's final softmax).
     """
 
-    def __init__(self, name, make, specs, inputs, call=None):
+    def __init__(self, name, make, specs, inputs, call=None, float32_output=False):
         self.name = name
         self.make = make
         self.specs = specs
         self.inputs = inputs
         self.call = call or (lambda layer, *x: layer(*x))
+        self.float32_output = float32_output
 
     def model(self, dtype=None):
         """A functional model wrapping a fresh layer."""
@@ -123,5 +127,30 @@ CASES = [
         ),
         [_seq(), _seq()],
         [_rand(2, 4, 8), _rand(2, 6, 8, seed=1)],
+    ),
+    Case(
+        "coverage_attention",
+        lambda dtype: layers.CoverageAttention(units=6, dtype=dtype),
+        [((8,), "float32"), _seq(), ((None,), "float32"), ((None,), "bool")],
+        [
+            _rand(2, 8), _rand(2, 5, 8, seed=1),
+            np.abs(_rand(2, 5, seed=2)),
+            np.array([[1] * 5, [1] * 3 + [0] * 2], bool),
+        ],
+        lambda layer, q, v, coverage, mask: layer(q, v, coverage, value_mask=mask)[0],
+    ),
+    Case(
+        "pointer_generator",
+        lambda dtype: layers.PointerGenerator(dtype=dtype),
+        [_seq(12), ((None, None), "float32"), ((None,), "int32"), _seq(6)],
+        [
+            _rand(2, 3, 12), _rand(2, 3, 5, seed=1),
+            np.array([[4, 4, 7, 11, 0], [1, 2, 3, 9, 9]], "int32"),
+            _rand(2, 3, 6, seed=2),
+        ],
+        lambda layer, logits, scores, ids, features: layer(
+            logits, ops.softmax(scores), ids, features
+        ),
+        float32_output=True,
     ),
 ]

@@ -128,3 +128,17 @@ def test_history_inputs_name_the_problem(series):
         inputs["history"][0], data.as_float_with_nan(series.iloc[-12:])
     )
     assert last == series.index[-1]
+
+
+def test_forecast_plot_leaves_missing_readings_blank(series):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    history = series.iloc[:12].copy()
+    sensor = history.columns[0]
+    history.iloc[3, 0], history.iloc[5, 0] = 0.0, np.nan
+    forecast = series.iloc[12:15]
+    figure = infer.plot_forecast(history, forecast, [sensor], actual=forecast)
+    drawn = figure.axes[0].lines[0].get_ydata()
+    assert np.isnan(drawn[3]) and np.isnan(drawn[5])
+    np.testing.assert_allclose(drawn[:3], history[sensor].iloc[:3])

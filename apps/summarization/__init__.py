@@ -1,0 +1,1 @@
+"""Abstractive summarization with copy and coverage (AESLC, BBC News)."""

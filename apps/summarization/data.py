@@ -1,0 +1,243 @@
+"""Summarization corpora: AESLC, BBC News Summary and users' JSONL/CSV files.
+
+A corpus is a dict of splits (`"train"`, `"val"`, `"test"`), each a list of
+`Example`s of raw text. The archives are read as they are distributed (no
+unpacking step):
+
+- AESLC (Zhang & Tetreault 2019), `summarization/aeslc.tar.gz`: an email body
+  and its subject line, in the standard train / dev / test split (dev is our
+  `"val"`). Dev and test emails also carry three human-written subjects
+  (`@ann0..2`), the references the paper evaluates against.
+- BBC News Summary, `summarization/bbc_news_summary.tar.gz`: 2,225 articles
+  with extractive summaries in five categories and no standard split. Per
+  category, the articles sorted by the SHA-256 of their relative path
+  (`business/001.txt`) give the first 10% to test, the next 10% to val and
+  the rest to train. The headline (the article's first line) is left out of
+  the text: the summaries are drawn from the body. Summary sentences are
+  stored glued together (`"$10.9bn.For the"`); a space is put back after a
+  sentence end that runs into a capitalized word. A file that is not UTF-8 is
+  read as Windows-1252 (the dataset's one such file has a `£` in it).
+"""
+
+import dataclasses
+import hashlib
+import os
+import re
+import tarfile
+
+from apps.common.splits import held_out_split
+
+AESLC_FILE = os.path.join("summarization", "aeslc.tar.gz")
+BBC_FILE = os.path.join("summarization", "bbc_news_summary.tar.gz")
+AESLC_SPLITS = {"train": "train", "dev": "val", "test": "test"}
+BBC_HELD_OUT = 0.1
+_GLUED_SENTENCES = re.compile(r"([.!?][\"']?)(?=[A-Z][a-z])")
+
+
+@dataclasses.dataclass(frozen=True)
+class Example:
+    """One document and its summary.
+
+    Attributes:
+        text: the document.
+        summary: its reference summary (AESLC: the original subject line).
+        references: further reference summaries (AESLC dev/test: the three
+            annotators' subjects); empty when there are none.
+        name: where it comes from (the file inside the archive, or a row).
+    """
+
+    text: str
+    summary: str
+    references: tuple = ()
+    name: str = ""
+
+
+def _decode(raw):
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.decode("cp1252", errors="replace")
+
+
+def _archive_files(path):
+    """Yields `(member name, text)` for every file of a `.tar.gz`."""
+    if not os.path.isfile(path):
+        raise ValueError(f"Missing archive {path}.")
+    try:
+        with tarfile.open(path, "r:*") as archive:
+            for member in archive:
+                if member.isfile():
+                    yield member.name, _decode(archive.extractfile(member).read())
+    except tarfile.TarError as error:
+        raise ValueError(f"{path} is not a readable tar archive: {error}") from None
+
+
+def parse_aeslc(document, name=""):
+    """Parses one AESLC `.subject` file.
+
+    Args:
+        document: the file's text: the email body, then `@subject` and the
+            subject line, then (dev and test) `@ann0`, `@ann1`, `@ann2`, each
+            followed by an annotator's subject.
+        name: the file's name, kept in the example.
+
+    Returns:
+        An `Example`.
+
+    Raises:
+        ValueError: there is no `@subject` section.
+    """
+    sections, current, lines = {}, "text", []
+    for line in document.splitlines():
+        tag = line.strip()
+        if tag in ("@subject", "@ann0", "@ann1", "@ann2"):
+            sections[current] = lines
+            current, lines = tag[1:], []
+        else:
+            lines.append(line)
+    sections[current] = lines
+    if "subject" not in sections:
+        raise ValueError(f"AESLC file {name or '<text>'} has no @subject section.")
+
+    def joined(key):
+        return " ".join(" ".join(sections.get(key, [])).split())
+
+    references = tuple(
+        joined(key) for key in ("ann0", "ann1", "ann2") if key in sections
+    )
+    return Example(
+        text="\n".join(line.strip() for line in sections["text"]).strip(),
+        summary=joined("subject"),
+        references=references,
+        name=name,
+    )
+
+
+def read_aeslc(path):
+    """Reads AESLC straight from its archive, in the standard split.
+
+    Args:
+        path: `aeslc.tar.gz`.
+
+    Returns:
+        The corpus dict (sorted by file name within each split).
+    """
+    corpus = {split: [] for split in AESLC_SPLITS.values()}
+    for name, document in _archive_files(path):
+        parts = name.split("/")
+        if not name.endswith(".subject") or len(parts) < 2:
+            continue
+        if parts[-2] in AESLC_SPLITS:
+            corpus[AESLC_SPLITS[parts[-2]]].append(parse_aeslc(document, name))
+    for split, examples in corpus.items():
+        if not examples:
+            raise ValueError(f"{path} holds no AESLC {split} emails.")
+        examples.sort(key=lambda example: example.name)
+    return corpus
+
+
+def read_bbc(path, held_out=BBC_HELD_OUT):
+    """Reads BBC News Summary from its archive and splits it (see module doc).
+
+    Args:
+        path: `bbc_news_summary.tar.gz`.
+        held_out: fraction of each category for each of val and test.
+
+    Returns:
+        The corpus dict.
+    """
+    articles, summaries = {}, {}
+    for name, text in _archive_files(path):
+        parts = name.split("/")
+        if len(parts) < 3 or not name.endswith(".txt"):
+            continue
+        relative = "/".join(parts[-2:])
+        if parts[-3] == "News Articles":
+            articles[relative] = text
+        elif parts[-3] == "Summaries":
+            summaries[relative] = text
+    paired = sorted(set(articles) & set(summaries))
+    if not paired:
+        raise ValueError(f"{path} holds no article/summary pairs.")
+    by_category = {}
+    for relative in paired:
+        by_category.setdefault(relative.split("/")[0], []).append(relative)
+    corpus = {"train": [], "val": [], "test": []}
+    for names in by_category.values():
+        names.sort(key=lambda n: hashlib.sha256(n.encode()).hexdigest())
+        count = round(len(names) * held_out)
+        for index, relative in enumerate(names):
+            split = "test" if index < count else "val" if index < 2 * count else "train"
+            lines = articles[relative].strip().splitlines()
+            body = "\n".join(line.strip() for line in lines[1:] if line.strip())
+            summary = _GLUED_SENTENCES.sub(r"\1 ", summaries[relative].strip())
+            corpus[split].append(
+                Example(text=body, summary=" ".join(summary.split()), name=relative)
+            )
+    return corpus
+
+
+def read_records(path, held_out=0.05, seed=0):
+    """Reads a user's JSONL or CSV file with `text` and `summary` fields.
+
+    A random (seeded) `held_out` fraction goes to validation and another to
+    test. Rows with an empty text or summary are skipped.
+
+    Args:
+        path: a `.jsonl` (one JSON object per line) or `.csv` file (with a
+            header row), optionally gzipped.
+        held_out: fraction of rows for each of val and test.
+        seed: seed of the split.
+
+    Returns:
+        The corpus dict.
+
+    Raises:
+        ValueError: an unreadable file or missing `text` / `summary` fields.
+    """
+    import pandas as pd
+
+    stem = path[: -len(".gz")] if path.endswith(".gz") else path
+    if not stem.endswith((".jsonl", ".csv")):
+        raise ValueError(f"{path}: expected a .jsonl or .csv file (optionally .gz).")
+    try:
+        if stem.endswith(".jsonl"):
+            frame = pd.read_json(path, lines=True, dtype=False)
+        else:
+            frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as error:
+        raise ValueError(f"{path} is not readable: {error}") from None
+    missing = {"text", "summary"} - set(frame.columns)
+    if missing:
+        raise ValueError(
+            f"{path} has no {sorted(missing)} field(s); found {list(frame.columns)}."
+        )
+    examples = [
+        Example(text=str(text).strip(), summary=str(summary).strip(), name=f"row {i}")
+        for i, (text, summary) in enumerate(zip(frame["text"], frame["summary"]))
+        if str(text).strip() and str(summary).strip()
+    ]
+    return held_out_split(examples, path, held_out, seed)
+
+
+def load_corpus(data, data_dir=None):
+    """Loads a corpus by name (`"aeslc"`, `"bbc"`) or from a JSONL/CSV file.
+
+    Args:
+        data: `"aeslc"`, `"bbc"` or the path of a JSONL/CSV file.
+        data_dir: the data directory holding `summarization/`.
+
+    Returns:
+        The corpus dict.
+    """
+    from apps.common.paths import data_dir as resolve_data_dir
+
+    if os.path.isfile(data):
+        return read_records(data)
+    readers = {"aeslc": (read_aeslc, AESLC_FILE), "bbc": (read_bbc, BBC_FILE)}
+    if data not in readers:
+        raise ValueError(
+            f"Unknown dataset {data!r}: expected 'aeslc', 'bbc' or a JSONL/CSV file."
+        )
+    reader, relative = readers[data]
+    return reader(os.path.join(resolve_data_dir(data_dir), relative))

@@ -1,0 +1,209 @@
+"""The pointer-generator summarizer with coverage (See et al. 2017).
+
+The interface is the one `apps.common.decoding` searches with:
+
+* `call({"source", "target_in"})`: teacher-forced log-probabilities
+  `(B, T, V)` (they go wherever logits go); the coverage loss of the batch
+  is added with `add_loss`;
+* `encode(source)`: a dict of batch-first tensors (the memory);
+* `decode(target_in, memory, return_details=False)`: log-probabilities, and
+  on request the attention `(B, T, S)`, the generation probability
+  `p_gen` `(B, T)` and the coverage loss per step `(B, T)`;
+* `start_state(memory, max_length)` and `step(tokens, index, state)`: one
+  decoding step at a time; every state entry is batch-first so a beam search
+  can reorder it.
+
+Token 0 is padding. The source ids, the decoder inputs and the output
+projection share one embedding (`keras_hub.layers.ReversibleEmbedding`).
+"""
+
+import keras
+from keras import ops
+
+import layers
+from apps.common.embeddings import tied_token_embedding
+from apps.common.tokenizers import PAD_ID
+
+
+@keras.saving.register_keras_serializable(package="attention_suite")
+class PointerGeneratorSummarizer(keras.Model):
+    """Bidirectional GRU encoder; GRU decoder with coverage attention and copy.
+
+    At step `t`, with `y` the previous token, `h~` the previous attentional
+    vector and `cov` the sum of the earlier attention weights:
+
+        s_t = GRU([emb(y); h~_{t-1}], s_{t-1})
+        c_t, a_t, cov = CoverageAttention(s_t, encoder outputs, cov)
+        h~_t = tanh(W [s_t; c_t]),   logits_t = h~_t E^T
+        P_t = PointerGenerator(logits_t, a_t, source ids, [c_t; s_t; emb(y)])
+
+    Training adds `coverage_weight * sum_j min(a_tj, cov_tj)`, averaged over
+    the target tokens, to the cross-entropy.
+
+    Args:
+        vocabulary_size: size of the shared vocabulary.
+        embedding_dim: embedding (and attentional vector) width.
+        units: GRU units per direction and of the decoder.
+        attention_units: hidden width of the coverage attention.
+        dropout: dropout rate on embeddings and attentional vectors.
+        coverage_weight: weight of the coverage loss (0 turns it off).
+    """
+
+    def __init__(self, vocabulary_size, embedding_dim=128, units=256,
+                 attention_units=256, dropout=0.1, coverage_weight=1.0,
+                 **kwargs):
+        super().__init__(**kwargs)
+        self.vocabulary_size = vocabulary_size
+        self.embedding_dim = embedding_dim
+        self.units = units
+        self.attention_units = attention_units
+        self.dropout = dropout
+        self.coverage_weight = coverage_weight
+        self.embedding = tied_token_embedding(vocabulary_size, embedding_dim)
+        self.embedding_dropout = keras.layers.Dropout(dropout)
+        self.output_dropout = keras.layers.Dropout(dropout)
+        self.encoder = keras.layers.Bidirectional(
+            keras.layers.GRU(units, return_sequences=True, return_state=True),
+            name="encoder",
+        )
+        self.bridge = keras.layers.Dense(units, activation="tanh", name="bridge")
+        self.cell = keras.layers.GRUCell(units, name="decoder_cell")
+        self.attention = layers.CoverageAttention(attention_units, name="attention")
+        self.combine = keras.layers.Dense(
+            embedding_dim, activation="tanh", use_bias=False, name="combine"
+        )
+        self.pointer = layers.PointerGenerator(name="pointer")
+
+    def build(self, input_shape=None):
+        encoded = (None, None, 2 * self.units)
+        self.embedding.build((None, None))
+        self.encoder.build((None, None, self.embedding_dim))
+        self.bridge.build((None, 2 * self.units))
+        self.cell.build((None, 2 * self.embedding_dim))
+        self.attention.build((None, self.units), encoded, (None, None))
+        self.combine.build((None, 3 * self.units))
+        self.pointer.build(
+            (None, None, self.vocabulary_size), (None, None, None), (None, None),
+            (None, None, 3 * self.units + self.embedding_dim),
+        )
+        self.built = True
+
+    def call(self, inputs, training=None):
+        memory = self.encode(inputs["source"], training=training)
+        log_probs, details = self.decode(
+            inputs["target_in"], memory, training=training, return_details=True
+        )
+        if self.coverage_weight:
+            mask = ops.cast(ops.not_equal(inputs["target_in"], PAD_ID), "float32")
+            loss = ops.sum(details["coverage_loss"] * mask) / ops.maximum(
+                ops.sum(mask), 1.0
+            )
+            self.add_loss(self.coverage_weight * loss)
+        return log_probs
+
+    def encode(self, source, training=None):
+        mask = ops.not_equal(source, PAD_ID)
+        x = self.embedding_dropout(self.embedding(source), training=training)
+        encoded, forward, backward = self.encoder(x, mask=mask, training=training)
+        return {
+            "encoded": encoded,
+            "projected_key": self.attention.project_key(encoded),
+            "source_mask": mask,
+            "source_ids": ops.cast(source, "int32"),
+            "initial": self.bridge(ops.concatenate([forward, backward], axis=-1)),
+        }
+
+    def _step(self, state, feed, coverage, embedded, memory):
+        """One decoder step before the output layer.
+
+        Returns:
+            `(state, feed, coverage, weights, context, coverage_loss)`.
+        """
+        state, _ = self.cell(ops.concatenate([embedded, feed], axis=-1), [state])
+        state = state[0] if isinstance(state, (list, tuple)) else state
+        context, weights, new_coverage = self.attention(
+            state, memory["encoded"], coverage,
+            value_mask=memory["source_mask"],
+            projected_key=memory["projected_key"],
+        )
+        feed = self.combine(ops.concatenate([state, context], axis=-1))
+        step_loss = layers.coverage_loss(weights, coverage)
+        return state, feed, new_coverage, ops.cast(weights, feed.dtype), context, step_loss
+
+    def _output(self, feed, weights, context, state, embedded, source_ids,
+                training=None):
+        hidden = self.output_dropout(feed, training=training)
+        logits = self.embedding(hidden, reverse=True)
+        features = ops.concatenate([context, state, embedded], axis=-1)
+        return self.pointer(
+            logits, weights, source_ids, features,
+            return_generation_probability=True,
+        )
+
+    def _first_state(self, memory):
+        initial = memory["initial"]
+        feed = ops.zeros((ops.shape(initial)[0], self.embedding_dim), initial.dtype)
+        coverage = ops.zeros(ops.shape(memory["source_mask"]), "float32")
+        return initial, feed, coverage
+
+    def decode(self, target_in, memory, training=None, return_details=False):
+        embedded = self.embedding_dropout(
+            self.embedding(target_in), training=training
+        )
+        state, feed, coverage = self._first_state(memory)
+        batch, length = ops.shape(memory["source_mask"])[0], ops.shape(coverage)[1]
+        first = (
+            state, feed, coverage,
+            ops.zeros((batch, length), feed.dtype),
+            ops.zeros((batch, 2 * self.units), feed.dtype),
+            ops.zeros((batch,), "float32"),
+        )
+
+        def scan_step(carry, x):
+            # Every backend's scan can stack its carry: the per-step outputs
+            # are part of it.
+            carry = self._step(carry[0], carry[1], carry[2], x, memory)
+            return carry, carry
+
+        _, outputs = ops.scan(scan_step, first, ops.transpose(embedded, (1, 0, 2)))
+        states, feeds, _, weights, contexts, losses = (
+            ops.moveaxis(x, 0, 1) for x in outputs
+        )
+        log_probs, p_gen = self._output(
+            feeds, weights, contexts, states, embedded, memory["source_ids"],
+            training,
+        )
+        if not return_details:
+            return log_probs
+        return log_probs, {
+            "attention": ops.cast(weights, "float32"),
+            "p_gen": p_gen,
+            "coverage_loss": losses,
+        }
+
+    def start_state(self, memory, max_length):
+        state, feed, coverage = self._first_state(memory)
+        return {**memory, "state": state, "feed": feed, "coverage": coverage}
+
+    def step(self, tokens, index, state):
+        embedded = self.embedding(tokens)
+        decoder_state, feed, coverage, weights, context, _ = self._step(
+            state["state"], state["feed"], state["coverage"], embedded, state
+        )
+        log_probs, _ = self._output(
+            feed, weights, context, decoder_state, embedded, state["source_ids"]
+        )
+        return log_probs, {
+            **state, "state": decoder_state, "feed": feed, "coverage": coverage,
+        }
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "vocabulary_size": self.vocabulary_size,
+            "embedding_dim": self.embedding_dim,
+            "units": self.units,
+            "attention_units": self.attention_units,
+            "dropout": self.dropout,
+            "coverage_weight": self.coverage_weight,
+        }
