@@ -277,8 +277,8 @@ def main():
     parser.add_argument("--run", required=True, help="a trained translation run")
     parser.add_argument("--data-dir", help="default: $ATTN_DATA_DIR")
     parser.add_argument("--steps", type=int, default=30)
-    parser.add_argument("--batch1-sentences", type=int, default=100)
-    parser.add_argument("--batch64-sentences", type=int, default=1000)
+    parser.add_argument("--batch1-sentences", type=int, default=20)
+    parser.add_argument("--batch64-sentences", type=int, default=128)
     parser.add_argument("--backends", default=",".join(BACKENDS))
     parser.add_argument("--quick", action="store_true",
                         help="a few sentences and steps; writes no files")
