@@ -14,7 +14,10 @@ import importlib
 import sys
 
 # Modules of the commands, in the order `attn --help` lists them.
-COMMANDS = ("apps.demo", "apps.data", "apps.translation.cli", "apps.traffic.cli")
+COMMANDS = (
+    "apps.demo", "apps.data", "apps.translation.cli", "apps.summarization.cli",
+    "apps.traffic.cli",
+)
 
 
 class _ArgumentParser(argparse.ArgumentParser):

@@ -121,7 +121,8 @@ def decoding_rows(run_dir, batch_sizes, beams, limit, data_dir):
     for beam in beams:
         beam_config = dataclasses.replace(config, beam_size=beam)
         with tempfile.TemporaryDirectory() as tmp:
-            serving_archive(model, tokenizer, beam_config).write_out(tmp, verbose=False)
+            beam_translator = infer.Translator(model, tokenizer, beam_config)
+            serving_archive(beam_translator).write_out(tmp, verbose=False)
             served = tf.saved_model.load(tmp).signatures["serving_default"]
             for batch_size in batch_sizes:
                 count = min(limit[batch_size], len(texts))
@@ -163,6 +164,7 @@ def training_rate(run_dir, steps, data_dir):
     import keras
     import numpy as np
 
+    from apps.common import text, training
     from apps.translation import data, train
     from apps.translation.model import build_model
 
@@ -171,9 +173,9 @@ def training_rate(run_dir, steps, data_dir):
     keras.utils.set_random_seed(0)
     config, run_info, tokenizer, _ = train.load_run(run_dir)
     corpus = train.load_corpus(config, run_info["data"], data_dir)
-    dataset = data.make_dataset(
-        tokenizer, *corpus["train"], config.max_length, config.batch_size,
-        shuffle=True,
+    dataset = text.seq2seq_dataset(
+        tokenizer, *corpus["train"], config.max_length, config.max_length,
+        config.batch_size, shuffle=True,
     )
     batches = [
         (
@@ -183,7 +185,7 @@ def training_rate(run_dir, steps, data_dir):
         for inputs, targets in dataset.take(steps + 5)
     ]
     model = build_model(config, tokenizer.vocabulary_size())
-    train.compile_model(model, config, steps_per_epoch=1000)
+    training.compile_seq2seq(model, config, steps_per_epoch=1000)
     for inputs, targets in batches[:5]:
         model.train_on_batch(inputs, targets)
     tokens = sum(int((t != data.PAD_ID).sum()) for _, t in batches[5:])

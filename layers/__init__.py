@@ -8,6 +8,7 @@ from layers.scores import (
     LocationScore,
     ScaledDotScore,
 )
+from layers.bidirectional import BidirectionalAttention
 from layers.coverage import CoverageAttention, coverage_loss
 from layers.multi_head_attention import MultiHeadAttention
 from layers.pointer import PointerGenerator, copy_distribution

@@ -37,6 +37,9 @@ class Attention(keras.layers.Layer):
         key_mask: optional boolean `(B, Tk)`; overrides `value_mask`.
         attention_mask: optional boolean `(B, Tq, Tk)`.
         use_causal_mask: whether query `i` may only see keys `j <= i`.
+        projected_key: optional `project_key(key)`, for scores with a key
+            projection (`"additive"`): a decoder attending over the same
+            keys at every step computes it once.
         return_attention_scores: whether to also return the weights.
         training: whether dropout is active.
 
@@ -92,6 +95,7 @@ class Attention(keras.layers.Layer):
         key_mask=None,
         attention_mask=None,
         use_causal_mask=False,
+        projected_key=None,
         return_attention_scores=False,
         training=None,
     ):
@@ -124,7 +128,11 @@ class Attention(keras.layers.Layer):
             query_positions=positions[0] if positions else None,
             key_positions=positions[1] if positions else None,
         )
-        weights = masked_softmax(self.score(query, key), mask)
+        if projected_key is None:
+            scores = self.score(query, key)
+        else:
+            scores = self.score(query, key, projected_key=projected_key)
+        weights = masked_softmax(scores, mask)
         weights = ops.cast(weights, self.compute_dtype)
         weights = self.dropout_layer(weights, training=training)
         context = ops.einsum("bqk,bkd->bqd", weights, value)
@@ -134,6 +142,25 @@ class Attention(keras.layers.Layer):
         if return_attention_scores:
             return context, weights
         return context
+
+    def project_key(self, key):
+        """The score's key projection, to pass as `projected_key` to calls.
+
+        Args:
+            key: `(B, Tk, dk)`.
+
+        Returns:
+            The projected keys.
+
+        Raises:
+            ValueError: the score has no key projection.
+        """
+        if not hasattr(self.score, "project_key"):
+            raise ValueError(
+                f"The {type(self.score).__name__} of {self.name!r} has no key "
+                "projection to precompute; only the additive score has one."
+            )
+        return self.score.project_key(ops.cast(key, self.compute_dtype))
 
     def compute_output_shape(self, query_shape, value_shape, key_shape=None):
         return tuple(query_shape[:-1]) + (value_shape[-1],)

@@ -39,10 +39,13 @@ def copy_distribution(weights, source_ids, vocabulary_size):
         ],
         axis=-1,
     )
-    return ops.scatter(
-        ops.reshape(ops.cast(indices, "int32"), (-1, 3)),
+    # A summing `scatter_update` rather than `ops.scatter`, which the torch
+    # backend runs as a Python loop over every index.
+    return ops.scatter_update(
+        ops.zeros((batch, steps, vocabulary_size), "float32"),
+        ops.reshape(indices, (-1, 3)),
         ops.reshape(ops.cast(weights, "float32"), (-1,)),
-        (batch, steps, vocabulary_size),
+        reduction="add",
     )
 
 

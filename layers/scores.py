@@ -185,6 +185,9 @@ class AdditiveScore(_WeightedScore):
     Call arguments:
         query: `(B, Tq, dq)`.
         key: `(B, Tk, dk)`.
+        projected_key: optional `project_key(key)`. The key projection does
+            not depend on the query: a decoder that scores one query per
+            step against the same keys computes it once.
 
     Returns:
         Scores of shape `(B, Tq, Tk)`.
@@ -229,10 +232,24 @@ class AdditiveScore(_WeightedScore):
             initializer=self.kernel_initializer,
         )
 
-    def call(self, query, key):
+    def project_key(self, key):
+        """The key projection `W_k k`, `(B, Tk, units)`.
+
+        Args:
+            key: `(B, Tk, dk)`.
+
+        Returns:
+            The projected keys, in the dtype of `key`.
+        """
+        return ops.matmul(key, ops.cast(self.key_kernel, key.dtype))
+
+    def call(self, query, key, projected_key=None):
         dtype = query.dtype
         q = ops.matmul(query, ops.cast(self.query_kernel, dtype))
-        k = ops.matmul(key, ops.cast(self.key_kernel, dtype))
+        k = (
+            self.project_key(ops.cast(key, dtype)) if projected_key is None
+            else ops.cast(projected_key, dtype)
+        )
         hidden = ops.expand_dims(q, 2) + ops.expand_dims(k, 1)
         if self.bias is not None:
             hidden = hidden + ops.cast(self.bias, dtype)

@@ -115,3 +115,50 @@ def export_elsewhere(args, command):
         [command, "export", "--run", args.run, "--version", str(args.version),
          "--base", args.base] + (["--overwrite"] if args.overwrite else []),
     )
+
+
+def add_text_serving_verbs(verbs, command, app, export_module, output, noun):
+    """`export` and `serve-check` for a strings-in, strings-out app.
+
+    `export` writes the SavedModel and fails unless a fresh TensorFlow
+    process (plus `tensorflow_text`) answers like `predict`; `serve-check`
+    prints the `output` strings of the warm-up requests.
+
+    Args:
+        verbs: the app's sub-parsers action.
+        command: the app's command (e.g. `"translate"`).
+        app: the app's directory under `saved_models/`.
+        export_module: the module with `export_and_verify(run, path,
+            overwrite)` (imported when `export` runs).
+        output: the `serving_default` string output.
+        noun: what the app produces, plural (e.g. `"translations"`).
+    """
+
+    def export(args):
+        code = export_elsewhere(args, command)
+        if code is not None:
+            return code
+        import importlib
+
+        from apps.common.export import version_path
+
+        path, mismatches = importlib.import_module(export_module).export_and_verify(
+            args.run, version_path(args.base, app, args.version),
+            overwrite=args.overwrite,
+        )
+        if mismatches:
+            raise RuntimeError(
+                f"The SavedModel, served in a fresh process, gives other {noun} "
+                f"than `attn {command} predict`: {mismatches[:3]}"
+            )
+        print(
+            f"Exported to {path}; a fresh TensorFlow process (plus "
+            f"tensorflow_text for the SentencePiece ops) gives the same {noun} "
+            f"as `attn {command} predict`."
+        )
+        return 0
+
+    def describe(outputs):
+        return [text.decode("utf-8") for text in outputs[output]]
+
+    add_serving_verbs(verbs, app, export, describe, imports=("tensorflow_text",))

@@ -72,10 +72,13 @@ def block_repeated_ngrams(log_probs, tokens, index, size):
         ops.arange(ops.shape(tokens)[0], dtype="int32")[:, None],
         ops.shape(matches),
     )
-    banned = ops.scatter(
+    # A summing `scatter_update` rather than `ops.scatter`, which the torch
+    # backend runs as a Python loop over every index.
+    banned = ops.scatter_update(
+        ops.zeros(ops.shape(log_probs), "float32"),
         ops.reshape(ops.stack([rows, tokens[:, size - 1:]], axis=-1), (-1, 2)),
         ops.reshape(ops.cast(matches, "float32"), (-1,)),
-        ops.shape(log_probs),
+        reduction="add",
     )
     return ops.where(banned > 0, _NEG_INF, log_probs)
 
@@ -224,3 +227,38 @@ def beam_search(step, state, batch_size, max_length, start_id, end_id,
         ops.take(tokens, rows, axis=0)[:, 1:],
         ops.take_along_axis(normalized, best[:, None], axis=1)[:, 0],
     )
+
+
+def generate(model, source, max_length, start_id, end_id, pad_id=0,
+             beam_size=1, length_penalty=0.6, no_repeat_ngram_size=0):
+    """Encodes source ids and searches a sequence-to-sequence model.
+
+    Args:
+        model: a model with `encode(source)`, `start_state(memory,
+            max_length)` and `step(tokens, index, state)`.
+        source: int `(B, S)`.
+        max_length: the most ids to generate, end token included.
+        start_id: id fed at the first step.
+        end_id: id that ends a sequence.
+        pad_id: id written after the end.
+        beam_size: 1 for greedy search, more for beam search.
+        length_penalty: length normalization exponent of the beam search.
+        no_repeat_ngram_size: forbid repeating n-grams of this size.
+
+    Returns:
+        int32 `(B, max_length)`: ids, then the end token, then padding.
+    """
+    memory = model.encode(source, training=False)
+    state = model.start_state(memory, max_length)
+    batch = ops.shape(source)[0]
+    if beam_size == 1:
+        return greedy_search(
+            model.step, state, batch, max_length, start_id, end_id, pad_id,
+            no_repeat_ngram_size=no_repeat_ngram_size,
+        )
+    ids, _ = beam_search(
+        model.step, state, batch, max_length, start_id, end_id, pad_id,
+        beam_size=beam_size, length_penalty=length_penalty,
+        no_repeat_ngram_size=no_repeat_ngram_size,
+    )
+    return ids

@@ -125,3 +125,32 @@ def version_path(base, app, version):
             f"A model version must be a positive integer, received {version!r}."
         )
     return os.path.join(base, app, str(int(version)))
+
+
+def text_archive(model, tokenizer, endpoints, input_name="text"):
+    """An `ExportArchive` of endpoints that take a vector of raw strings.
+
+    Args:
+        model: the Keras model the endpoints call (TensorFlow backend).
+        tokenizer: the run's tokenizer, whose SentencePiece model resource
+            goes into the SavedModel.
+        endpoints: signature name -> function of a `tf.string [batch]`
+            tensor returning a dict of outputs; one is `"serving_default"`.
+        input_name: the name of the string input.
+
+    Returns:
+        A `keras.export.ExportArchive`.
+    """
+    import keras
+    import tensorflow as tf
+
+    archive = keras.export.ExportArchive()
+    archive.track(model)
+    # The tokenizer has no weights to build; tracking it keeps its
+    # SentencePiece model resource in the SavedModel.
+    tokenizer.build(None)
+    archive.track(tokenizer)
+    signature = [tf.TensorSpec([None], tf.string, name=input_name)]
+    for name, function in endpoints.items():
+        archive.add_endpoint(name, function, input_signature=signature)
+    return archive

@@ -20,9 +20,40 @@ def data_dir(explicit=None):
     path = explicit or os.environ.get(DATA_ENV)
     if not path:
         raise ValueError(
-            "No data directory: pass --data DIR or set ATTN_DATA_DIR to the "
+            "No data directory: pass --data-dir DIR or set ATTN_DATA_DIR to the "
             "directory that holds the datasets (e.g. traffic/los_loop/)."
         )
     if not os.path.isdir(path):
         raise ValueError(f"The data directory {path!r} does not exist.")
     return path
+
+
+def load_dataset(data, explicit_dir, readers, read_file, file_kind):
+    """Loads a dataset named by the user: a file of theirs, or a known name.
+
+    Args:
+        data: the path of a file, or a dataset name.
+        explicit_dir: the data directory named on the command line, or
+            `None` for `$ATTN_DATA_DIR`.
+        readers: dataset name -> `(reader, path inside the data directory)`;
+            the reader is called with the full path.
+        read_file: the reader of a user's file.
+        file_kind: what a user's file is, for the error message (e.g.
+            `"a TSV file"`).
+
+    Returns:
+        What the reader returns.
+
+    Raises:
+        ValueError: `data` is neither a file nor a known name, or the data
+            directory is missing.
+    """
+    if os.path.isfile(data):
+        return read_file(data)
+    if data not in readers:
+        names = ", ".join(repr(name) for name in readers)
+        raise ValueError(
+            f"Unknown dataset {data!r}: expected {names} or {file_kind}."
+        )
+    reader, relative = readers[data]
+    return reader(os.path.join(data_dir(explicit_dir), relative))

@@ -5,6 +5,9 @@ import os
 
 import keras
 
+# Registers the loss the text apps' models are compiled with, which their
+# `.keras` files name.
+from apps.common import losses  # noqa: F401
 from apps.common.atomic import atomic_write_bytes, atomic_write_json
 
 

@@ -66,3 +66,27 @@ def load_tokenizer(proto):
         A `keras_hub.tokenizers.SentencePieceTokenizer` producing int32 ids.
     """
     return keras_hub.tokenizers.SentencePieceTokenizer(proto=proto, dtype="int32")
+
+
+def run_tokenizer(path, texts, vocabulary_size, seed=0):
+    """The tokenizer of a run: learned on `texts` once, then reloaded.
+
+    The first call learns the model and writes it to `path` atomically; an
+    interrupted run that resumes keeps the tokenizer of its first attempt.
+
+    Args:
+        path: the run's `.model` file.
+        texts: the training texts (`None` once the file exists).
+        vocabulary_size: number of subword pieces.
+        seed: seed of SentencePiece's sampling.
+
+    Returns:
+        The `SentencePieceTokenizer` of `path`.
+    """
+    import os
+
+    from apps.common.atomic import atomic_write_bytes
+
+    if not os.path.exists(path):
+        atomic_write_bytes(path, train_tokenizer(texts, vocabulary_size, seed))
+    return load_tokenizer(path)

@@ -151,3 +151,63 @@ def graph_ops(export_dir):
             if node.device and node.op != "Const":
                 pinned.add(f"{node.op}@{node.device}")
     return ops, sorted(pinned)
+
+
+def string_array(texts):
+    """A NumPy bytes array of `texts` (str or bytes), as a request holds it.
+
+    Args:
+        texts: list of strings or bytes.
+
+    Returns:
+        A NumPy array of dtype `bytes`.
+    """
+    return np.array(
+        [t if isinstance(t, bytes) else t.encode() for t in texts], dtype=object
+    ).astype(bytes)
+
+
+def export_text_model(path, archive, generator, texts, output_name, model_name,
+                      input_name="text", imports=("tensorflow_text",),
+                      overwrite=False):
+    """Exports a strings-in, strings-out archive and checks it in a fresh process.
+
+    Generates from each text with the Keras model (what `predict` does),
+    writes the SavedModel (atomically, with the first two texts as warm-up
+    requests), then serves each text as its own request in a fresh process
+    that imports only TensorFlow and `imports` (one text per request, as
+    `predict` ran them: batching pads differently, which may move floats in
+    the last bits).
+
+    Args:
+        path: the version directory (`saved_models/<app>/<N>`).
+        archive: the `keras.export.ExportArchive` to write.
+        generator: the `apps.common.generation.TextGenerator` the archive
+            serves.
+        texts: inputs (str or bytes).
+        output_name: the `serving_default` string output.
+        model_name: the TF Serving model name.
+        input_name: the `serving_default` input.
+        imports: modules the serving process needs besides TensorFlow.
+        overwrite: whether an existing version is replaced.
+
+    Returns:
+        `(path, mismatches)`: the absolute path written and a list of
+        `(input, predicted, served)` that differ (empty when all agree).
+    """
+    from apps.common.export import export_saved_model
+
+    predicted = [generator.generate([t])[0] for t in texts]
+    path = export_saved_model(
+        path, archive, [{input_name: string_array(texts[:2])}],
+        model_name=model_name, overwrite=overwrite,
+    )
+    requests = [{input_name: string_array([t])} for t in texts]
+    served = [
+        outputs[output_name][0].decode("utf-8")
+        for outputs in run_saved_model(path, requests, imports=imports)
+    ]
+    mismatches = [
+        (text, p, s) for text, p, s in zip(texts, predicted, served) if p != s
+    ]
+    return path, mismatches

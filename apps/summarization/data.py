@@ -25,6 +25,7 @@ import os
 import re
 import tarfile
 
+from apps.common.paths import load_dataset
 from apps.common.splits import held_out_split
 
 AESLC_FILE = os.path.join("summarization", "aeslc.tar.gz")
@@ -230,14 +231,5 @@ def load_corpus(data, data_dir=None):
     Returns:
         The corpus dict.
     """
-    from apps.common.paths import data_dir as resolve_data_dir
-
-    if os.path.isfile(data):
-        return read_records(data)
     readers = {"aeslc": (read_aeslc, AESLC_FILE), "bbc": (read_bbc, BBC_FILE)}
-    if data not in readers:
-        raise ValueError(
-            f"Unknown dataset {data!r}: expected 'aeslc', 'bbc' or a JSONL/CSV file."
-        )
-    reader, relative = readers[data]
-    return reader(os.path.join(resolve_data_dir(data_dir), relative))
+    return load_dataset(data, data_dir, readers, read_records, "a JSONL/CSV file")

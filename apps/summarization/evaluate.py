@@ -4,11 +4,24 @@ ROUGE-1/2/L F1 come from Google's `rouge-score` package with its Porter
 stemmer on, reported x100. With several references (AESLC's three
 annotations) an example scores the average of its per-reference scores, as
 the AESLC paper does; the corpus score is the mean over examples.
+
+`evaluate` scores a run's greedy and beam-search summaries and, in the same
+run, the Lead baselines: Lead (the first sentence, cut to the mean length
+of the training summaries in words) and Lead-3 (the first three sentences).
+Every method is scored against the original summary (AESLC: the email's
+subject line) and, where the split has them, against the annotators'
+references.
 """
 
+import os
 import re
+import statistics
+import time
 
 from rouge_score import rouge_scorer
+
+from apps.common import runs
+from apps.common.atomic import atomic_write_bytes
 
 ROUGE_TYPES = ("rouge1", "rouge2", "rougeL")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|(?<=[.!?][\"')\]])\s+|\n+")
@@ -72,3 +85,91 @@ def lead(text, count=1, max_words=None):
     """
     words = " ".join(sentences(text)[:count]).split()
     return " ".join(words[:max_words] if max_words else words)
+
+
+def _write_lines(path, lines):
+    atomic_write_bytes(path, "".join(line + "\n" for line in lines).encode("utf-8"))
+
+
+def evaluate(run_dir, split="test", beam_size=None, data_dir=None):
+    """Summarizes a split with greedy and beam search and scores both.
+
+    Writes `<split>.<method>.txt` (one summary per line), `metrics.json`
+    and `metrics.md` into the run.
+
+    Args:
+        run_dir: a trained run.
+        split: `"test"` or `"val"`.
+        beam_size: beam width; defaults to the run's `beam_size`.
+        data_dir: the data directory for the named datasets.
+
+    Returns:
+        A dict with `split`, `documents`, the references used and
+        `scores`: `{reference set: {method: {"rouge1", "rouge2",
+        "rougeL"}}}`, plus the decoding seconds of each search.
+    """
+    from apps.summarization import infer, train
+
+    config, run_info, tokenizer, model = train.load_run(run_dir)
+    corpus = train.load_corpus(config, run_info["data"], data_dir)
+    examples = corpus[split]
+    texts = [e.text for e in examples]
+    reference_sets = {"original": [e.summary for e in examples]}
+    if all(e.references for e in examples):
+        reference_sets["annotations"] = [list(e.references) for e in examples]
+    lead_words = max(1, round(statistics.fmean(
+        len(e.summary.split()) for e in corpus["train"]
+    )))
+    methods = {
+        "lead": [lead(t, 1, lead_words) for t in texts],
+        "lead3": [lead(t, 3) for t in texts],
+    }
+    summarizer = infer.Summarizer(model, tokenizer, config)
+    beam_size = beam_size or config.beam_size
+    seconds = {}
+    for name, beam in (("greedy", 1), (f"beam{beam_size}", beam_size)):
+        start = time.monotonic()
+        methods[name] = summarizer.summarize(texts, beam_size=beam)
+        seconds[name] = round(time.monotonic() - start, 1)
+    for name, summaries in methods.items():
+        _write_lines(os.path.join(run_dir, f"{split}.{name}.txt"), summaries)
+    report = {
+        "split": split,
+        "documents": len(examples),
+        "lead_words": lead_words,
+        "seconds": seconds,
+        "scores": {
+            ref_name: {
+                name: rouge(summaries, references)
+                for name, summaries in methods.items()
+            }
+            for ref_name, references in reference_sets.items()
+        },
+    }
+    runs.write_report(run_dir, report, format_report(report))
+    return report
+
+
+def format_report(report):
+    """A Markdown table of a report from `evaluate`.
+
+    Args:
+        report: the dict returned by `evaluate`.
+
+    Returns:
+        The table as a string.
+    """
+    lines = [
+        f"{report['split']} ({report['documents']} documents); ROUGE F1 x100, "
+        f"stemmed; Lead cut to {report['lead_words']} words",
+        "",
+        "| references | method | ROUGE-1 | ROUGE-2 | ROUGE-L |",
+        "|---|---|---:|---:|---:|",
+    ]
+    for ref_name, methods in report["scores"].items():
+        for name, scores in methods.items():
+            lines.append(
+                f"| {ref_name} | {name} | {scores['rouge1']:.2f} | "
+                f"{scores['rouge2']:.2f} | {scores['rougeL']:.2f} |"
+            )
+    return "\n".join(lines) + "\n"

@@ -128,7 +128,7 @@ class PointerGeneratorSummarizer(keras.Model):
         )
         feed = self.combine(ops.concatenate([state, context], axis=-1))
         step_loss = layers.coverage_loss(weights, coverage)
-        return state, feed, new_coverage, ops.cast(weights, feed.dtype), context, step_loss
+        return state, feed, new_coverage, weights, context, step_loss
 
     def _output(self, feed, weights, context, state, embedded, source_ids,
                 training=None):
@@ -207,3 +207,32 @@ class PointerGeneratorSummarizer(keras.Model):
             "dropout": self.dropout,
             "coverage_weight": self.coverage_weight,
         }
+
+
+def build_model(config, vocabulary_size):
+    """Builds the model a `SummarizationConfig` names.
+
+    Args:
+        config: the run's `SummarizationConfig`.
+        vocabulary_size: size of the tokenizer's vocabulary.
+
+    Returns:
+        A built `PointerGeneratorSummarizer`.
+
+    Raises:
+        ValueError: an unknown model name.
+    """
+    if config.model != "pointer_generator":
+        raise ValueError(
+            f"Unknown model {config.model!r}; expected 'pointer_generator'."
+        )
+    model = PointerGeneratorSummarizer(
+        vocabulary_size,
+        embedding_dim=config.embedding_dim,
+        units=config.units,
+        attention_units=config.attention_units,
+        dropout=config.dropout,
+        coverage_weight=config.coverage_weight,
+    )
+    model.build()
+    return model

@@ -25,6 +25,9 @@ class TrafficConfig:
     num_layers: int = 2
     feedforward_dim: int = 128
     dropout: float = 0.1
+    # Feed each node's normalized readings to the attention model's head
+    # too (a skip connection past the attention blocks).
+    history_skip: bool = False
     # Restrict spatial attention to road-graph neighbours (plus self).
     use_graph_mask: bool = False
     gru_units: int = 64

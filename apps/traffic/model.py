@@ -139,7 +139,8 @@ def build_attention_forecaster(
     Each reading is embedded and concatenated with time-of-day, day-of-week
     and a learned per-(step, node) embedding; `num_layers` temporal-attention
     blocks then `num_layers` spatial-attention blocks follow, and one dense
-    head maps each node's sequence to all output steps at once.
+    head maps each node's sequence (with `config.history_skip`, also its
+    normalized readings) to all output steps at once.
 
     Args:
         config: a `TrafficConfig`.
@@ -206,6 +207,10 @@ def build_attention_forecaster(
         ops.transpose(x, (0, 2, 1, 3)),
         (-1, num_nodes, config.input_steps * width),
     )
+    if config.history_skip:
+        # The head also sees each node's normalized readings: a linear
+        # autoregression to start from, which attention corrects.
+        x = ops.concatenate([x, ops.transpose(values, (0, 2, 1))], axis=-1)
     x = keras.layers.Dense(config.output_steps, name="head")(x)
     forecast = Unstandardize(mean, std, name="forecast")(
         ops.transpose(x, (0, 2, 1))

@@ -52,34 +52,6 @@ def _predict(args):
     return 0
 
 
-def _export(args):
-    code = commands.export_elsewhere(args, "translate")
-    if code is not None:
-        return code
-    from apps.common.export import version_path
-    from apps.translation import export
-
-    path, mismatches = export.export_and_verify(
-        args.run, version_path(args.base, "translation", args.version),
-        overwrite=args.overwrite,
-    )
-    if mismatches:
-        raise RuntimeError(
-            "The SavedModel, served in a fresh process, translates differently "
-            f"from `attn translate predict`: {mismatches[:3]}"
-        )
-    print(
-        f"Exported to {path}; a fresh TensorFlow process (plus "
-        "tensorflow_text for the SentencePiece ops) gives the same "
-        "translations as `attn translate predict`."
-    )
-    return 0
-
-
-def _describe(outputs):
-    return [text.decode("utf-8") for text in outputs["translation"]]
-
-
 def add_parser(subparsers):
     """Adds `attn translate` and its verbs.
 
@@ -112,6 +84,6 @@ def add_parser(subparsers):
     predict.add_argument("text", nargs="*", help="sentences (default: read stdin)")
     predict.set_defaults(handler=_predict)
 
-    commands.add_serving_verbs(
-        verbs, "translation", _export, _describe, imports=("tensorflow_text",)
+    commands.add_text_serving_verbs(
+        verbs, "translate", "translation", "apps.translation.export", "translation", "translations"
     )

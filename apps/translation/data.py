@@ -13,8 +13,7 @@ embeddings can be shared.
 import gzip
 import os
 
-import tensorflow as tf
-
+from apps.common.paths import load_dataset
 from apps.common.splits import held_out_split
 from apps.common.tokenizers import (  # noqa: F401  (the app's tokenizer API)
     BOS_ID,
@@ -152,95 +151,10 @@ def load_corpus(data, data_dir=None, source="en", target="de"):
     Returns:
         The corpus dict.
     """
-    from apps.common.paths import data_dir as resolve_data_dir
-
-    if os.path.isfile(data):
-        return read_tsv(data)
-    if data != "multi30k":
-        raise ValueError(
-            f"Unknown dataset {data!r}: expected 'multi30k' or a TSV file."
+    readers = {
+        "multi30k": (
+            lambda directory: read_multi30k(directory, source, target),
+            MULTI30K_SUBDIR,
         )
-    directory = os.path.join(resolve_data_dir(data_dir), MULTI30K_SUBDIR)
-    return read_multi30k(directory, source, target)
-
-
-def encode_source(tokenizer, texts, max_length):
-    """Tokenizes source sentences: pieces, truncated, then the end token.
-
-    Args:
-        tokenizer: the run's tokenizer.
-        texts: string tensor `(B,)`.
-        max_length: the most ids per sentence, end token included.
-
-    Returns:
-        Padded int32 tensor `(B, <= max_length)`; 0 is padding.
-    """
-    ids = tokenizer.tokenize(texts)[:, : max_length - 1]
-    ids = tf.concat([ids, tf.fill([ids.nrows(), 1], EOS_ID)], axis=1)
-    return ids.to_tensor(default_value=PAD_ID)
-
-
-def _encode_pair(tokenizer, max_length):
-    def encode(source, target):
-        target_ids = tokenizer.tokenize(target)[: max_length - 1]
-        bos = tf.constant([BOS_ID], tf.int32)
-        eos = tf.constant([EOS_ID], tf.int32)
-        source_ids = tf.concat(
-            [tokenizer.tokenize(source)[: max_length - 1], eos], axis=0
-        )
-        return source_ids, tf.concat([bos, target_ids], 0), tf.concat(
-            [target_ids, eos], 0
-        )
-
-    return encode
-
-
-def make_dataset(tokenizer, sources, targets, max_length, batch_size,
-                 shuffle=False, seed=0):
-    """A teacher-forcing `tf.data` pipeline, batched by similar lengths.
-
-    Batching by length makes the number of batches vary from one shuffle to
-    the next: a training set is repeated (give `fit` a `steps_per_epoch`),
-    an evaluation set is counted once, so Keras always knows its size.
-
-    Args:
-        tokenizer: the run's tokenizer.
-        sources: list of source sentences.
-        targets: list of target sentences.
-        max_length: the most ids per source and per target sequence.
-        batch_size: sentence pairs per batch.
-        shuffle: whether to shuffle and repeat (training).
-        seed: shuffle seed.
-
-    Returns:
-        A dataset of `({"source", "target_in"}, target_out)` int32 batches;
-        `target_in` starts with the start token, `target_out` ends with the
-        end token, and 0 pads all three.
-    """
-    data = tf.data.Dataset.from_tensor_slices((list(sources), list(targets)))
-    if shuffle:
-        data = data.shuffle(len(sources), seed=seed, reshuffle_each_iteration=True)
-    data = data.map(
-        _encode_pair(tokenizer, max_length), num_parallel_calls=tf.data.AUTOTUNE
-    )
-    # Similar lengths share a batch, so little compute goes to padding.
-    boundaries = [b for b in (8, 12, 16, 20, 24, 32, 48, 64, 96) if b < max_length]
-    data = data.bucket_by_sequence_length(
-        lambda source, target_in, target_out: tf.maximum(
-            tf.shape(source)[0], tf.shape(target_in)[0]
-        ),
-        bucket_boundaries=boundaries,
-        bucket_batch_sizes=[batch_size] * (len(boundaries) + 1),
-        padding_values=(PAD_ID, PAD_ID, PAD_ID),
-    )
-    data = data.map(
-        lambda source, target_in, target_out: (
-            {"source": source, "target_in": target_in}, target_out
-        )
-    )
-    if shuffle:
-        data = data.repeat()
-    else:
-        batches = sum(1 for _ in data)
-        data = data.apply(tf.data.experimental.assert_cardinality(batches))
-    return data.prefetch(tf.data.AUTOTUNE)
+    }
+    return load_dataset(data, data_dir, readers, read_tsv, "a TSV file")

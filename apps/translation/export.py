@@ -14,10 +14,9 @@ TensorFlow and `tensorflow_text` (for the SentencePiece ops, which stock TF
 Serving links in).
 """
 
-import numpy as np
-
-from apps.common.export import export_saved_model
-from apps.common.verify import run_saved_model
+from apps.common import text
+from apps.common.export import text_archive
+from apps.common.verify import export_text_model
 from apps.translation import infer
 from apps.translation.train import load_run
 
@@ -33,59 +32,36 @@ HARD_INPUTS = (
 )
 
 
-def serving_archive(model, tokenizer, config):
+def serving_archive(translator):
     """An `ExportArchive` with the two translation signatures.
 
     Args:
-        model: the trained translator (TensorFlow backend).
-        tokenizer: the run's tokenizer.
-        config: the run's `TranslationConfig`.
+        translator: an `infer.Translator` of the run (TensorFlow backend).
 
     Returns:
         A `keras.export.ExportArchive`.
     """
-    import keras
-    import tensorflow as tf
+    tokenizer = translator.tokenizer
 
-    def generate(text):
-        source = infer.source_ids(tokenizer, text, config.max_length)
-        ids = infer.search(
-            model, source, config.max_length, config.beam_size,
-            config.length_penalty,
-        )
-        return source, ids
+    def translate(texts):
+        _, ids = translator.generate_graph(texts)
+        return {"translation": text.ids_to_text(tokenizer, ids)}
 
-    def translate(text):
-        _, ids = generate(text)
-        return {"translation": infer.ids_to_text(tokenizer, ids)}
-
-    def translate_with_attention(text):
-        source, ids = generate(text)
+    def translate_with_attention(texts):
+        source, ids = translator.generate_graph(texts)
         return {
-            "translation": infer.ids_to_text(tokenizer, ids),
-            "source_pieces": infer.ids_to_pieces(tokenizer, source),
-            "target_pieces": infer.ids_to_pieces(tokenizer, ids),
-            "attention": infer.alignment(model, source, ids),
+            "translation": text.ids_to_text(tokenizer, ids),
+            "source_pieces": text.ids_to_pieces(tokenizer, source),
+            "target_pieces": text.ids_to_pieces(tokenizer, ids),
+            "attention": infer.alignment(translator.model, source, ids),
         }
 
-    signature = [tf.TensorSpec([None], tf.string, name=SIGNATURE_INPUT)]
-    archive = keras.export.ExportArchive()
-    archive.track(model)
-    # The tokenizer has no weights to build; tracking it keeps its
-    # SentencePiece model resource in the SavedModel.
-    tokenizer.build(None)
-    archive.track(tokenizer)
-    archive.add_endpoint("serving_default", translate, input_signature=signature)
-    archive.add_endpoint(
-        "translate_with_attention", translate_with_attention,
-        input_signature=signature,
+    return text_archive(
+        translator.model, tokenizer,
+        {"serving_default": translate,
+         "translate_with_attention": translate_with_attention},
+        SIGNATURE_INPUT,
     )
-    return archive
-
-
-def _as_bytes(texts):
-    return np.array([t if isinstance(t, bytes) else t.encode() for t in texts],
-                    dtype=object).astype(bytes)
 
 
 def export_and_verify(run_dir, path, overwrite=False):
@@ -106,24 +82,10 @@ def export_and_verify(run_dir, path, overwrite=False):
         `(input, predicted, served)` that differ (empty when all agree).
     """
     config, run_info, tokenizer, model = load_run(run_dir)
-    texts = list(run_info.get("samples", [])) + list(HARD_INPUTS)
     translator = infer.Translator(model, tokenizer, config)
-    predicted = [translator.translate([t])[0] for t in texts]
-    # One sentence per request, as `predict` translated them: batching
-    # pads differently, which may move floats in the last bits.
-    requests = [{SIGNATURE_INPUT: _as_bytes([t])} for t in texts]
-    path = export_saved_model(
-        path,
-        serving_archive(model, tokenizer, config),
-        [{SIGNATURE_INPUT: _as_bytes(texts[:2])}],
-        model_name="translation",
+    return export_text_model(
+        path, serving_archive(translator), translator,
+        list(run_info.get("samples", [])) + list(HARD_INPUTS),
+        "translation", model_name="translation", input_name=SIGNATURE_INPUT,
         overwrite=overwrite,
     )
-    served = [
-        outputs["translation"][0].decode("utf-8")
-        for outputs in run_saved_model(path, requests, imports=("tensorflow_text",))
-    ]
-    mismatches = [
-        (text, p, s) for text, p, s in zip(texts, predicted, served) if p != s
-    ]
-    return path, mismatches

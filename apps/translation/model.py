@@ -253,7 +253,12 @@ class GRUAttentionTranslator(_Translator):
             x, mask=mask, training=training
         )
         initial = self.bridge(ops.concatenate([forward, backward], axis=-1))
-        return {"encoded": encoded, "source_mask": mask, "initial": initial}
+        return {
+            "encoded": encoded,
+            "projected_key": self.attention.project_key(encoded),
+            "source_mask": mask,
+            "initial": initial,
+        }
 
     def _step(self, carry, embedded, memory):
         """One decoder step; `carry` is `(state, feed, weights)`."""
@@ -264,6 +269,7 @@ class GRUAttentionTranslator(_Translator):
             state,
             memory["encoded"],
             value_mask=memory["source_mask"],
+            projected_key=memory["projected_key"],
             return_attention_scores=True,
         )
         feed = self.combine(ops.concatenate([state, context], axis=-1))

@@ -6,15 +6,14 @@ backend, wall time), `tokenizer.model` (the SentencePiece model), the best
 `metrics.md` and the test hypotheses.
 """
 
-import math
 import os
 
 import keras
 
 from apps.common import runs, training
-from apps.common.atomic import atomic_write_bytes, atomic_write_json
+from apps.common.atomic import atomic_write_json
 from apps.common.config import save_config
-from apps.common.losses import MaskedSparseCrossentropy
+from apps.common.tokenizers import run_tokenizer
 from apps.translation import data
 from apps.translation.config import TranslationConfig
 from apps.translation.model import build_model
@@ -41,45 +40,6 @@ def load_corpus(config, source, data_dir=None):
     return corpus
 
 
-def learning_rate_schedule(config, steps_per_epoch):
-    """Linear warm-up to `config.learning_rate`, then cosine decay.
-
-    Args:
-        config: the run's `TranslationConfig`.
-        steps_per_epoch: training batches per epoch.
-
-    Returns:
-        A `keras.optimizers.schedules.CosineDecay`.
-    """
-    total = max(config.epochs * steps_per_epoch, config.warmup_steps + 1)
-    return keras.optimizers.schedules.CosineDecay(
-        0.0,
-        decay_steps=total - config.warmup_steps,
-        warmup_target=config.learning_rate,
-        warmup_steps=config.warmup_steps,
-        alpha=0.05,
-    )
-
-
-def compile_model(model, config, steps_per_epoch):
-    """Compiles a translator with Adam, the warm-up schedule and the loss.
-
-    Args:
-        model: a translator from `apps.translation.model`.
-        config: the run's `TranslationConfig`.
-        steps_per_epoch: training batches per epoch.
-    """
-    model.compile(
-        optimizer=keras.optimizers.Adam(
-            learning_rate_schedule(config, steps_per_epoch),
-            beta_2=0.98,
-            epsilon=1e-9,
-            clipnorm=1.0,
-        ),
-        loss=MaskedSparseCrossentropy(config.label_smoothing, data.PAD_ID),
-    )
-
-
 def train(config, source, run_dir, data_dir=None):
     """Learns the tokenizer and trains a translator into `run_dir`.
 
@@ -100,16 +60,11 @@ def train(config, source, run_dir, data_dir=None):
     keras.utils.set_random_seed(config.seed)
     corpus = load_corpus(config, source, data_dir)
     os.makedirs(run_dir, exist_ok=True)
-    tokenizer_path = os.path.join(run_dir, TOKENIZER_FILE)
-    if not os.path.exists(tokenizer_path):
-        sources, targets = corpus["train"]
-        atomic_write_bytes(
-            tokenizer_path,
-            data.train_tokenizer(
-                sources + targets, config.vocabulary_size, config.seed
-            ),
-        )
-    tokenizer = data.load_tokenizer(tokenizer_path)
+    sources, targets = corpus["train"]
+    tokenizer = run_tokenizer(
+        os.path.join(run_dir, TOKENIZER_FILE), sources + targets,
+        config.vocabulary_size, config.seed,
+    )
     save_config(config, os.path.join(run_dir, "config.json"))
     run_info = {
         "data": os.path.abspath(source) if os.path.isfile(source) else source,
@@ -121,19 +76,9 @@ def train(config, source, run_dir, data_dir=None):
     atomic_write_json(os.path.join(run_dir, "run.json"), run_info)
 
     model = build_model(config, tokenizer.vocabulary_size())
-    steps_per_epoch = math.ceil(len(corpus["train"][0]) / config.batch_size)
-    compile_model(model, config, steps_per_epoch)
-    datasets = {
-        name: data.make_dataset(
-            tokenizer, *corpus[name], config.max_length, config.batch_size,
-            shuffle=name == "train", seed=config.seed,
-        )
-        for name in ("train", "val")
-    }
-    history, seconds = training.fit(
-        model, datasets["train"], datasets["val"], run_dir,
-        epochs=config.epochs, patience=config.patience,
-        max_minutes=config.max_minutes, steps_per_epoch=steps_per_epoch,
+    history, seconds = training.fit_seq2seq(
+        model, tokenizer, corpus["train"], corpus["val"], config, run_dir,
+        config.max_length, config.max_length,
     )
     run_info.update(train_seconds=seconds, epochs_run=len(history.epoch))
     atomic_write_json(os.path.join(run_dir, "run.json"), run_info)

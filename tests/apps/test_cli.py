@@ -109,6 +109,9 @@ def test_demo_writes_its_files_and_nothing_else(demo):
     assert sorted(path.name for path in out.iterdir()) == [
         "attention_weights.png",
         "saved_models",
+        "summarization_attention.png",
+        "summarization_data.jsonl",
+        "summarization_run",
         "traffic_data",
         "traffic_forecast.png",
         "traffic_run",
@@ -116,9 +119,13 @@ def test_demo_writes_its_files_and_nothing_else(demo):
         "translation_data.tsv",
         "translation_run",
     ]
-    assert sorted(os.listdir(out / "saved_models" / "translation")) == ["1"]
-    for name in ("attention_weights.png", "traffic_forecast.png",
-                 "translation_alignment.png"):
+    assert sorted(os.listdir(out / "saved_models")) == [
+        "summarization", "translation"
+    ]
+    for app in ("summarization", "translation"):
+        assert sorted(os.listdir(out / "saved_models" / app)) == ["1"]
+    for name in ("attention_weights.png", "summarization_attention.png",
+                 "traffic_forecast.png", "translation_alignment.png"):
         png = out / name
         data = png.read_bytes()
         assert data[:8] == PNG_SIGNATURE, name
@@ -157,6 +164,26 @@ def test_demo_translation_learns_and_the_saved_model_agrees(demo):
     beam = next(line for line in lines if line.startswith("| beam"))
     assert float(beam.split("|")[2]) > 50.0  # BLEU on held-out sentences
     predicted = [line.split("  ->  ")[1] for line in lines if "  ->  " in line]
+    served_from = lines.index("The SavedModel, in a fresh TensorFlow-only process:")
+    served = [line.strip() for line in lines[served_from + 1:served_from + 3]]
+    assert len(predicted) == 2 and served == predicted
+
+
+def test_demo_summarization_beats_lead_copies_and_the_saved_model_agrees(demo):
+    lines = section(demo[0].stdout, "summarization")
+    rouge = {
+        cells[2]: [float(x) for x in cells[3:6]]
+        for cells in (
+            [c.strip() for c in line.split("|")] for line in lines
+            if line.startswith("| original")
+        )
+    }
+    assert all(m > l for m, l in zip(rouge["beam4"], rouge["lead"]))
+    assert rouge["beam4"][0] > 50.0
+    predicted = [line.split("  ->  ")[1] for line in lines if "  ->  " in line]
+    # The unseen project names come from the emails.
+    assert "Zenkalo" in predicted[0] and "Belmira" in predicted[1]
+    assert sum(line.startswith("  copied: ") for line in lines) == 2
     served_from = lines.index("The SavedModel, in a fresh TensorFlow-only process:")
     served = [line.strip() for line in lines[served_from + 1:served_from + 3]]
     assert len(predicted) == 2 and served == predicted

@@ -140,6 +140,19 @@ CASES = [
         lambda layer, q, v, coverage, mask: layer(q, v, coverage, value_mask=mask)[0],
     ),
     Case(
+        "bidirectional_attention",
+        lambda dtype: layers.BidirectionalAttention(dtype=dtype),
+        [_seq(), _seq(), ((None,), "bool"), ((None,), "bool")],
+        [
+            _rand(2, 6, 8), _rand(2, 3, 8, seed=1),
+            np.array([[1] * 6, [1] * 4 + [0] * 2], bool),
+            np.array([[1] * 3, [1] * 2 + [0]], bool),
+        ],
+        lambda layer, c, q, c_mask, q_mask: layer(
+            c, q, context_mask=c_mask, query_mask=q_mask
+        ),
+    ),
+    Case(
         "pointer_generator",
         lambda dtype: layers.PointerGenerator(dtype=dtype),
         [_seq(12), ((None, None), "float32"), ((None,), "int32"), _seq(6)],

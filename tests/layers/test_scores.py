@@ -68,6 +68,18 @@ def test_attention_matches_formula_with_padding(name, rng):
     assert np.all(to_numpy(weights)[1, :, 2:] == 0.0)
 
 
+def test_projected_key_shortcut_changes_nothing(rng):
+    q, v = _inputs(rng, dk=DQ)
+    layer = Attention(score="additive", score_kwargs={"units": 8})
+    plain = to_numpy(layer(q[:, 0], v))
+    projected = layer.project_key(v)
+    assert projected.shape == (B, TK, 8)
+    shortcut = to_numpy(layer(q[:, 0], v, projected_key=projected))
+    np.testing.assert_allclose(shortcut, plain, rtol=1e-6, atol=1e-6)
+    with pytest.raises(ValueError, match="no key projection"):
+        Attention(score="dot").project_key(v)
+
+
 def test_single_query_returns_vectors(rng):
     q, v = _inputs(rng, dk=DQ)
     layer = Attention(score="dot")

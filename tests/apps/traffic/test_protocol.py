@@ -142,3 +142,34 @@ def test_forecast_plot_leaves_missing_readings_blank(series):
     drawn = figure.axes[0].lines[0].get_ydata()
     assert np.isnan(drawn[3]) and np.isnan(drawn[5])
     np.testing.assert_allclose(drawn[:3], history[sensor].iloc[:3])
+
+
+def test_history_skip_lets_the_head_see_the_readings():
+    from apps.traffic.config import TrafficConfig
+    from apps.traffic.model import build_attention_forecaster
+
+    small = dict(input_dim=4, time_of_day_dim=2, day_of_week_dim=2,
+                 adaptive_dim=2, num_heads=1, num_layers=1, feedforward_dim=8)
+    history = np.full((1, 12, 3), 50.0, "float32")
+    inputs = {"history": history, "time_of_day": np.zeros((1, 12), "float32"),
+              "day_of_week": np.zeros((1, 12), "int32")}
+    for skip, extra in ((True, 12), (False, 0)):
+        model = build_attention_forecaster(
+            TrafficConfig(history_skip=skip, **small), 3, 50.0, 10.0
+        )
+        head = model.get_layer("head").kernel
+        assert head.shape == (12 * 10 + extra, 12)
+    # The skip's weights act on the readings alone: with the rest of the
+    # head zeroed, the forecast moves with the last reading.
+    model = build_attention_forecaster(
+        TrafficConfig(history_skip=True, **small), 3, 50.0, 10.0
+    )
+    weights = np.zeros(model.get_layer("head").kernel.shape, "float32")
+    weights[-1] = 1.0
+    model.get_layer("head").kernel.assign(weights)
+    model.get_layer("head").bias.assign(np.zeros(12, "float32"))
+    moved = history.copy()
+    moved[0, -1] = 60.0
+    forecasts = [to_numpy(model(dict(inputs, history=h))) for h in (history, moved)]
+    np.testing.assert_allclose(forecasts[0], 50.0, atol=1e-4)
+    np.testing.assert_allclose(forecasts[1], 60.0, atol=1e-4)

@@ -6,7 +6,6 @@ import os
 
 import numpy as np
 import pytest
-import tensorflow as tf
 from keras import ops
 
 from apps.cli import main
@@ -66,9 +65,9 @@ def test_predict_prints_one_translation_per_sentence(run, capsys):
 
 def _model(run):
     config, _, tokenizer, model = load_run(run["run"])
-    encode = tf.function(lambda t: infer.source_ids(tokenizer, t, config.max_length))
-    source = encode(tf.constant(["A dog runs on the beach.", "Now the girl waits."]))
-    return config, model, source.numpy()
+    translator = infer.Translator(model, tokenizer, config)
+    source = translator.encode(["A dog runs on the beach.", "Now the girl waits."])
+    return config, model, source
 
 
 def test_source_padding_changes_nothing(run):
@@ -97,9 +96,11 @@ def test_cached_steps_equal_teacher_forcing(run):
 
 def test_beam_of_one_is_greedy(run):
     config, model, source = _model(run)
-    greedy = infer.search(model, source, config.max_length, beam_size=1)
     from apps.common import decoding
 
+    greedy = decoding.generate(
+        model, source, config.max_length, data.BOS_ID, data.EOS_ID, beam_size=1
+    )
     state = model.start_state(model.encode(source), config.max_length)
     beam, _ = decoding.beam_search(
         model.step, state, source.shape[0], config.max_length, data.BOS_ID,

@@ -1,0 +1,124 @@
+"""SQuAD v1.1 exact match and F1, and the sliding-window baseline.
+
+The metric follows the official v1.1 evaluation script: answers are
+normalized (lowercased, punctuation and the articles a/an/the removed,
+white space collapsed); a prediction scores the maximum over the gold
+answers; the corpus score is the mean over questions, x100.
+
+The baseline is the sliding-window one of the SQuAD paper (after Richardson
+et al. 2013): every span of up to `max_words` context words that holds no
+question word and neither starts nor ends with punctuation is a candidate,
+scored by the question words in the `window` words on either side, each
+weighted by `log(1 + 1 / count)`, its inverse count in the context.
+"""
+
+import collections
+import math
+import re
+import string
+
+_ARTICLES = re.compile(r"\b(a|an|the)\b")
+_PUNCTUATION = set(string.punctuation)
+_WORD = re.compile(r"\w+(?:[-']\w+)*|[^\w\s]")
+
+
+def normalize_answer(text):
+    """The official SQuAD v1.1 normalization.
+
+    Args:
+        text: an answer.
+
+    Returns:
+        Lowercased, without punctuation and articles, white space collapsed.
+    """
+    text = "".join(ch for ch in text.lower() if ch not in _PUNCTUATION)
+    return " ".join(_ARTICLES.sub(" ", text).split())
+
+
+def exact_match(prediction, gold):
+    """1.0 when the normalized answers are equal, else 0.0."""
+    return float(normalize_answer(prediction) == normalize_answer(gold))
+
+
+def f1(prediction, gold):
+    """Token F1 of the normalized answers (0 when they share nothing)."""
+    predicted = normalize_answer(prediction).split()
+    wanted = normalize_answer(gold).split()
+    common = sum((collections.Counter(predicted) & collections.Counter(wanted)).values())
+    if common == 0:
+        return 0.0
+    precision, recall = common / len(predicted), common / len(wanted)
+    return 2 * precision * recall / (precision + recall)
+
+
+def squad_scores(predictions, golds):
+    """Exact match and F1 over questions, each the max over its gold answers.
+
+    Args:
+        predictions: list of predicted answer texts.
+        golds: aligned list; each item a list of gold answer texts.
+
+    Returns:
+        `{"exact_match": ..., "f1": ...}`, x100, and the per-question
+        scores as `"per_question"`: a list of `(em, f1)`.
+
+    Raises:
+        ValueError: the lists differ in length or are empty.
+    """
+    if len(predictions) != len(golds) or not predictions:
+        raise ValueError(f"{len(predictions)} predictions for {len(golds)} questions.")
+    per_question = [
+        (max(exact_match(p, g) for g in gold), max(f1(p, g) for g in gold))
+        for p, gold in zip(predictions, golds)
+    ]
+    count = len(per_question)
+    return {
+        "exact_match": round(100.0 * sum(e for e, _ in per_question) / count, 2),
+        "f1": round(100.0 * sum(f for _, f in per_question) / count, 2),
+        "per_question": per_question,
+    }
+
+
+def _words(text):
+    """`(word, start, end)` of each word or punctuation mark of `text`."""
+    return [(m.group(), m.start(), m.end()) for m in _WORD.finditer(text)]
+
+
+def sliding_window_answer(context, question, max_words=3, window=5):
+    """The sliding-window baseline's answer span.
+
+    Args:
+        context: the paragraph.
+        question: the question.
+        max_words: the longest candidate, in words.
+        window: words on each side of a candidate that count as its window.
+
+    Returns:
+        `(text, start, end)`: the chosen span and its character offsets in
+        `context` (empty at 0 when the context has no words).
+    """
+    words = _words(context)
+    if not words:
+        return "", 0, 0
+    lowered = [w.lower() for w, _, _ in words]
+    counts = collections.Counter(lowered)
+    asked = {w.lower() for w, _, _ in _words(question)} - _PUNCTUATION
+    # Prefix sums of each position's weight: a window's score in O(1).
+    totals = [0.0]
+    for w in lowered:
+        totals.append(totals[-1] + (math.log(1.0 + 1.0 / counts[w]) if w in asked else 0.0))
+    best, best_score = (0, 1), -1.0
+    for start in range(len(words)):
+        for end in range(start + 1, min(start + max_words, len(words)) + 1):
+            if lowered[end - 1] in asked or lowered[end - 1] in _PUNCTUATION:
+                break  # every longer span holds this word too
+            if lowered[start] in _PUNCTUATION:
+                break
+            score = (
+                totals[start] - totals[max(0, start - window)]
+                + totals[min(len(words), end + window)] - totals[end]
+            )
+            if score > best_score:
+                best, best_score = (start, end), score
+    first, last = words[best[0]], words[best[1] - 1]
+    return context[first[1]:last[2]], first[1], last[2]

@@ -1,0 +1,103 @@
+"""`attn summarize <verb>`: train, evaluate, predict, export, serve-check."""
+
+import os
+import sys
+
+from apps.common import commands
+
+
+def _train(args):
+    from apps.common.config import load_config
+    from apps.summarization import train
+    from apps.summarization.config import SummarizationConfig
+
+    config = load_config(SummarizationConfig, args.config, args.set)
+    info = train.train(config, args.data or config.dataset, args.out, args.data_dir)
+    print(
+        f"Trained {config.model} on {config.dataset if not args.data else args.data} "
+        f"for {info['epochs_run']} epoch(s) in {info['train_seconds']:.0f} s; "
+        f"run saved to {args.out}"
+    )
+    return 0
+
+
+def _evaluate(args):
+    from apps.summarization import evaluate
+
+    report = evaluate.evaluate(
+        args.run, split=args.split, beam_size=args.beam_size,
+        data_dir=args.data_dir,
+    )
+    print(evaluate.format_report(report), end="")
+    return 0
+
+
+def _read_input(item):
+    """A document named on the command line: a file's text, or the text itself."""
+    if os.path.isfile(item):
+        with open(item, "rb") as f:
+            return f.read()
+    return item
+
+
+def _predict(args):
+    from apps.summarization import infer, train
+
+    config, _, tokenizer, model = train.load_run(args.run)
+    summarizer = infer.Summarizer(model, tokenizer, config)
+    documents = [_read_input(item) for item in args.input] or [sys.stdin.read()]
+    if args.plot:
+        from apps.common.plotting import plot_attention, save_figure
+
+        details = summarizer.summarize_with_details(documents[0], args.beam_size)
+        print(details["summary"])
+        ax = plot_attention(
+            details["attention"], details["source_pieces"],
+            details["summary_pieces"], title=details["summary"],
+        )
+        save_figure(ax.figure, args.plot)
+        print(f"Attention written to {args.plot}")
+        return 0
+    for summary in summarizer.summarize(documents, args.beam_size):
+        print(summary)
+    return 0
+
+
+def add_parser(subparsers):
+    """Adds `attn summarize` and its verbs.
+
+    Args:
+        subparsers: the `attn` sub-parsers action.
+    """
+    verbs = commands.add_app(
+        subparsers, "summarize",
+        "abstractive summarization (AESLC, BBC News, your own JSONL/CSV)",
+    )
+
+    commands.add_train_verb(
+        verbs, "learn a tokenizer and train a summarizer",
+        "'aeslc' (default), 'bbc' or a JSONL/CSV file with text and summary fields",
+        "SummarizationConfig", _train,
+    )
+
+    evaluate = verbs.add_parser(
+        "evaluate", help="ROUGE-1/2/L on the test split, with the Lead baselines"
+    )
+    evaluate.add_argument("--run", required=True)
+    evaluate.add_argument("--split", default="test", choices=("val", "test"))
+    evaluate.add_argument("--beam-size", type=int, help="default: the run's")
+    evaluate.add_argument("--data-dir", help="default: $ATTN_DATA_DIR")
+    evaluate.set_defaults(handler=_evaluate)
+
+    predict = verbs.add_parser(
+        "predict", help="summarize documents (files or texts; default: stdin)"
+    )
+    predict.add_argument("--run", required=True)
+    predict.add_argument("--beam-size", type=int, help="default: the run's")
+    predict.add_argument("--plot", help="PNG of the first document's attention")
+    predict.add_argument("input", nargs="*", help="files or texts to summarize")
+    predict.set_defaults(handler=_predict)
+
+    commands.add_text_serving_verbs(
+        verbs, "summarize", "summarization", "apps.summarization.export", "summary", "summaries"
+    )

@@ -1,0 +1,98 @@
+"""Exporting a summarization run as a strings-in, strings-out SavedModel.
+
+Signatures (every input is a `tf.string` vector of raw documents, `text`):
+
+* `serving_default`: `summary`, `tf.string [batch]`;
+* `summarize_with_attention`: also `source_pieces` `[batch, S]` and
+  `summary_pieces` `[batch, T]` (the subword pieces, `"</s>"` for the end
+  token, `""` for padding), `attention` `float32 [batch, T, S]` (each
+  summary piece's attention over the document) and `copy_probability`
+  `float32 [batch, T]` (`1 - p_gen`: how much of the piece's probability
+  came through the pointer), for highlighting copied words.
+
+Tokenization (TF-text's SentencePiece ops), the model and the search (the
+run's beam size, length penalty and n-gram blocking) are all in the graph;
+a client needs TensorFlow and `tensorflow_text` (for the SentencePiece ops,
+which stock TF Serving links in).
+"""
+
+from apps.common import text
+from apps.common.export import text_archive
+from apps.common.verify import export_text_model
+from apps.summarization import infer
+from apps.summarization.train import load_run
+
+SIGNATURE_INPUT = "text"
+# Inputs a server must survive; each gets a summary (maybe empty).
+HARD_INPUTS = (
+    "",
+    "  \n\t \r\n ",
+    "Please review the attached budget. " * 1500,  # 52,500 characters
+    b"\x00\x9f\xff binary \xfe\x80 junk \x1b[0m",
+    "Thanks! \U0001f44d See you at the \U0001f3c8 game \u2014 Jos\u00e9",
+    "> -----Original Message-----\n> From: Smith, John\n> Sent: Monday\n"
+    "> Can you send me the numbers?\n>\n> Thanks",
+    "--\nJohn Smith\nEnron North America Corp.\n1400 Smith Street\n"
+    "(713) 555-0100",
+)
+
+
+def serving_archive(summarizer):
+    """An `ExportArchive` with the two summarization signatures.
+
+    Args:
+        summarizer: an `infer.Summarizer` of the run (TensorFlow backend).
+
+    Returns:
+        A `keras.export.ExportArchive`.
+    """
+    tokenizer = summarizer.tokenizer
+
+    def summarize(texts):
+        _, ids = summarizer.generate_graph(texts)
+        return {"summary": text.ids_to_text(tokenizer, ids)}
+
+    def summarize_with_attention(texts):
+        source, ids = summarizer.generate_graph(texts)
+        attention, copy = infer.details(summarizer.model, source, ids)
+        return {
+            "summary": text.ids_to_text(tokenizer, ids),
+            "source_pieces": text.ids_to_pieces(tokenizer, source),
+            "summary_pieces": text.ids_to_pieces(tokenizer, ids),
+            "attention": attention,
+            "copy_probability": copy,
+        }
+
+    return text_archive(
+        summarizer.model, tokenizer,
+        {"serving_default": summarize,
+         "summarize_with_attention": summarize_with_attention},
+        SIGNATURE_INPUT,
+    )
+
+
+def export_and_verify(run_dir, path, overwrite=False):
+    """Exports a run and checks the SavedModel against `predict`.
+
+    Summarizes the run's sample test documents and `HARD_INPUTS` with the
+    Keras model (what `attn summarize predict` does), exports, then runs the
+    same inputs through the SavedModel in a fresh process that imports only
+    TensorFlow and `tensorflow_text`. Must run under the TensorFlow backend.
+
+    Args:
+        run_dir: a trained run.
+        path: the version directory (`saved_models/summarization/<N>`).
+        overwrite: whether an existing version is replaced.
+
+    Returns:
+        `(path, mismatches)`: the absolute path written and a list of
+        `(input, predicted, served)` that differ (empty when all agree).
+    """
+    config, run_info, tokenizer, model = load_run(run_dir)
+    summarizer = infer.Summarizer(model, tokenizer, config)
+    return export_text_model(
+        path, serving_archive(summarizer), summarizer,
+        list(run_info.get("samples", [])) + list(HARD_INPUTS),
+        "summary", model_name="summarization", input_name=SIGNATURE_INPUT,
+        overwrite=overwrite,
+    )

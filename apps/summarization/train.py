@@ -1,0 +1,132 @@
+"""Training of a summarization run.
+
+A run directory holds `config.json`, `run.json` (data source, corpus sizes,
+backend, wall time), `tokenizer.model` (the SentencePiece model), the best
+`model.keras`, `history.csv`, and after `evaluate`, `metrics.json`,
+`metrics.md` and the test summaries.
+"""
+
+import os
+
+import keras
+
+from apps.common import runs, training
+from apps.common.atomic import atomic_write_json
+from apps.common.config import save_config
+from apps.common.tokenizers import run_tokenizer
+from apps.summarization import data
+from apps.summarization.config import SummarizationConfig
+from apps.summarization.model import build_model
+
+TOKENIZER_FILE = "tokenizer.model"
+
+
+def load_corpus(config, source, data_dir=None):
+    """The corpus of a run, with `config.train_limit` applied.
+
+    Args:
+        config: the run's `SummarizationConfig`.
+        source: `"aeslc"`, `"bbc"` or a JSONL/CSV file.
+        data_dir: the data directory holding `summarization/`.
+
+    Returns:
+        The corpus dict (see `apps.summarization.data`).
+    """
+    corpus = data.load_corpus(source, data_dir)
+    if config.train_limit:
+        corpus["train"] = corpus["train"][: config.train_limit]
+    return corpus
+
+
+def text_pairs(examples):
+    """`(documents, summaries)` of a list of `Example`s.
+
+    Args:
+        examples: `Example`s.
+
+    Returns:
+        Two aligned lists of strings.
+    """
+    return [e.text for e in examples], [e.summary for e in examples]
+
+
+def tokenizer_texts(examples):
+    """The lines the tokenizer learns from: every document and summary line.
+
+    SentencePiece skips training sentences over 4 kB, so documents go in
+    line by line.
+
+    Args:
+        examples: training `Example`s.
+
+    Returns:
+        A list of non-empty lines.
+    """
+    lines = []
+    for example in examples:
+        lines.extend(line for line in example.text.splitlines() if line.strip())
+        lines.append(example.summary)
+    return lines
+
+
+def train(config, source, run_dir, data_dir=None):
+    """Learns the tokenizer and trains a summarizer into `run_dir`.
+
+    An interrupted run resumes from its last epoch (the tokenizer of the
+    first attempt is kept).
+
+    Args:
+        config: a `SummarizationConfig`.
+        source: `"aeslc"`, `"bbc"` or a JSONL/CSV file of `text`/`summary`.
+        run_dir: the run directory.
+        data_dir: the data directory for the named datasets.
+
+    Returns:
+        The run info dict (also written to `run.json`).
+    """
+    # Seeding clears TensorFlow's kernel caches, which own the tokenizer's
+    # SentencePiece resource: it must come before the tokenizer exists.
+    keras.utils.set_random_seed(config.seed)
+    corpus = load_corpus(config, source, data_dir)
+    os.makedirs(run_dir, exist_ok=True)
+    tokenizer = run_tokenizer(
+        os.path.join(run_dir, TOKENIZER_FILE), tokenizer_texts(corpus["train"]),
+        config.vocabulary_size, config.seed,
+    )
+    save_config(config, os.path.join(run_dir, "config.json"))
+    run_info = {
+        "data": os.path.abspath(source) if os.path.isfile(source) else source,
+        "backend": keras.backend.backend(),
+        "examples": {name: len(part) for name, part in corpus.items()},
+        # Test documents that export checks the SavedModel against.
+        "samples": [e.text for e in corpus["test"][:4]],
+    }
+    atomic_write_json(os.path.join(run_dir, "run.json"), run_info)
+
+    model = build_model(config, tokenizer.vocabulary_size())
+    history, seconds = training.fit_seq2seq(
+        model, tokenizer, text_pairs(corpus["train"]), text_pairs(corpus["val"]),
+        config, run_dir, config.max_source_length, config.max_summary_length,
+    )
+    run_info.update(train_seconds=seconds, epochs_run=len(history.epoch))
+    atomic_write_json(os.path.join(run_dir, "run.json"), run_info)
+    return run_info
+
+
+def load_run(run_dir):
+    """Reads a run's config, info, tokenizer and best model.
+
+    Args:
+        run_dir: the run directory.
+
+    Returns:
+        `(config, run_info, tokenizer, model)`.
+
+    Raises:
+        FileNotFoundError: `run_dir` is not a finished summarization run.
+    """
+    config, run_info, model = runs.load_run(
+        run_dir, SummarizationConfig, "summarize", extra_files=(TOKENIZER_FILE,)
+    )
+    tokenizer = run_tokenizer(os.path.join(run_dir, TOKENIZER_FILE), None, 0)
+    return config, run_info, tokenizer, model
