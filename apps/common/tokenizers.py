@@ -7,9 +7,14 @@ to plain text with the original spacing.
 """
 
 import io
+import os
 
 import keras_hub
 
+from apps.common.atomic import atomic_write_bytes
+
+# The tokenizer's file name inside a run directory.
+TOKENIZER_FILE = "tokenizer.model"
 # Ids fixed by `keras_hub.tokenizers.compute_sentence_piece_proto`.
 PAD_ID, UNK_ID, BOS_ID, EOS_ID = 0, 1, 2, 3
 
@@ -83,10 +88,6 @@ def run_tokenizer(path, texts, vocabulary_size, seed=0):
     Returns:
         The `SentencePieceTokenizer` of `path`.
     """
-    import os
-
-    from apps.common.atomic import atomic_write_bytes
-
     if not os.path.exists(path):
         atomic_write_bytes(path, train_tokenizer(texts, vocabulary_size, seed))
     return load_tokenizer(path)

@@ -109,11 +109,11 @@ def sliding_window_answer(context, question, max_words=3, window=5):
         totals.append(totals[-1] + (math.log(1.0 + 1.0 / counts[w]) if w in asked else 0.0))
     best, best_score = (0, 1), -1.0
     for start in range(len(words)):
+        if lowered[start] in _PUNCTUATION:
+            continue
         for end in range(start + 1, min(start + max_words, len(words)) + 1):
             if lowered[end - 1] in asked or lowered[end - 1] in _PUNCTUATION:
                 break  # every longer span holds this word too
-            if lowered[start] in _PUNCTUATION:
-                break
             score = (
                 totals[start] - totals[max(0, start - window)]
                 + totals[min(len(words), end + window)] - totals[end]

@@ -13,12 +13,10 @@ import keras
 from apps.common import runs, training
 from apps.common.atomic import atomic_write_json
 from apps.common.config import save_config
-from apps.common.tokenizers import run_tokenizer
+from apps.common.tokenizers import TOKENIZER_FILE, load_tokenizer, run_tokenizer
 from apps.summarization import data
 from apps.summarization.config import SummarizationConfig
 from apps.summarization.model import build_model
-
-TOKENIZER_FILE = "tokenizer.model"
 
 
 def load_corpus(config, source, data_dir=None):
@@ -128,5 +126,5 @@ def load_run(run_dir):
     config, run_info, model = runs.load_run(
         run_dir, SummarizationConfig, "summarize", extra_files=(TOKENIZER_FILE,)
     )
-    tokenizer = run_tokenizer(os.path.join(run_dir, TOKENIZER_FILE), None, 0)
+    tokenizer = load_tokenizer(os.path.join(run_dir, TOKENIZER_FILE))
     return config, run_info, tokenizer, model

@@ -13,12 +13,10 @@ import keras
 from apps.common import runs, training
 from apps.common.atomic import atomic_write_json
 from apps.common.config import save_config
-from apps.common.tokenizers import run_tokenizer
+from apps.common.tokenizers import TOKENIZER_FILE, run_tokenizer
 from apps.translation import data
 from apps.translation.config import TranslationConfig
 from apps.translation.model import build_model
-
-TOKENIZER_FILE = "tokenizer.model"
 
 
 def load_corpus(config, source, data_dir=None):
