@@ -16,6 +16,7 @@ import sys
 # Modules of the commands, in the order `attn --help` lists them.
 COMMANDS = (
     "apps.demo", "apps.data", "apps.translation.cli", "apps.summarization.cli",
+    "apps.qa.cli",
     "apps.traffic.cli",
 )
 

@@ -99,6 +99,27 @@ SUMMARIZATION_EXAMPLES = (
     "Hi Ben,\nCould we talk about the price update for Belmira on Friday?\n"
     "Thanks,\nAnna",
 )
+# The "qa" step: the generated biographies of `apps.qa.synthetic` and a
+# small BiDAF that learns them in about a minute on a CPU.
+QA_SETTINGS = {
+    "vocabulary_size": 400,
+    "embedding_dim": 32,
+    "units": 32,
+    "modeling_layers": 2,
+    "window": 48,
+    "stride": 24,
+    "max_question_length": 12,
+    "dropout": 0.0,
+    "epochs": 10,
+    "batch_size": 32,
+    "learning_rate": 0.005,
+    "warmup_steps": 20,
+}
+QA_CONTEXT = (
+    "Belmi was born in Torzenka. Kalo works at Vute Bank. "
+    "Belmi was born in 1931. Kalo was born in Quisandor."
+)
+QA_QUESTIONS = ("Where was Belmi born?", "Where does Kalo work?")
 # The plotted forecast starts at this time of day in the test part, when the
 # evening rush hour sets in, and shows the first sensors of the road.
 FORECAST_START = "16:30"
@@ -369,13 +390,22 @@ def translation_step(out):
     print(f"Saved the alignment to {path}")
 
     _export_and_serve(
-        out, "translate", "translation", run_dir, TRANSLATION_EXAMPLES,
-        "translation",
+        out, "translate", "translation", run_dir,
+        *_text_request(TRANSLATION_EXAMPLES, "translation"),
     )
 
 
-def _export_and_serve(out, command, app, run_dir, texts, output):
-    """Exports a text run and runs `texts` through it in a fresh process.
+def _text_request(texts, output):
+    """`(request, describe)` for a strings-in, strings-out SavedModel."""
+    from apps.common.verify import string_array
+
+    return {"text": string_array(texts)}, lambda served: [
+        text.decode("utf-8") for text in served[output]
+    ]
+
+
+def _export_and_serve(out, command, app, run_dir, request, describe):
+    """Exports a run and serves one request with it in a fresh process.
 
     The export runs under TensorFlow whatever the backend (in a subprocess
     when it is another); it fails unless the SavedModel agrees with the
@@ -387,13 +417,13 @@ def _export_and_serve(out, command, app, run_dir, texts, output):
         command: the app's command (`"translate"`).
         app: the app's directory under `saved_models/`.
         run_dir: the trained run.
-        texts: the inputs to serve.
-        output: the `serving_default` output to print.
+        request: the `serving_default` inputs, NumPy arrays by name.
+        describe: maps the served outputs to the lines to print.
     """
     import keras
 
     from apps.common.export import reexec_under_tensorflow
-    from apps.common.verify import run_saved_model, string_array
+    from apps.common.verify import run_saved_model
 
     base = os.path.join(out, "saved_models")
     args = [command, "export", "--run", run_dir, "--version", "1",
@@ -407,12 +437,11 @@ def _export_and_serve(out, command, app, run_dir, texts, output):
     if code:
         raise RuntimeError(f"The {app} export failed.")
     (served,) = run_saved_model(
-        os.path.join(base, app, "1"), [{"text": string_array(texts)}],
-        imports=("tensorflow_text",),
+        os.path.join(base, app, "1"), [request], imports=("tensorflow_text",),
     )
     print("The SavedModel, in a fresh TensorFlow-only process:")
-    for text in served[output]:
-        print(f"  {text.decode('utf-8')}")
+    for line in describe(served):
+        print(f"  {line}")
 
 
 def summarization_step(out):
@@ -473,8 +502,69 @@ def summarization_step(out):
     plt.close(ax.figure)
     print(f"Saved the attention to {path}")
     _export_and_serve(
-        out, "summarize", "summarization", run_dir, SUMMARIZATION_EXAMPLES,
-        "summary",
+        out, "summarize", "summarization", run_dir,
+        *_text_request(SUMMARIZATION_EXAMPLES, "summary"),
+    )
+
+
+def qa_step(out):
+    """Trains a small BiDAF reader on generated biographies.
+
+    Writes the SQuAD-format data to `<out>/qa_data.json`, trains into
+    `<out>/qa_run`, prints exact match and F1 on the held-out articles next
+    to the sliding-window baseline, answers `QA_QUESTIONS` about
+    `QA_CONTEXT` with their character spans and scores, draws the
+    context-to-query attention of the first to `<out>/qa_attention.png`,
+    exports the SavedModel to `<out>/saved_models/qa/1` and answers again
+    with it in a fresh TensorFlow-only process.
+
+    Args:
+        out: the output directory.
+    """
+    import shutil
+
+    from matplotlib import pyplot as plt
+
+    from apps.common import plotting
+    from apps.common.verify import string_array
+    from apps.qa import evaluate, infer, synthetic, train
+    from apps.qa.config import QAConfig
+
+    path = synthetic.write_demo_squad(os.path.join(out, "qa_data.json"))
+    print(
+        "Generated paragraphs tell where two or three people were born, when, "
+        "and where they work;\neach question asks one fact about one person. "
+        "Names are random syllables."
+    )
+    run_dir = os.path.join(out, "qa_run")
+    shutil.rmtree(run_dir, ignore_errors=True)
+    info = train.train(QAConfig(**QA_SETTINGS), path, run_dir)
+    print(f"\nTrained in {info['train_seconds']:.0f} s. Held-out articles:\n")
+    print(evaluate.format_report(evaluate.evaluate(run_dir)))
+    config, _, tokenizer, model = train.load_run(run_dir)
+    reader = infer.Reader(model, tokenizer, config)
+    print(QA_CONTEXT)
+    found = reader.answer([QA_CONTEXT] * len(QA_QUESTIONS), list(QA_QUESTIONS))
+    for question, answer in zip(QA_QUESTIONS, found):
+        print(f"  {question}  ->  {answer['answer']}  [{answer['start']}, "
+              f"{answer['end']})  score {answer['score']:.2f}")
+    pieces, asked, weights = reader.attention(QA_CONTEXT, QA_QUESTIONS[0])
+    ax = plotting.plot_attention(weights, asked, pieces, title=QA_QUESTIONS[0])
+    path = plotting.save_figure(ax.figure, os.path.join(out, "qa_attention.png"))
+    plt.close(ax.figure)
+    print(f"Saved the context-to-query attention to {path}")
+    _export_and_serve(
+        out, "qa", "qa", run_dir,
+        {
+            "context": string_array([QA_CONTEXT] * len(QA_QUESTIONS)),
+            "question": string_array(QA_QUESTIONS),
+        },
+        lambda served: [
+            f"{answer.decode('utf-8')}  [{start}, {end})"
+            for answer, start, end in zip(
+                served["answer"], served["start"], served["end"]
+            )
+        ],
     )
 
 
@@ -483,6 +573,7 @@ STEPS = (
     ("layers", layers_step),
     ("translation", translation_step),
     ("summarization", summarization_step),
+    ("qa", qa_step),
     ("traffic", traffic_step),
 )
 

@@ -9,7 +9,8 @@ export PYTHONHASHSEED=0 TF_CPP_MIN_LOG_LEVEL=2
 per_backend=(tests/layers tests/apps/traffic/test_end_to_end.py
     tests/apps/translation/test_translation_end_to_end.py
     tests/apps/summarization/test_summarization_model.py
-    tests/apps/summarization/test_summarization_end_to_end.py)
+    tests/apps/summarization/test_summarization_end_to_end.py
+    tests/apps/qa/test_qa_model.py tests/apps/qa/test_qa_end_to_end.py)
 failed=()
 for backend in tensorflow jax torch; do
     echo "== layers and end-to-end apps on $backend =="

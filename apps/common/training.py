@@ -81,7 +81,7 @@ def _best_logged(history_path, column):
 
 
 def fit(model, train_data, val_data, run_dir, epochs, patience, max_minutes,
-        verbose=2, steps_per_epoch=None):
+        verbose=2, steps_per_epoch=None, callbacks=()):
     """Fits `model` with resumable, atomic checkpoints into `run_dir`.
 
     Args:
@@ -94,6 +94,7 @@ def fit(model, train_data, val_data, run_dir, epochs, patience, max_minutes,
         max_minutes: wall-clock budget.
         verbose: Keras verbosity.
         steps_per_epoch: batches per epoch, for a repeated `train_data`.
+        callbacks: more Keras callbacks (e.g. a learning-rate schedule).
 
     Returns:
         `(history, seconds)`: the Keras `History` and the wall time.
@@ -111,6 +112,7 @@ def fit(model, train_data, val_data, run_dir, epochs, patience, max_minutes,
         ),
         keras.callbacks.CSVLogger(history_path, append=True),
         TimeBudget(max_minutes),
+        *callbacks,
     ]
     start = time.monotonic()
     history = model.fit(

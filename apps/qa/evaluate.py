@@ -1,4 +1,4 @@
-"""SQuAD v1.1 exact match and F1, and the sliding-window baseline.
+"""SQuAD v1.1 exact match and F1, the sliding-window baseline, `evaluate`.
 
 The metric follows the official v1.1 evaluation script: answers are
 normalized (lowercased, punctuation and the articles a/an/the removed,
@@ -13,9 +13,15 @@ weighted by `log(1 + 1 / count)`, its inverse count in the context.
 """
 
 import collections
+import json
 import math
+import os
 import re
 import string
+import time
+
+from apps.common import runs
+from apps.common.atomic import atomic_write_bytes
 
 _ARTICLES = re.compile(r"\b(a|an|the)\b")
 _PUNCTUATION = set(string.punctuation)
@@ -122,3 +128,84 @@ def sliding_window_answer(context, question, max_words=3, window=5):
                 best, best_score = (start, end), score
     first, last = words[best[0]], words[best[1] - 1]
     return context[first[1]:last[2]], first[1], last[2]
+
+
+def evaluate(run_dir, split="test", data_dir=None, limit=0):
+    """Answers a split with the reader and the baseline and scores both.
+
+    Writes `predictions.jsonl` (per question: id, question, gold answers,
+    both predictions with their offsets, the reader's score, and the EM/F1
+    of each), `metrics.json` and `metrics.md` into the run.
+
+    Args:
+        run_dir: a trained run.
+        split: `"test"` or `"val"`.
+        data_dir: the data directory for the named dataset.
+        limit: score only the first `limit` questions (0: all).
+
+    Returns:
+        A dict with `split`, `questions`, `seconds` (the reader's answering
+        time) and `scores`: `{method: {"exact_match", "f1"}}`.
+    """
+    from apps.qa import infer, train
+
+    config, run_info, tokenizer, model = train.load_run(run_dir)
+    corpus, _ = train.load_corpus(config, run_info["data"], data_dir)
+    examples = corpus[split][:limit] if limit else corpus[split]
+    golds = [[text for text, _ in e.answers] for e in examples]
+    start = time.monotonic()
+    answered = infer.Reader(model, tokenizer, config).answer(
+        [e.context for e in examples], [e.question for e in examples]
+    )
+    seconds = round(time.monotonic() - start, 1)
+    baseline = [sliding_window_answer(e.context, e.question) for e in examples]
+    results = {
+        config.model: squad_scores([a["answer"] for a in answered], golds),
+        "sliding_window": squad_scores([b[0] for b in baseline], golds),
+    }
+    lines = []
+    for i, example in enumerate(examples):
+        record = {
+            "id": example.id, "question": example.question, "gold": golds[i],
+            config.model: answered[i],
+            "sliding_window": dict(zip(("answer", "start", "end"), baseline[i])),
+        }
+        for name, scores in results.items():
+            record[name]["exact_match"], record[name]["f1"] = scores["per_question"][i]
+        lines.append(json.dumps(record, ensure_ascii=False))
+    atomic_write_bytes(
+        os.path.join(run_dir, "predictions.jsonl"),
+        "".join(line + "\n" for line in lines).encode("utf-8"),
+    )
+    report = {
+        "split": split,
+        "questions": len(examples),
+        "seconds": seconds,
+        "scores": {
+            name: {k: v for k, v in scores.items() if k != "per_question"}
+            for name, scores in results.items()
+        },
+    }
+    runs.write_report(run_dir, report, format_report(report))
+    return report
+
+
+def format_report(report):
+    """A Markdown table of a report from `evaluate`.
+
+    Args:
+        report: the dict returned by `evaluate`.
+
+    Returns:
+        The table as a string.
+    """
+    lines = [
+        f"{report['split']} ({report['questions']} questions); SQuAD v1.1 "
+        "exact match and F1 x100",
+        "",
+        "| method | EM | F1 |",
+        "|---|---:|---:|",
+    ]
+    for name, scores in report["scores"].items():
+        lines.append(f"| {name} | {scores['exact_match']:.2f} | {scores['f1']:.2f} |")
+    return "\n".join(lines) + "\n"

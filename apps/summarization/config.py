@@ -19,11 +19,18 @@ class SummarizationConfig:
     vocabulary_size: int = 8000
     max_source_length: int = 256
     max_summary_length: int = 24
-    # The pointer-generator with coverage (See et al. 2017).
+    # "pointer_generator": GRUs with coverage attention and copy (See et
+    # al. 2017); "transformer": a Transformer with copy and coverage loss.
     model: str = "pointer_generator"
     embedding_dim: int = 128
+    # The pointer-generator's GRUs and attention.
     units: int = 256
     attention_units: int = 256
+    # The Transformer's blocks (each of encoder and decoder), heads and
+    # feed-forward width.
+    num_layers: int = 2
+    num_heads: int = 4
+    intermediate_dim: int = 512
     dropout: float = 0.1
     coverage_weight: float = 1.0
     label_smoothing: float = 0.0

@@ -1,32 +1,64 @@
-"""The pointer-generator summarizer with coverage (See et al. 2017).
+"""Summarizers with a copy mechanism and coverage (See et al. 2017).
 
-The interface is the one `apps.common.decoding` searches with:
+Two encoder-decoders, chosen by `SummarizationConfig.model`:
+`"pointer_generator"` (GRUs with coverage attention, See et al.'s design)
+and `"transformer"` (a Transformer whose last cross-attention is the copy
+attention). Both follow the interface of `apps.common.seq2seq`, with:
 
 * `call({"source", "target_in"})`: teacher-forced log-probabilities
   `(B, T, V)` (they go wherever logits go); the coverage loss of the batch
   is added with `add_loss`;
-* `encode(source)`: a dict of batch-first tensors (the memory);
 * `decode(target_in, memory, return_details=False)`: log-probabilities, and
   on request the attention `(B, T, S)`, the generation probability
   `p_gen` `(B, T)` and the coverage loss per step `(B, T)`;
-* `start_state(memory, max_length)` and `step(tokens, index, state)`: one
-  decoding step at a time; every state entry is batch-first so a beam search
-  can reorder it.
-
-Token 0 is padding. The source ids, the decoder inputs and the output
-projection share one embedding (`keras_hub.layers.ReversibleEmbedding`).
+* `step(tokens, index, state)`: log-probabilities `(B, V)` of one step.
 """
 
 import keras
 from keras import ops
 
 import layers
-from apps.common.embeddings import tied_token_embedding
-from apps.common.tokenizers import PAD_ID
+from apps.common.seq2seq import (
+    Seq2SeqModel,
+    TransformerEncoderDecoder,
+    padding_mask,
+)
+
+
+class _CopyCoverage:
+    """What both summarizers add to their encoder-decoder base.
+
+    The subclass sets `coverage_weight` and a `layers.PointerGenerator`
+    named `pointer`.
+    """
+
+    def call(self, inputs, training=None):
+        memory = self.encode(inputs["source"], training=training)
+        log_probs, details = self.decode(
+            inputs["target_in"], memory, training=training, return_details=True
+        )
+        if self.coverage_weight:
+            mask = ops.cast(padding_mask(inputs["target_in"]), "float32")
+            loss = ops.sum(details["coverage_loss"] * mask) / ops.maximum(
+                ops.sum(mask), 1.0
+            )
+            self.add_loss(self.coverage_weight * loss)
+        return log_probs
+
+    def _mix(self, hidden, weights, source_ids, features, training=None):
+        """`(log_probs, p_gen)` of the vocabulary and copy mixture."""
+        return self.pointer(
+            self._logits(hidden, training), weights, source_ids,
+            ops.concatenate(features, axis=-1),
+            return_generation_probability=True,
+        )
+
+    def get_config(self):
+        return {**super().get_config(), "coverage_weight": self.coverage_weight}
 
 
 @keras.saving.register_keras_serializable(package="attention_suite")
-class PointerGeneratorSummarizer(keras.Model):
+class PointerGeneratorSummarizer(_CopyCoverage, Seq2SeqModel):
     """Bidirectional GRU encoder; GRU decoder with coverage attention and copy.
 
     At step `t`, with `y` the previous token, `h~` the previous attentional
@@ -52,16 +84,10 @@ class PointerGeneratorSummarizer(keras.Model):
     def __init__(self, vocabulary_size, embedding_dim=128, units=256,
                  attention_units=256, dropout=0.1, coverage_weight=1.0,
                  **kwargs):
-        super().__init__(**kwargs)
-        self.vocabulary_size = vocabulary_size
-        self.embedding_dim = embedding_dim
+        super().__init__(vocabulary_size, embedding_dim, dropout, **kwargs)
         self.units = units
         self.attention_units = attention_units
-        self.dropout = dropout
         self.coverage_weight = coverage_weight
-        self.embedding = tied_token_embedding(vocabulary_size, embedding_dim)
-        self.embedding_dropout = keras.layers.Dropout(dropout)
-        self.output_dropout = keras.layers.Dropout(dropout)
         self.encoder = keras.layers.Bidirectional(
             keras.layers.GRU(units, return_sequences=True, return_state=True),
             name="encoder",
@@ -88,21 +114,8 @@ class PointerGeneratorSummarizer(keras.Model):
         )
         self.built = True
 
-    def call(self, inputs, training=None):
-        memory = self.encode(inputs["source"], training=training)
-        log_probs, details = self.decode(
-            inputs["target_in"], memory, training=training, return_details=True
-        )
-        if self.coverage_weight:
-            mask = ops.cast(ops.not_equal(inputs["target_in"], PAD_ID), "float32")
-            loss = ops.sum(details["coverage_loss"] * mask) / ops.maximum(
-                ops.sum(mask), 1.0
-            )
-            self.add_loss(self.coverage_weight * loss)
-        return log_probs
-
     def encode(self, source, training=None):
-        mask = ops.not_equal(source, PAD_ID)
+        mask = padding_mask(source)
         x = self.embedding_dropout(self.embedding(source), training=training)
         encoded, forward, backward = self.encoder(x, mask=mask, training=training)
         return {
@@ -129,16 +142,6 @@ class PointerGeneratorSummarizer(keras.Model):
         feed = self.combine(ops.concatenate([state, context], axis=-1))
         step_loss = layers.coverage_loss(weights, coverage)
         return state, feed, new_coverage, weights, context, step_loss
-
-    def _output(self, feed, weights, context, state, embedded, source_ids,
-                training=None):
-        hidden = self.output_dropout(feed, training=training)
-        logits = self.embedding(hidden, reverse=True)
-        features = ops.concatenate([context, state, embedded], axis=-1)
-        return self.pointer(
-            logits, weights, source_ids, features,
-            return_generation_probability=True,
-        )
 
     def _first_state(self, memory):
         initial = memory["initial"]
@@ -169,8 +172,8 @@ class PointerGeneratorSummarizer(keras.Model):
         states, feeds, _, weights, contexts, losses = (
             ops.moveaxis(x, 0, 1) for x in outputs
         )
-        log_probs, p_gen = self._output(
-            feeds, weights, contexts, states, embedded, memory["source_ids"],
+        log_probs, p_gen = self._mix(
+            feeds, weights, memory["source_ids"], [contexts, states, embedded],
             training,
         )
         if not return_details:
@@ -190,8 +193,8 @@ class PointerGeneratorSummarizer(keras.Model):
         decoder_state, feed, coverage, weights, context, _ = self._step(
             state["state"], state["feed"], state["coverage"], embedded, state
         )
-        log_probs, _ = self._output(
-            feed, weights, context, decoder_state, embedded, state["source_ids"]
+        log_probs, _ = self._mix(
+            feed, weights, state["source_ids"], [context, decoder_state, embedded]
         )
         return log_probs, {
             **state, "state": decoder_state, "feed": feed, "coverage": coverage,
@@ -200,13 +203,93 @@ class PointerGeneratorSummarizer(keras.Model):
     def get_config(self):
         return {
             **super().get_config(),
-            "vocabulary_size": self.vocabulary_size,
-            "embedding_dim": self.embedding_dim,
             "units": self.units,
             "attention_units": self.attention_units,
-            "dropout": self.dropout,
-            "coverage_weight": self.coverage_weight,
         }
+
+
+@keras.saving.register_keras_serializable(package="attention_suite")
+class TransformerPointerGenerator(_CopyCoverage, TransformerEncoderDecoder):
+    """Transformer encoder-decoder with copy and coverage loss.
+
+    The copy attention `a_t` is the last decoder block's cross-attention,
+    averaged over heads (as in Gehrmann et al. 2018), and `c_t` the context
+    it reads from the encoder output:
+
+        h_t = TransformerDecoder(y_<=t, encoder outputs),  logits_t = h_t E^T
+        P_t = PointerGenerator(logits_t, a_t, source ids, [c_t; h_t; emb(y)])
+
+    Coverage enters through the loss only (the attention scores do not see
+    it): training adds `coverage_weight * sum_j min(a_tj, cov_tj)`, with
+    `cov_t` the sum of the earlier steps' copy attention, averaged over the
+    target tokens.
+
+    Args:
+        vocabulary_size: size of the shared vocabulary.
+        embedding_dim: model width.
+        num_layers: encoder blocks and decoder blocks (each).
+        num_heads: attention heads.
+        intermediate_dim: width of the feed-forward networks.
+        dropout: dropout rate everywhere.
+        coverage_weight: weight of the coverage loss (0 turns it off).
+    """
+
+    def __init__(self, vocabulary_size, embedding_dim=128, num_layers=2,
+                 num_heads=4, intermediate_dim=512, dropout=0.1,
+                 coverage_weight=1.0, **kwargs):
+        super().__init__(
+            vocabulary_size, embedding_dim=embedding_dim, num_layers=num_layers,
+            num_heads=num_heads, intermediate_dim=intermediate_dim,
+            dropout=dropout, **kwargs,
+        )
+        self.coverage_weight = coverage_weight
+        self.pointer = layers.PointerGenerator(name="pointer")
+
+    def build(self, input_shape=None):
+        super().build(input_shape)
+        self.pointer.build(
+            (None, None, self.vocabulary_size), (None, None, None), (None, None),
+            (None, None, 3 * self.embedding_dim),
+        )
+
+    def encode(self, source, training=None):
+        memory = super().encode(source, training=training)
+        return {**memory, "source_ids": ops.cast(source, "int32")}
+
+    def _copy_step(self, hidden, weights, tokens, memory, training=None):
+        """`(log_probs, p_gen)` from hidden states and their copy attention."""
+        if len(weights.shape) == 3:
+            context = ops.einsum("bts,bsd->btd", weights, memory["encoded"])
+        else:
+            context = ops.einsum("bs,bsd->bd", weights, memory["encoded"])
+        return self._mix(
+            hidden, weights, memory["source_ids"],
+            [context, hidden, self.embedding(tokens)], training,
+        )
+
+    def decode(self, target_in, memory, training=None, return_details=False):
+        hidden, weights = self.decode_hidden(
+            target_in, memory, training=training, return_attention=True
+        )
+        log_probs, p_gen = self._copy_step(
+            hidden, weights, target_in, memory, training
+        )
+        if not return_details:
+            return log_probs
+        weights = ops.cast(weights, "float32")
+        coverage = ops.cumsum(weights, axis=1) - weights
+        return log_probs, {
+            "attention": weights,
+            "p_gen": p_gen,
+            "coverage_loss": layers.coverage_loss(weights, coverage),
+        }
+
+    def step(self, tokens, index, state):
+        hidden, weights, state = self.step_hidden(
+            tokens, index, state, return_attention=True
+        )
+        log_probs, _ = self._copy_step(hidden, weights, tokens, state)
+        return log_probs, state
 
 
 def build_model(config, vocabulary_size):
@@ -217,22 +300,31 @@ def build_model(config, vocabulary_size):
         vocabulary_size: size of the tokenizer's vocabulary.
 
     Returns:
-        A built `PointerGeneratorSummarizer`.
+        A built `PointerGeneratorSummarizer` or `TransformerPointerGenerator`.
 
     Raises:
         ValueError: an unknown model name.
     """
-    if config.model != "pointer_generator":
-        raise ValueError(
-            f"Unknown model {config.model!r}; expected 'pointer_generator'."
-        )
-    model = PointerGeneratorSummarizer(
-        vocabulary_size,
+    shared = dict(
         embedding_dim=config.embedding_dim,
-        units=config.units,
-        attention_units=config.attention_units,
         dropout=config.dropout,
         coverage_weight=config.coverage_weight,
     )
+    if config.model == "pointer_generator":
+        model = PointerGeneratorSummarizer(
+            vocabulary_size, units=config.units,
+            attention_units=config.attention_units, **shared,
+        )
+    elif config.model == "transformer":
+        model = TransformerPointerGenerator(
+            vocabulary_size, num_layers=config.num_layers,
+            num_heads=config.num_heads,
+            intermediate_dim=config.intermediate_dim, **shared,
+        )
+    else:
+        raise ValueError(
+            f"Unknown model {config.model!r}; expected 'pointer_generator' "
+            "or 'transformer'."
+        )
     model.build()
     return model

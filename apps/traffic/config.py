@@ -34,6 +34,9 @@ class TrafficConfig:
     batch_size: int = 16
     epochs: int = 60
     learning_rate: float = 1e-3
+    # Halve the learning rate after this many epochs without a better
+    # validation loss (0: a constant rate).
+    reduce_lr_patience: int = 0
     patience: int = 10
     max_minutes: float = 30.0
     seed: int = 7

@@ -97,6 +97,11 @@ def _fit_one(config, parts, adjacency, stats, run_dir):
         epochs=config.epochs,
         patience=config.patience,
         max_minutes=config.max_minutes,
+        callbacks=[
+            keras.callbacks.ReduceLROnPlateau(
+                factor=0.5, patience=config.reduce_lr_patience, min_lr=1e-5
+            )
+        ] if config.reduce_lr_patience else [],
     )
     return seconds
 

@@ -1,75 +1,30 @@
 """Encoder-decoder translation models built from `layers/` and KerasHub.
 
-Both models share one interface, used by training (`call`), by the search in
-`apps.common.decoding` (`encode`, `start_state`, `step`) and by the alignment
-plots (`decode(..., return_attention=True)`):
-
-* `call({"source", "target_in"})`: teacher-forced logits `(B, T, V)`;
-* `encode(source)`: a dict of batch-first tensors (the memory);
-* `decode(target_in, memory, return_attention=False)`: logits, and the
-  attention over the source `(B, T, S)`;
-* `start_state(memory, max_length)` and `step(tokens, index, state)`: one
-  decoding step at a time, `(logits (B, V), state)`; every state entry is
-  batch-first so a beam search can reorder it.
-
-Token 0 is padding in both; the source padding mask comes from it. Input
-embeddings, decoder input embeddings and the output projection share one
-matrix (`keras_hub.layers.ReversibleEmbedding`) over the joint vocabulary.
+Both follow the interface of `apps.common.seq2seq`: `call` gives
+teacher-forced logits `(B, T, V)`, `decode(..., return_attention=True)` also
+gives the attention over the source `(B, T, S)` for the alignment plots, and
+`step` gives the logits `(B, V)` of one decoding step.
 """
 
-import math
-
 import keras
-import keras_hub
 from keras import ops
 
 import layers
-from apps.common.embeddings import tied_token_embedding
-from apps.translation.data import PAD_ID
+from apps.common.seq2seq import (
+    Seq2SeqModel,
+    TransformerEncoderDecoder,
+    padding_mask,
+)
 
 _PACKAGE = "attention_suite"
 
 
-class _Translator(keras.Model):
-    """What both models share: the embedding, `call` and the config."""
-
-    def __init__(self, vocabulary_size, embedding_dim, dropout, **kwargs):
-        super().__init__(**kwargs)
-        self.vocabulary_size = vocabulary_size
-        self.embedding_dim = embedding_dim
-        self.dropout = dropout
-        self.embedding = tied_token_embedding(vocabulary_size, embedding_dim)
-        self.embedding_dropout = keras.layers.Dropout(dropout)
-        self.output_dropout = keras.layers.Dropout(dropout)
-
-    def call(self, inputs, training=None):
-        memory = self.encode(inputs["source"], training=training)
-        return self.decode(inputs["target_in"], memory, training=training)
-
-    def _logits(self, hidden, training=None):
-        hidden = self.output_dropout(hidden, training=training)
-        return ops.cast(self.embedding(hidden, reverse=True), "float32")
-
-    def get_config(self):
-        return {
-            **super().get_config(),
-            "vocabulary_size": self.vocabulary_size,
-            "embedding_dim": self.embedding_dim,
-            "dropout": self.dropout,
-        }
-
-
-def _source_mask(source):
-    return ops.not_equal(source, PAD_ID)
-
-
 @keras.saving.register_keras_serializable(package=_PACKAGE)
-class TransformerTranslator(_Translator):
+class TransformerTranslator(TransformerEncoderDecoder):
     """Pre-norm Transformer encoder-decoder (Vaswani et al. 2017).
 
-    Embeddings are scaled by `sqrt(embedding_dim)` and added to sinusoidal
-    positions; the decoder caches its self-attention keys/values and the
-    projected encoder output while decoding.
+    The attention returned for plots is the last decoder block's
+    cross-attention, averaged over heads.
 
     Args:
         vocabulary_size: size of the joint vocabulary.
@@ -80,122 +35,23 @@ class TransformerTranslator(_Translator):
         dropout: dropout rate everywhere.
     """
 
-    def __init__(self, vocabulary_size, embedding_dim=256, num_layers=3,
-                 num_heads=4, intermediate_dim=1024, dropout=0.1, **kwargs):
-        super().__init__(vocabulary_size, embedding_dim, dropout, **kwargs)
-        self.num_layers = num_layers
-        self.num_heads = num_heads
-        self.intermediate_dim = intermediate_dim
-        self.positions = keras_hub.layers.SinePositionEncoding(name="positions")
-        block_args = dict(
-            intermediate_dim=intermediate_dim,
-            num_heads=num_heads,
-            dropout=dropout,
-            normalize_first=True,
-        )
-        self.encoder_blocks = [
-            layers.TransformerEncoderBlock(**block_args, name=f"encoder_{i}")
-            for i in range(num_layers)
-        ]
-        self.decoder_blocks = [
-            layers.TransformerDecoderBlock(**block_args, name=f"decoder_{i}")
-            for i in range(num_layers)
-        ]
-        self.encoder_norm = keras.layers.LayerNormalization(name="encoder_norm")
-        self.decoder_norm = keras.layers.LayerNormalization(name="decoder_norm")
-
-    def build(self, input_shape=None):
-        sequence = (None, None, self.embedding_dim)
-        self.embedding.build((None, None))
-        for block in self.encoder_blocks:
-            block.build(sequence)
-        for block in self.decoder_blocks:
-            block.build(sequence, sequence)
-        self.encoder_norm.build(sequence)
-        self.decoder_norm.build(sequence)
-        self.built = True
-
-    def _embed(self, tokens, training=None, start_index=0):
-        x = self.embedding(tokens) * ops.cast(
-            math.sqrt(self.embedding_dim), self.compute_dtype
-        )
-        x = x + self.positions(x, start_index=start_index)
-        return self.embedding_dropout(x, training=training)
-
-    def encode(self, source, training=None):
-        mask = _source_mask(source)
-        x = self._embed(source, training)
-        for block in self.encoder_blocks:
-            x = block(x, padding_mask=mask, training=training)
-        return {"encoded": self.encoder_norm(x), "source_mask": mask}
-
     def decode(self, target_in, memory, training=None, return_attention=False):
-        x = self._embed(target_in, training)
-        target_mask = _source_mask(target_in)
-        attention = None
-        for block in self.decoder_blocks:
-            x = block(
-                x,
-                memory["encoded"],
-                decoder_padding_mask=target_mask,
-                encoder_padding_mask=memory["source_mask"],
-                return_attention_scores=return_attention,
-                training=training,
-            )
-            if return_attention:
-                x, attention = x
-        logits = self._logits(self.decoder_norm(x), training)
+        hidden = self.decode_hidden(
+            target_in, memory, training=training,
+            return_attention=return_attention,
+        )
         if return_attention:
-            # The last block's cross-attention, averaged over heads.
-            return logits, ops.mean(ops.cast(attention, "float32"), axis=1)
-        return logits
-
-    def start_state(self, memory, max_length):
-        encoded = memory["encoded"]
-        head_dim = self.embedding_dim // self.num_heads
-        batch = ops.shape(encoded)[0]
-        cache_shape = (batch, 2, max_length, self.num_heads, head_dim)
-        return {
-            "encoded": encoded,
-            "source_mask": memory["source_mask"],
-            "self_caches": tuple(
-                ops.zeros(cache_shape, encoded.dtype) for _ in self.decoder_blocks
-            ),
-            "cross_caches": tuple(
-                block.compute_cross_attention_cache(encoded)
-                for block in self.decoder_blocks
-            ),
-        }
+            hidden, attention = hidden
+            return self._logits(hidden, training), ops.cast(attention, "float32")
+        return self._logits(hidden, training)
 
     def step(self, tokens, index, state):
-        x = self._embed(tokens[:, None], start_index=index)
-        self_caches = []
-        for block, self_cache, cross_cache in zip(
-            self.decoder_blocks, state["self_caches"], state["cross_caches"]
-        ):
-            x, self_cache, _ = block(
-                x,
-                state["encoded"],
-                encoder_padding_mask=state["source_mask"],
-                self_attention_cache=self_cache,
-                self_attention_cache_update_index=index,
-                cross_attention_cache=cross_cache,
-            )
-            self_caches.append(self_cache)
-        logits = self._logits(self.decoder_norm(x))[:, 0]
-        return logits, {**state, "self_caches": tuple(self_caches)}
-
-    def get_config(self):
-        return {
-            **super().get_config(),
-            "num_layers": self.num_layers,
-            "num_heads": self.num_heads,
-            "intermediate_dim": self.intermediate_dim,
-        }
+        hidden, state = self.step_hidden(tokens, index, state)
+        return self._logits(hidden), state
 
 
 @keras.saving.register_keras_serializable(package=_PACKAGE)
-class GRUAttentionTranslator(_Translator):
+class GRUAttentionTranslator(Seq2SeqModel):
     """Bidirectional GRU encoder, GRU decoder with additive attention.
 
     Bahdanau et al. (2015) attention scores inside a Luong et al. (2015)
@@ -247,7 +103,7 @@ class GRUAttentionTranslator(_Translator):
         self.built = True
 
     def encode(self, source, training=None):
-        mask = _source_mask(source)
+        mask = padding_mask(source)
         x = self.embedding_dropout(self.embedding(source), training=training)
         encoded, forward, backward = self.encoder(
             x, mask=mask, training=training

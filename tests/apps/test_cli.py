@@ -108,6 +108,9 @@ def test_demo_writes_its_files_and_nothing_else(demo):
     run, out = demo
     assert sorted(path.name for path in out.iterdir()) == [
         "attention_weights.png",
+        "qa_attention.png",
+        "qa_data.json",
+        "qa_run",
         "saved_models",
         "summarization_attention.png",
         "summarization_data.jsonl",
@@ -120,11 +123,12 @@ def test_demo_writes_its_files_and_nothing_else(demo):
         "translation_run",
     ]
     assert sorted(os.listdir(out / "saved_models")) == [
-        "summarization", "translation"
+        "qa", "summarization", "translation"
     ]
-    for app in ("summarization", "translation"):
+    for app in ("qa", "summarization", "translation"):
         assert sorted(os.listdir(out / "saved_models" / app)) == ["1"]
-    for name in ("attention_weights.png", "summarization_attention.png",
+    for name in ("attention_weights.png", "qa_attention.png",
+                 "summarization_attention.png",
                  "traffic_forecast.png", "translation_alignment.png"):
         png = out / name
         data = png.read_bytes()
@@ -184,6 +188,23 @@ def test_demo_summarization_beats_lead_copies_and_the_saved_model_agrees(demo):
     # The unseen project names come from the emails.
     assert "Zenkalo" in predicted[0] and "Belmira" in predicted[1]
     assert sum(line.startswith("  copied: ") for line in lines) == 2
+    served_from = lines.index("The SavedModel, in a fresh TensorFlow-only process:")
+    served = [line.strip() for line in lines[served_from + 1:served_from + 3]]
+    assert len(predicted) == 2 and served == predicted
+
+
+def test_demo_qa_beats_the_baseline_and_the_saved_model_agrees(demo):
+    lines = section(demo[0].stdout, "qa")
+    scores = {
+        cells[1]: [float(x) for x in cells[2:4]]
+        for cells in ([c.strip() for c in line.split("|")] for line in lines)
+        if len(cells) > 4 and cells[1] in ("bidaf", "sliding_window")
+    }
+    assert scores["bidaf"][1] > scores["sliding_window"][1] + 30.0
+    predicted = [
+        line.split("  ->  ")[1].split("  score")[0]
+        for line in lines if "  ->  " in line
+    ]
     served_from = lines.index("The SavedModel, in a fresh TensorFlow-only process:")
     served = [line.strip() for line in lines[served_from + 1:served_from + 3]]
     assert len(predicted) == 2 and served == predicted

@@ -83,3 +83,25 @@ def test_data_dir_needs_a_directory(tmp_path, monkeypatch):
         data_dir(str(tmp_path / "nope"))
     monkeypatch.setenv("ATTN_DATA_DIR", str(tmp_path))
     assert data_dir() == str(tmp_path)
+
+
+def test_fit_runs_extra_callbacks_beside_its_own(tmp_path):
+    import keras
+    import numpy as np
+    import tensorflow as tf
+
+    from apps.common.training import fit
+
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+    # A rate too small to improve the validation loss: the plateau halves it.
+    model.compile(optimizer=keras.optimizers.Adam(1e-9), loss="mse")
+    data = tf.data.Dataset.from_tensor_slices(
+        (np.ones((8, 3), "float32"), np.zeros((8, 1), "float32"))
+    ).batch(4)
+    plateau = keras.callbacks.ReduceLROnPlateau(factor=0.5, patience=1)
+    history, _ = fit(model, data, data, str(tmp_path), epochs=4, patience=10,
+                     max_minutes=5, verbose=0, callbacks=[plateau])
+    assert len(history.epoch) == 4
+    assert float(model.optimizer.learning_rate) < 1e-9
+    assert (tmp_path / "model.keras").exists() and (tmp_path / "history.csv").exists()

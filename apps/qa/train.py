@@ -1,0 +1,230 @@
+"""Training of a question-answering run.
+
+A run directory holds `config.json`, `run.json` (data source, corpus sizes,
+the reader's data report, backend, wall time), `vocabulary.txt` (the
+WordPiece pieces), the best `model.keras`, `history.csv`, and after
+`evaluate`, `metrics.json`, `metrics.md` and `predictions.jsonl`.
+
+Training windows are those that hold an occurrence of the answer; each
+occurrence of the answer text in the window is a correct span
+(`model.SpanLoss`).
+"""
+
+import math
+import os
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from apps.common import runs, training
+from apps.common.atomic import atomic_write_json
+from apps.common.config import save_config
+from apps.qa import data, features
+from apps.qa.config import QAConfig
+from apps.qa.model import SpanLoss, build_model, default_preset
+
+VOCABULARY_FILE = "vocabulary.txt"
+# Occurrences of the answer kept per question (SpanLoss sums over them).
+MAX_OCCURRENCES = 4
+# Questions tokenized per call while building the training arrays.
+_CHUNK = 512
+
+
+def load_corpus(config, source, data_dir=None):
+    """The corpus and reader reports of a run, with `train_limit` applied.
+
+    Args:
+        config: the run's `QAConfig`.
+        source: `"squad"` or a SQuAD-format JSON file.
+        data_dir: the data directory holding `qa/squad_v1.1/`.
+
+    Returns:
+        `(corpus, reports)`, as `apps.qa.data.load_corpus`.
+    """
+    corpus, reports = data.load_corpus(source, data_dir)
+    if config.train_limit:
+        corpus["train"] = corpus["train"][: config.train_limit]
+    return corpus, reports
+
+
+def answer_byte_spans(example):
+    """Byte offsets of every occurrence of the example's answer texts.
+
+    Args:
+        example: an `apps.qa.data.Example`.
+
+    Returns:
+        `(starts, ends)`: int32 arrays of `MAX_OCCURRENCES`, -1 padded.
+    """
+    spans = []
+    for text in dict.fromkeys(t for t, _ in example.answers):
+        for start in data.occurrences(example.context, text):
+            begin = len(example.context[:start].encode("utf-8"))
+            spans.append((begin, begin + len(text.encode("utf-8"))))
+    spans = sorted(set(spans))[:MAX_OCCURRENCES]
+    out = np.full((2, MAX_OCCURRENCES), -1, np.int32)
+    for k, (begin, end) in enumerate(spans):
+        out[:, k] = begin, end
+    return out[0], out[1]
+
+
+def input_names(config):
+    """The model inputs of the run's layout."""
+    return features.INPUTS[config.layout]
+
+
+def training_arrays(tokenizer, examples, config):
+    """The model inputs and span labels of every window holding an answer.
+
+    Args:
+        tokenizer: the run's `QATokenizer`.
+        examples: `Example`s.
+        config: the run's `QAConfig`.
+
+    Returns:
+        `(inputs, labels)`: a dict of NumPy arrays `(N, L)` and the int32
+        labels `(N, MAX_OCCURRENCES, 2)`.
+    """
+    names = input_names(config)
+    parts = {name: [] for name in names}
+    labels = []
+    for first in range(0, len(examples), _CHUNK):
+        chunk = examples[first:first + _CHUNK]
+        found = features.encode(
+            tokenizer,
+            features.repair_utf8(tf.constant([e.context for e in chunk])),
+            features.repair_utf8(tf.constant([e.question for e in chunk])),
+            config,
+        )
+        starts, ends = zip(*(answer_byte_spans(e) for e in chunk))
+        spans = features.span_labels(found, np.stack(starts), np.stack(ends))
+        keep = tf.reduce_any(spans[..., 0] >= 0, axis=-1)
+        for name in names:
+            parts[name].append(tf.boolean_mask(found[name], keep).numpy())
+        labels.append(tf.boolean_mask(spans, keep).numpy())
+    return (
+        {name: np.concatenate(parts[name]) for name in names},
+        np.concatenate(labels),
+    )
+
+
+def dataset(inputs, labels, batch_size, shuffle_seed=None):
+    """A `tf.data` pipeline of `(inputs, labels)` batches.
+
+    Args:
+        inputs: dict of NumPy arrays.
+        labels: the aligned labels.
+        batch_size: windows per batch.
+        shuffle_seed: shuffle each epoch with this seed (`None`: in order).
+
+    Returns:
+        The `tf.data.Dataset`.
+    """
+    data_set = tf.data.Dataset.from_tensor_slices((inputs, labels))
+    if shuffle_seed is not None:
+        data_set = data_set.shuffle(len(labels), seed=shuffle_seed)
+    return data_set.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+
+
+def run_tokenizer(config, corpus, run_dir):
+    """The run's tokenizer: made once, then read back from the run.
+
+    BiDAF learns its pieces from the training contexts and questions; the
+    encoder uses its preset's vocabulary.
+
+    Args:
+        config: the run's `QAConfig`.
+        corpus: the corpus dict.
+        run_dir: the run directory.
+
+    Returns:
+        A `QATokenizer`.
+    """
+    path = os.path.join(run_dir, VOCABULARY_FILE)
+    if os.path.exists(path):
+        return features.QATokenizer.load(path)
+    if config.model == "bidaf":
+        texts = list(dict.fromkeys(e.context for e in corpus["train"]))
+        texts += [e.question for e in corpus["train"]]
+        vocabulary = features.learn_vocabulary(texts, config.vocabulary_size)
+    else:
+        import keras_hub
+
+        vocabulary = keras_hub.models.Tokenizer.from_preset(
+            config.preset or default_preset()
+        ).get_vocabulary()
+    tokenizer = features.QATokenizer(vocabulary)
+    tokenizer.save(path)
+    return tokenizer
+
+
+def train(config, source, run_dir, data_dir=None):
+    """Trains a reader into `run_dir`; an interrupted run resumes.
+
+    Args:
+        config: a `QAConfig`.
+        source: `"squad"` or a SQuAD-format JSON file.
+        run_dir: the run directory.
+        data_dir: the data directory for the named dataset.
+
+    Returns:
+        The run info dict (also written to `run.json`).
+    """
+    keras.utils.set_random_seed(config.seed)
+    corpus, reports = load_corpus(config, source, data_dir)
+    os.makedirs(run_dir, exist_ok=True)
+    tokenizer = run_tokenizer(config, corpus, run_dir)
+    save_config(config, os.path.join(run_dir, "config.json"))
+    train_inputs, train_labels = training_arrays(tokenizer, corpus["train"], config)
+    val_inputs, val_labels = training_arrays(tokenizer, corpus["val"], config)
+    run_info = {
+        "data": os.path.abspath(source) if os.path.isfile(source) else source,
+        "backend": keras.backend.backend(),
+        "examples": {name: len(part) for name, part in corpus.items()},
+        "windows": {"train": len(train_labels), "val": len(val_labels)},
+        "data_report": {name: dict(r) for name, r in reports.items()},
+        # Questions that export checks the SavedModel against.
+        "samples": [[e.context, e.question] for e in corpus["test"][:4]],
+    }
+    atomic_write_json(os.path.join(run_dir, "run.json"), run_info)
+
+    model = build_model(config, tokenizer.vocabulary_size(), tokenizer.pad_id)
+    steps_per_epoch = math.ceil(len(train_labels) / config.batch_size)
+    schedule = training.warmup_cosine_schedule(
+        config.learning_rate, config.warmup_steps, config.epochs * steps_per_epoch
+    )
+    model.compile(
+        optimizer=keras.optimizers.Adam(schedule, clipnorm=1.0), loss=SpanLoss()
+    )
+    history, seconds = training.fit(
+        model,
+        dataset(train_inputs, train_labels, config.batch_size, config.seed),
+        dataset(val_inputs, val_labels, config.batch_size),
+        run_dir, config.epochs, config.patience, config.max_minutes,
+    )
+    run_info.update(
+        train_seconds=seconds, epochs_run=len(history.epoch),
+        parameters=int(model.count_params()),
+    )
+    atomic_write_json(os.path.join(run_dir, "run.json"), run_info)
+    return run_info
+
+
+def load_run(run_dir):
+    """Reads a run's config, info, tokenizer and best model.
+
+    Args:
+        run_dir: the run directory.
+
+    Returns:
+        `(config, run_info, tokenizer, model)`.
+
+    Raises:
+        FileNotFoundError: `run_dir` is not a finished QA run.
+    """
+    config, run_info, model = runs.load_run(
+        run_dir, QAConfig, "qa", extra_files=(VOCABULARY_FILE,)
+    )
+    tokenizer = features.QATokenizer.load(os.path.join(run_dir, VOCABULARY_FILE))
+    return config, run_info, tokenizer, model

@@ -1,0 +1,109 @@
+"""Train, evaluate, predict and export a tiny QA run on the current backend;
+the export is reloaded in a fresh TensorFlow-only process.
+
+Keras runs a GRU step by step in Python on the torch backend (about 20
+times slower than TensorFlow here), so on torch the run trains on a few
+hundred questions for two epochs: the pipeline and the export are checked
+there, the learning on TensorFlow and JAX."""
+
+import json
+import os
+
+import keras
+import numpy as np
+import pytest
+
+from apps.cli import main
+from apps.common.verify import graph_ops, run_saved_model, string_array
+from apps.qa import infer
+from apps.qa.export import HARD_INPUTS
+from apps.qa.synthetic import write_demo_squad
+from apps.qa.train import load_run
+
+TINY = [
+    "vocabulary_size=400", "embedding_dim=32", "units=32", "modeling_layers=2",
+    "window=48", "stride=24", "max_question_length=12", "epochs=10",
+    "batch_size=32", "warmup_steps=20", "learning_rate=0.005", "dropout=0.0",
+]
+ON_TORCH = keras.backend.backend() == "torch"
+if ON_TORCH:
+    TINY += ["train_limit=320", "epochs=2"]
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    root = tmp_path_factory.mktemp("qa")
+    data = write_demo_squad(str(root / "demo.json"))
+    run_dir = str(root / "run")
+    args = ["qa", "train", "--data", data, "--out", run_dir]
+    for setting in TINY:
+        args += ["--set", setting]
+    assert main(args) == 0
+    assert main(["qa", "evaluate", "--run", run_dir]) == 0
+    base = str(root / "saved_models")
+    # Fails if the served answers differ from `predict`'s.
+    assert main(["qa", "export", "--run", run_dir, "--version", "3",
+                 "--base", base]) == 0
+    return {"run": run_dir, "model": os.path.join(base, "qa", "3")}
+
+
+def test_reader_beats_the_baseline_and_writes_predictions(run):
+    with open(os.path.join(run["run"], "metrics.json")) as f:
+        report = json.load(f)
+    scores = report["scores"]
+    if not ON_TORCH:
+        assert scores["bidaf"]["f1"] > 60.0
+        assert scores["bidaf"]["f1"] > scores["sliding_window"]["f1"] + 30.0
+    with open(os.path.join(run["run"], "predictions.jsonl"), encoding="utf-8") as f:
+        records = [json.loads(line) for line in f]
+    assert len(records) == report["questions"]
+    assert {"answer", "start", "end", "score", "exact_match", "f1"} <= set(
+        records[0]["bidaf"]
+    )
+
+
+def test_predict_prints_answer_span_and_score(run, tmp_path, capsys):
+    context = tmp_path / "context.txt"
+    context.write_text("Kato was born in Ramizen. Lobe was born in 1950.")
+    capsys.readouterr()
+    assert main(["qa", "predict", "--run", run["run"], "--context", str(context),
+                 "When was Lobe born?", "--plot", str(tmp_path / "att.png")]) == 0
+    question, answer, span, score = capsys.readouterr().out.splitlines()[0].split("\t")
+    assert question == "When was Lobe born?"
+    start, end = (int(x) for x in span.strip("[)").split(", "))
+    assert context.read_text()[start:end] == answer
+    assert os.path.getsize(tmp_path / "att.png") > 0
+
+
+@pytest.mark.parametrize("context, question", [("  ", "Who?"), ("Text.", " ")])
+def test_predict_rejects_empty_input_in_one_line(run, context, question, capsys):
+    assert main(["qa", "predict", "--run", run["run"], "--context", context,
+                 question]) == 1
+    assert "empty" in capsys.readouterr().err
+
+
+def test_export_is_a_plain_graph(run):
+    ops, pinned = graph_ops(run["model"])
+    assert "XlaCallModule" not in ops and not pinned
+    assert "FastBertNormalize" in ops or any("Wordpiece" in op for op in ops)
+
+
+def test_served_hard_inputs_match_predict_on_this_backend(run):
+    config, _, tokenizer, model = load_run(run["run"])
+    reader = infer.Reader(model, tokenizer, config)
+    contexts, questions = zip(*HARD_INPUTS)
+    expected = reader.answer(list(contexts), list(questions))
+    (served,) = run_saved_model(
+        run["model"],
+        [{"context": string_array(contexts), "question": string_array(questions)}],
+        imports=("tensorflow_text",),
+    )
+    assert [a.decode("utf-8") for a in served["answer"]] == [e["answer"] for e in expected]
+    assert served["start"].tolist() == [e["start"] for e in expected]
+    np.testing.assert_allclose(
+        served["score"], [e["score"] for e in expected], atol=1e-4
+    )
+    # The empty context gets the empty answer; the 100,000-character one an
+    # offset past its first window.
+    assert served["answer"][1] == b"" and served["score"][1] == 0.0
+    assert served["start"][3] >= 0 and 0.0 <= served["score"].min() <= 1.0

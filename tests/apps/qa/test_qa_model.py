@@ -1,0 +1,102 @@
+"""The span readers and their loss on the current backend: the loss sums
+over answer occurrences, padding changes nothing, masked positions get no
+probability, and both readers survive a `.keras` round trip."""
+
+import keras
+import keras_hub
+import numpy as np
+import pytest
+
+from apps.qa.model import BiDAF, EncoderReader, SpanLoss
+from helpers import to_numpy
+
+
+def _log_softmax(x):
+    x = x - x.max(-1, keepdims=True)
+    return x - np.log(np.exp(x).sum(-1, keepdims=True))
+
+
+def test_span_loss_sums_the_probability_of_every_occurrence():
+    rng = np.random.default_rng(0)
+    logits = rng.normal(size=(2, 2, 6)).astype("float32")
+    labels = np.array([[[1, 2], [4, 4]], [[0, 3], [-1, -1]]])
+    start, end = _log_softmax(logits[:, 0]), _log_softmax(logits[:, 1])
+    expected = np.mean([
+        -np.log(np.exp(start[0, 1] + end[0, 2]) + np.exp(start[0, 4] + end[0, 4])),
+        -(start[1, 0] + end[1, 3]),
+    ])
+    loss = SpanLoss()(labels, logits)
+    np.testing.assert_allclose(float(to_numpy(loss)), expected, rtol=1e-5)
+
+
+def _bidaf():
+    keras.utils.set_random_seed(0)
+    model = BiDAF(50, embedding_dim=8, units=8, modeling_layers=2, dropout=0.0)
+    model.build()
+    return model
+
+
+def _inputs():
+    rng = np.random.default_rng(1)
+    context = rng.integers(5, 50, (2, 9)).astype("int32")
+    question = rng.integers(5, 50, (2, 4)).astype("int32")
+    context[1, 6:] = 0
+    question[1, 3:] = 0
+    return {"context_ids": context, "question_ids": question}
+
+
+def test_bidaf_masks_padding_and_ignores_extra_padding():
+    model, inputs = _bidaf(), _inputs()
+    logits = to_numpy(model(inputs))
+    assert logits.shape == (2, 2, 9)
+    assert (logits[1, :, 6:] <= -1e8).all() and (logits[:, :, :6] > -1e8).all()
+    padded = {
+        "context_ids": np.pad(inputs["context_ids"], ((0, 0), (0, 3))),
+        "question_ids": np.pad(inputs["question_ids"], ((0, 0), (0, 2))),
+    }
+    np.testing.assert_allclose(
+        to_numpy(model(padded))[:, :, :9], logits, rtol=1e-4, atol=1e-4
+    )
+
+
+def test_bidaf_context_to_query_attention_skips_question_padding():
+    model, inputs = _bidaf(), _inputs()
+    _, weights = model(inputs, return_attention_scores=True)
+    weights = to_numpy(weights)
+    assert weights.shape == (2, 9, 4)
+    np.testing.assert_allclose(weights[:, :6].sum(-1), 1.0, atol=1e-5)
+    assert (weights[1, :, 3:] == 0).all()
+
+
+def _encoder():
+    keras.utils.set_random_seed(0)
+    backbone = keras_hub.models.BertBackbone(
+        vocabulary_size=50, num_layers=1, num_heads=2, hidden_dim=16,
+        intermediate_dim=32, max_sequence_length=32,
+    )
+    return EncoderReader(backbone, dropout=0.0)
+
+
+def _packed():
+    token_ids = np.array([[2, 7, 3, 9, 11, 3, 0, 0], [2, 8, 8, 3, 12, 13, 14, 3]])
+    return {
+        "token_ids": token_ids,
+        "segment_ids": np.array([[0, 0, 0, 1, 1, 1, 0, 0], [0, 0, 0, 0, 1, 1, 1, 1]]),
+        "padding_mask": token_ids != 0,
+    }
+
+
+def test_encoder_reader_gives_start_and_end_logits_over_real_positions():
+    logits = to_numpy(_encoder()(_packed()))
+    assert logits.shape == (2, 2, 8)
+    assert (logits[0, :, 6:] <= -1e8).all() and (logits[1] > -1e8).all()
+
+
+@pytest.mark.parametrize("build, inputs", [(_bidaf, _inputs), (_encoder, _packed)])
+def test_keras_file_round_trip(build, inputs, tmp_path):
+    model = build()
+    expected = to_numpy(model(inputs()))
+    path = tmp_path / "reader.keras"
+    model.save(path)
+    restored = keras.saving.load_model(path)
+    np.testing.assert_allclose(to_numpy(restored(inputs())), expected, atol=1e-5)
