@@ -186,6 +186,10 @@ class EncoderReader(keras.Model):
         self.drop = keras.layers.Dropout(dropout)
         self.head = keras.layers.Dense(2, name="span_head")
 
+    def build(self, input_shape=None):
+        self.head.build((None, None, self.backbone.hidden_dim))
+        self.built = True
+
     def call(self, inputs, training=None):
         outputs = self.backbone(
             {
@@ -278,7 +282,9 @@ def build_model(config, vocabulary_size, pad_id=0):
         backbone = keras_hub.models.Backbone.from_preset(
             config.preset or default_preset()
         )
-        return EncoderReader(backbone, dropout=config.dropout)
+        model = EncoderReader(backbone, dropout=config.dropout)
+        model.build()
+        return model
     raise ValueError(
         f"Unknown model {config.model!r}; expected 'bidaf' or 'encoder'."
     )

@@ -74,7 +74,9 @@ def _encoder():
         vocabulary_size=50, num_layers=1, num_heads=2, hidden_dim=16,
         intermediate_dim=32, max_sequence_length=32,
     )
-    return EncoderReader(backbone, dropout=0.0)
+    model = EncoderReader(backbone, dropout=0.0)
+    model.build()
+    return model
 
 
 def _packed():
@@ -87,7 +89,9 @@ def _packed():
 
 
 def test_encoder_reader_gives_start_and_end_logits_over_real_positions():
-    logits = to_numpy(_encoder()(_packed()))
+    model = _encoder()
+    assert model.count_params() == model.backbone.count_params() + 16 * 2 + 2
+    logits = to_numpy(model(_packed()))
     assert logits.shape == (2, 2, 8)
     assert (logits[0, :, 6:] <= -1e8).all() and (logits[1] > -1e8).all()
 
