@@ -5,6 +5,7 @@ with the same flags everywhere, from here.
 """
 
 import functools
+import importlib
 
 from apps.common import output_dir
 
@@ -24,15 +25,52 @@ def add_app(subparsers, name, help):
     return parser.add_subparsers(dest="verb", metavar="<verb>", required=True)
 
 
-def add_train_verb(verbs, help, data_help, config_name, handler):
+def train_handler(package, config_name):
+    """The usual `train` handler: read the config, train, print a summary.
+
+    The app's modules are imported when the verb runs, so `attn --help`
+    stays fast.
+
+    Args:
+        package: the app's package (e.g. `"apps.qa"`), with `config` and
+            `train` modules; `train.train(config, data, run_dir, data_dir)`
+            returns the run info with `epochs_run` and `train_seconds`.
+        config_name: the config class in `<package>.config`.
+
+    Returns:
+        The handler.
+    """
+
+    def handler(args):
+        from apps.common.config import load_config
+
+        config_class = getattr(
+            importlib.import_module(f"{package}.config"), config_name
+        )
+        train = importlib.import_module(f"{package}.train")
+        config = load_config(config_class, args.config, args.set)
+        data = args.data or config.dataset
+        info = train.train(config, data, args.out, args.data_dir)
+        print(
+            f"Trained {config.model} on {data} for {info['epochs_run']} "
+            f"epoch(s) in {info['train_seconds']:.0f} s; run saved to {args.out}"
+        )
+        return 0
+
+    return handler
+
+
+def add_train_verb(verbs, help, data_help, package, config_name, handler=None):
     """Adds `train` with `--data`, `--data-dir`, `--config`, `--set`, `--out`.
 
     Args:
         verbs: the app's sub-parsers action.
         help: the verb's one-line help.
         data_help: help of `--data`.
-        config_name: the app's config class name, for `--config`'s help.
-        handler: the function run with the parsed arguments.
+        package: the app's package (e.g. `"apps.qa"`).
+        config_name: the app's config class name.
+        handler: the function run with the parsed arguments (default:
+            `train_handler(package, config_name)`).
 
     Returns:
         The `train` parser, for app-specific flags.
@@ -48,7 +86,7 @@ def add_train_verb(verbs, help, data_help, config_name, handler):
         help="override one setting (repeatable)",
     )
     train.add_argument("--out", required=True, type=output_dir, help="run directory")
-    train.set_defaults(handler=handler)
+    train.set_defaults(handler=handler or train_handler(package, config_name))
     return train
 
 

@@ -41,6 +41,29 @@ def load_run(run_dir, config_class, app, extra_files=()):
     return config, run_info, model
 
 
+def load_text_run(run_dir, config_class, app, tokenizer_file, load_tokenizer):
+    """Reads a text app's run: `load_run` plus the run's tokenizer file.
+
+    Args:
+        run_dir: the run directory.
+        config_class: the app's config dataclass.
+        app: the app's command name, for the error message.
+        tokenizer_file: the tokenizer's file name in the run directory.
+        load_tokenizer: reads that file (its path) into a tokenizer.
+
+    Returns:
+        `(config, run_info, tokenizer, model)`.
+
+    Raises:
+        FileNotFoundError: `run_dir` is not a finished run of this app.
+    """
+    config, run_info, model = load_run(
+        run_dir, config_class, app, extra_files=(tokenizer_file,)
+    )
+    tokenizer = load_tokenizer(os.path.join(run_dir, tokenizer_file))
+    return config, run_info, tokenizer, model
+
+
 def write_report(run_dir, report, markdown):
     """Writes an evaluation as `metrics.json` and `metrics.md` (atomically).
 

@@ -5,21 +5,6 @@ import os
 from apps.common import commands
 
 
-def _train(args):
-    from apps.common.config import load_config
-    from apps.qa import train
-    from apps.qa.config import QAConfig
-
-    config = load_config(QAConfig, args.config, args.set)
-    info = train.train(config, args.data or config.dataset, args.out, args.data_dir)
-    print(
-        f"Trained {config.model} on {args.data or config.dataset} "
-        f"({info['windows']['train']} windows) for {info['epochs_run']} "
-        f"epoch(s) in {info['train_seconds']:.0f} s; run saved to {args.out}"
-    )
-    return 0
-
-
 def _evaluate(args):
     from apps.qa import evaluate
 
@@ -113,7 +98,7 @@ def add_parser(subparsers):
     )
     commands.add_train_verb(
         verbs, "train a span reader (BiDAF or a pretrained encoder)",
-        "'squad' (default) or a SQuAD-format JSON file", "QAConfig", _train,
+        "'squad' (default) or a SQuAD-format JSON file", "apps.qa", "QAConfig",
     )
 
     evaluate = verbs.add_parser(

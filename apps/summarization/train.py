@@ -112,19 +112,11 @@ def train(config, source, run_dir, data_dir=None):
 
 
 def load_run(run_dir):
-    """Reads a run's config, info, tokenizer and best model.
-
-    Args:
-        run_dir: the run directory.
-
-    Returns:
-        `(config, run_info, tokenizer, model)`.
+    """`(config, run_info, tokenizer, model)` of a summarization run.
 
     Raises:
         FileNotFoundError: `run_dir` is not a finished summarization run.
     """
-    config, run_info, model = runs.load_run(
-        run_dir, SummarizationConfig, "summarize", extra_files=(TOKENIZER_FILE,)
+    return runs.load_text_run(
+        run_dir, SummarizationConfig, "summarize", TOKENIZER_FILE, load_tokenizer
     )
-    tokenizer = load_tokenizer(os.path.join(run_dir, TOKENIZER_FILE))
-    return config, run_info, tokenizer, model

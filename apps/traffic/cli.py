@@ -112,7 +112,7 @@ def add_parser(subparsers):
     train = commands.add_train_verb(
         verbs, "train a forecaster and its GRU baseline",
         "dataset name (los_loop) or a speed file (CSV, HDF5, NPZ)",
-        "TrafficConfig", _train,
+        "apps.traffic", "TrafficConfig", _train,
     )
     train.add_argument(
         "--adjacency", help="sensor graph (CSV matrix, DCRNN pickle or distances)"

@@ -11,7 +11,6 @@ import dataclasses
 import os
 
 import keras
-import numpy as np
 
 from apps.common import runs, training
 from apps.common.atomic import atomic_write_json

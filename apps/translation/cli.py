@@ -5,21 +5,6 @@ import sys
 from apps.common import commands
 
 
-def _train(args):
-    from apps.common.config import load_config
-    from apps.translation import train
-    from apps.translation.config import TranslationConfig
-
-    config = load_config(TranslationConfig, args.config, args.set)
-    info = train.train(config, args.data or config.dataset, args.out, args.data_dir)
-    print(
-        f"Trained {config.model} ({config.source}->{config.target}) for "
-        f"{info['epochs_run']} epoch(s) in {info['train_seconds']:.0f} s; run "
-        f"saved to {args.out}"
-    )
-    return 0
-
-
 def _evaluate(args):
     from apps.translation import evaluate
 
@@ -65,7 +50,7 @@ def add_parser(subparsers):
     commands.add_train_verb(
         verbs, "learn a tokenizer and train a translator",
         "'multi30k' (default) or a TSV of source<TAB>target lines",
-        "TranslationConfig", _train,
+        "apps.translation", "TranslationConfig",
     )
 
     evaluate = verbs.add_parser(

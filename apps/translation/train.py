@@ -84,19 +84,11 @@ def train(config, source, run_dir, data_dir=None):
 
 
 def load_run(run_dir):
-    """Reads a run's config, info, tokenizer and best model.
-
-    Args:
-        run_dir: the run directory.
-
-    Returns:
-        `(config, run_info, tokenizer, model)`.
+    """`(config, run_info, tokenizer, model)` of a translation run.
 
     Raises:
         FileNotFoundError: `run_dir` is not a finished translation run.
     """
-    config, run_info, model = runs.load_run(
-        run_dir, TranslationConfig, "translate", extra_files=(TOKENIZER_FILE,)
+    return runs.load_text_run(
+        run_dir, TranslationConfig, "translate", TOKENIZER_FILE, data.load_tokenizer
     )
-    tokenizer = data.load_tokenizer(os.path.join(run_dir, TOKENIZER_FILE))
-    return config, run_info, tokenizer, model

@@ -7,7 +7,8 @@ import keras_hub
 import numpy as np
 import pytest
 
-from apps.qa.model import BiDAF, EncoderReader, SpanLoss
+from apps.qa.config import QAConfig
+from apps.qa.model import BiDAF, EncoderReader, SpanLoss, build_model
 from helpers import to_numpy
 
 
@@ -33,6 +34,17 @@ def _bidaf():
     keras.utils.set_random_seed(0)
     model = BiDAF(50, embedding_dim=8, units=8, modeling_layers=2, dropout=0.0)
     model.build()
+    return model
+
+
+def _pretrained_bidaf():
+    keras.utils.set_random_seed(0)
+    model = BiDAF(50, embedding_dim=8, units=8, modeling_layers=1,
+                  dropout=0.0, pretrained_dim=6)
+    model.build()
+    model.set_pretrained_embeddings(
+        np.random.default_rng(2).normal(size=(50, 6)).astype("float32")
+    )
     return model
 
 
@@ -68,6 +80,45 @@ def test_bidaf_context_to_query_attention_skips_question_padding():
     assert (weights[1, :, 3:] == 0).all()
 
 
+def test_pretrained_embeddings_stay_frozen_while_the_rest_trains():
+    model, inputs = _pretrained_bidaf(), _inputs()
+    embeddings = to_numpy(model.embedding.embeddings).copy()
+    projection = to_numpy(model.projection.kernel).copy()
+    trainable = [w.path for w in model.trainable_weights]
+    assert model.embedding.embeddings.path not in trainable
+    assert model.projection.kernel.path in trainable
+    model.compile(optimizer=keras.optimizers.Adam(0.1), loss=SpanLoss())
+    labels = np.array([[[1, 2]], [[0, 3]]])
+    model.train_on_batch(inputs, labels)
+    np.testing.assert_array_equal(to_numpy(model.embedding.embeddings), embeddings)
+    assert not np.allclose(to_numpy(model.projection.kernel), projection)
+
+
+def test_pretrained_embeddings_of_the_wrong_shape_are_refused():
+    with pytest.raises(ValueError, match=r"expected \(50, 6\)"):
+        _pretrained_bidaf().set_pretrained_embeddings(np.zeros((40, 6)))
+    with pytest.raises(ValueError, match="do not fit"):
+        _bidaf().set_pretrained_embeddings(np.zeros((50, 8)))
+
+
+def test_build_model_copies_the_token_embeddings_of_a_local_preset(tmp_path):
+    backbone = keras_hub.models.BertBackbone(
+        vocabulary_size=50, num_layers=1, num_heads=2, hidden_dim=16,
+        intermediate_dim=32, max_sequence_length=32,
+    )
+    backbone.save_to_preset(str(tmp_path))
+    config = QAConfig(embeddings="pretrained", preset=str(tmp_path),
+                      embedding_dim=8, units=8, modeling_layers=1)
+    model = build_model(config, 50)
+    np.testing.assert_allclose(
+        to_numpy(model.embedding.embeddings),
+        to_numpy(backbone.token_embedding.embeddings),
+    )
+    assert to_numpy(model(_inputs())).shape == (2, 2, 9)
+    with pytest.raises(ValueError, match="Unknown embeddings 'glove'"):
+        build_model(QAConfig(embeddings="glove"), 50)
+
+
 def _encoder():
     keras.utils.set_random_seed(0)
     backbone = keras_hub.models.BertBackbone(
@@ -96,7 +147,10 @@ def test_encoder_reader_gives_start_and_end_logits_over_real_positions():
     assert (logits[0, :, 6:] <= -1e8).all() and (logits[1] > -1e8).all()
 
 
-@pytest.mark.parametrize("build, inputs", [(_bidaf, _inputs), (_encoder, _packed)])
+@pytest.mark.parametrize(
+    "build, inputs",
+    [(_bidaf, _inputs), (_pretrained_bidaf, _inputs), (_encoder, _packed)],
+)
 def test_keras_file_round_trip(build, inputs, tmp_path):
     model = build()
     expected = to_numpy(model(inputs()))
