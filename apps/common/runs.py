@@ -5,9 +5,6 @@ import os
 
 import keras
 
-# Registers the loss the text apps' models are compiled with, which their
-# `.keras` files name.
-from apps.common import losses  # noqa: F401
 from apps.common.atomic import atomic_write_bytes, atomic_write_json
 
 
@@ -21,7 +18,8 @@ def load_run(run_dir, config_class, app, extra_files=()):
         extra_files: other files the run must hold.
 
     Returns:
-        `(config, run_info, model)`.
+        `(config, run_info, model)`; the model is not compiled (it is read
+        for inference).
 
     Raises:
         FileNotFoundError: `run_dir` is not a finished run of this app.
@@ -37,7 +35,9 @@ def load_run(run_dir, config_class, app, extra_files=()):
         config = config_class(**json.load(f))
     with open(os.path.join(run_dir, "run.json")) as f:
         run_info = json.load(f)
-    model = keras.saving.load_model(os.path.join(run_dir, "model.keras"))
+    model = keras.saving.load_model(
+        os.path.join(run_dir, "model.keras"), compile=False
+    )
     return config, run_info, model
 
 

