@@ -35,7 +35,7 @@ def attn(*args, cwd):
         cwd=cwd,
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=900,
     )
 
 
