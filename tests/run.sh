@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
 # Runs the test suite: the layer tests and the apps' end-to-end tests once per
 # Keras backend, each backend in its own process, then the remaining app,
-# command-line and notebook tests. Exits non-zero if any run fails. Extra
-# arguments go to every pytest run (e.g. `-x`, `-k mha`).
+# command-line and notebook tests. Each run spreads its test files over
+# ATTN_TEST_WORKERS processes (default 2; 0 runs them in this process).
+# Exits non-zero if any run fails. Extra arguments go to every pytest run
+# (e.g. `-x`, `-k mha`).
 set -u
 cd "$(dirname "$0")/.."
 export PYTHONHASHSEED=0 TF_CPP_MIN_LOG_LEVEL=2
+# A test file's module fixtures (a trained run) stay in one process.
+parallel=(-n "${ATTN_TEST_WORKERS:-2}" --dist loadfile)
 per_backend=(tests/layers tests/apps/traffic/test_end_to_end.py
     tests/apps/translation/test_translation_end_to_end.py
     tests/apps/summarization/test_summarization_model.py
@@ -14,13 +18,15 @@ per_backend=(tests/layers tests/apps/traffic/test_end_to_end.py
 failed=()
 for backend in tensorflow jax torch; do
     echo "== layers and end-to-end apps on $backend =="
-    KERAS_BACKEND=$backend python -m pytest -q "${per_backend[@]}" "$@" \
+    KERAS_BACKEND=$backend python -m pytest -q "${parallel[@]}" \
+        "${per_backend[@]}" "$@" \
         || failed+=("$backend")
 done
 echo "== apps, command line and notebooks =="
 ignores=()
 for path in "${per_backend[@]}"; do ignores+=("--ignore=$path"); done
-python -m pytest -q tests "${ignores[@]}" "$@" || failed+=("apps")
+python -m pytest -q "${parallel[@]}" tests "${ignores[@]}" "$@" \
+    || failed+=("apps")
 if [ ${#failed[@]} -gt 0 ]; then
     echo "FAILED: ${failed[*]}"
     exit 1

@@ -4,6 +4,8 @@ import dataclasses
 
 MODELS = ("bidaf", "encoder")
 EMBEDDINGS = ("learned", "pretrained")
+# How `apps.qa.features.best_spans` may compare windows.
+COMPARE_WINDOWS = ("probability", "logit")
 
 
 @dataclasses.dataclass
@@ -19,7 +21,7 @@ class QAConfig:
     dataset: str = "squad"
     # Keep only the first `train_limit` training questions (0: all of them).
     train_limit: int = 0
-    # Keep only the first `val_limit` validation questions (0: all of them);
+    # Keep `val_limit` evenly spaced validation questions (0: all of them);
     # a smaller validation set makes a slow model's epochs cheaper.
     val_limit: int = 0
     # "bidaf" (trained from scratch) or "encoder" (a pretrained BERT-family
@@ -47,6 +49,10 @@ class QAConfig:
     max_question_length: int = 32
     max_context_tokens: int = 4096
     max_answer_tokens: int = 30
+    # How a context's windows compete for the answer: by the "logit" sum of
+    # their best spans (as BERT) or by those spans' "probability" within
+    # each window (`apps.qa.features.best_spans`).
+    compare_windows: str = "logit"
     dropout: float = 0.2
     batch_size: int = 32
     epochs: int = 10
@@ -63,6 +69,7 @@ class QAConfig:
         for name, value, allowed in (
             ("model", self.model, MODELS),
             ("embeddings", self.embeddings, EMBEDDINGS),
+            ("compare_windows", self.compare_windows, COMPARE_WINDOWS),
         ):
             if value not in allowed:
                 raise ValueError(
@@ -71,6 +78,11 @@ class QAConfig:
         if self.frozen_layers < 0:
             raise ValueError(
                 f"frozen_layers must be >= 0, received {self.frozen_layers}."
+            )
+        if self.frozen_layers and self.model != "encoder":
+            raise ValueError(
+                "frozen_layers applies to the encoder model only; "
+                f"received {self.frozen_layers} with model {self.model!r}."
             )
 
     @property

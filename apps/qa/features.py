@@ -26,8 +26,11 @@ special tokens, padding), `continues` (the piece there continues a word),
 and `example`, the index of the input each window belongs to.
 """
 
+import numpy as np
 import tensorflow as tf
 import tensorflow_text as tf_text
+
+from apps.qa.config import COMPARE_WINDOWS
 
 PAD, UNK, CLS, SEP, MASK = "[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"
 RESERVED_TOKENS = [PAD, UNK, CLS, SEP, MASK]
@@ -36,6 +39,23 @@ INPUTS = {
     "pair": ("context_ids", "question_ids"),
     "packed": ("token_ids", "segment_ids", "padding_mask"),
 }
+# Batches of windows are cut to a multiple of this many positions.
+LENGTH_STEP = 32
+# The score of what is not a span.
+_VERY_LOW = -1e9
+# Window scores this close (relative) to the best count as ties.
+_TIE = 1e-4
+# The inputs whose positions the logits cover, padded at the end: a batch
+# may be cut to its longest row (`trim`).
+SEQUENCE_INPUTS = {
+    "pair": ("context_ids",),
+    "packed": ("token_ids", "segment_ids", "padding_mask"),
+}
+# The layouts whose batches are cut: a BERT encoder's outputs ignore
+# padding exactly, while BiDAF's query-to-context attention for a question
+# that is all padding spreads over every context position, padding
+# included, so cutting its padding would change such an answer.
+CUT_LAYOUTS = ("packed",)
 
 
 def repair_utf8(texts):
@@ -241,6 +261,59 @@ def _packed(tokenizer, question, ids, inside, token_starts, token_ends,
     }
 
 
+def row_lengths(inputs, layout, pad_id):
+    """Positions up to the last non-padding one of each row (NumPy).
+
+    Args:
+        inputs: dict of the layout's model inputs, NumPy `(N, L)`.
+        layout: `"pair"` or `"packed"`.
+        pad_id: the padding piece.
+
+    Returns:
+        int `(N,)`.
+    """
+    used = np.asarray(inputs[SEQUENCE_INPUTS[layout][0]]) != pad_id
+    return np.where(
+        used.any(axis=1), used.shape[1] - np.argmax(used[:, ::-1], axis=1), 0
+    )
+
+
+def bucket_widths(lengths, full, layout):
+    """Row lengths rounded up to a multiple of `LENGTH_STEP`, at most `full`.
+
+    Args:
+        lengths: int array of used lengths (`row_lengths`).
+        full: the padded length.
+        layout: `"pair"` or `"packed"`; a layout not in `CUT_LAYOUTS` keeps
+            `full`.
+
+    Returns:
+        The int array of widths to cut batches to (`trim`).
+    """
+    lengths = np.asarray(lengths)
+    if layout not in CUT_LAYOUTS:
+        return np.full_like(lengths, full)
+    return np.minimum(-(-lengths // LENGTH_STEP) * LENGTH_STEP, full)
+
+
+def trim(inputs, layout, width):
+    """Cuts the layout's sequence inputs to their first `width` positions.
+
+    Args:
+        inputs: dict of model inputs (NumPy arrays or tensors).
+        layout: `"pair"` or `"packed"`.
+        width: positions kept (an int or a scalar tensor).
+
+    Returns:
+        The dict with the sequence inputs cut; the others unchanged.
+    """
+    names = SEQUENCE_INPUTS[layout]
+    return {
+        name: value[:, :width] if name in names else value
+        for name, value in inputs.items()
+    }
+
+
 def span_labels(features, answer_starts, answer_ends):
     """Token positions of the answer occurrences in each window.
 
@@ -280,35 +353,44 @@ def span_labels(features, answer_starts, answer_ends):
     return tf.where(inside[..., None], pairs, -1)
 
 
-def best_spans(logits, features, num_examples, max_answer_tokens):
+def best_spans(logits, features, num_examples, max_answer_tokens,
+               compare="probability"):
     """The best span of each input across its windows.
 
     A span `(i, j)` of context pieces with `i <= j < i + max_answer_tokens`
     that starts and ends on word boundaries (no `##` piece at `i` or
-    `j + 1`) scores `log p_start(i) + log p_end(j)`, the probabilities taken over the
-    window's context pieces; an input's answer is its best span over all of
-    its windows.
+    `j + 1`) has the probability `p_start(i) p_end(j)`, taken over its
+    window's context pieces. Each window's best span is its most probable
+    one; an input's answer is the best of its windows' best spans, compared
+    by that probability or by the logit sum `start(i) + end(j)`. A window
+    that does not hold the answer still gives its most probable span a high
+    probability (the softmax covers only that window), while its logits
+    stay low; comparing by logits, as BERT does, picks the right window
+    more often.
 
     Args:
         logits: float `(N, 2, L)` start and end logits.
         features: the dict `encode` returned.
         num_examples: number of inputs `B`.
         max_answer_tokens: longest answer, in pieces.
+        compare: `"probability"` or `"logit"`: how windows are compared.
 
     Returns:
         `(starts, ends, scores)`: int32 byte offsets `(B,)` of the answer in
         its context and float32 `p_start * p_end` (0 with an empty answer,
         when the context has no pieces).
+
+    Raises:
+        ValueError: `compare` is not one of `COMPARE_WINDOWS`.
     """
+    if compare not in COMPARE_WINDOWS:
+        raise ValueError(
+            f"compare must be one of {COMPARE_WINDOWS}, received {compare!r}."
+        )
     valid = features["token_starts"] >= 0
-    logits = tf.cast(logits, tf.float32)
-    very_low = tf.constant(-1e9, tf.float32)
-
-    def log_softmax(x):
-        return tf.nn.log_softmax(tf.where(valid, x, very_low), axis=-1)
-
-    start, end = log_softmax(logits[:, 0]), log_softmax(logits[:, 1])
-    length = tf.shape(start)[1]
+    logits = tf.where(valid[:, None, :], tf.cast(logits, tf.float32), _VERY_LOW)
+    log_probs = tf.nn.log_softmax(logits, axis=-1)
+    length = tf.shape(logits)[2]
     offset = tf.range(length)[None, :] - tf.range(length)[:, None]
     band = (offset >= 0) & (offset < max_answer_tokens)
     continues = features["continues"]
@@ -318,26 +400,42 @@ def best_spans(logits, features, num_examples, max_answer_tokens):
     starts_word = valid & ~continues
     ends_word = valid & ~next_continues
     pair = starts_word[:, :, None] & ends_word[:, None, :] & band[None]
-    scores = tf.where(pair, start[:, :, None] + end[:, None, :], very_low)
-    flat = tf.reshape(scores, (tf.shape(scores)[0], -1))
+
+    def span_scores(x):
+        scores = tf.where(pair, x[:, 0, :, None] + x[:, 1, None, :], _VERY_LOW)
+        return tf.reshape(scores, (tf.shape(scores)[0], -1))
+
+    flat = span_scores(log_probs)
     best = tf.argmax(flat, axis=-1, output_type=tf.int32)
-    window_score = tf.reduce_max(flat, axis=-1)
-    # The best window of each input.
+    window_log_prob = tf.reduce_max(flat, axis=-1)
+    found_span = window_log_prob > _VERY_LOW / 2
+    if compare == "logit":
+        window_score = tf.gather(span_scores(logits), best, batch_dims=1)
+    else:
+        window_score = window_log_prob
+    window_score = tf.where(found_span, window_score, _VERY_LOW)
+    # The best window of each input: the first of those within a rounding
+    # error of the top, so repeated text gets the same answer on every
+    # backend.
     example = features["example"]
-    top = tf.math.unsorted_segment_max(window_score, example, num_examples)
+    top = tf.gather(
+        tf.math.unsorted_segment_max(window_score, example, num_examples), example
+    )
     candidates = tf.where(
-        window_score >= tf.gather(top, example),
+        window_score >= top - _TIE * tf.maximum(1.0, tf.abs(top)),
         tf.range(tf.shape(example)[0]), tf.int32.max,
     )
     chosen = tf.math.unsorted_segment_min(candidates, example, num_examples)
     i, j = tf.gather(best // length, chosen), tf.gather(best % length, chosen)
-    index = tf.stack([chosen, i], -1)
-    found = tf.gather(window_score, chosen) > very_low / 2
-    starts = tf.where(found, tf.gather_nd(features["token_starts"], index), 0)
+    found = tf.gather(found_span, chosen)
+    starts = tf.where(
+        found, tf.gather_nd(features["token_starts"], tf.stack([chosen, i], -1)), 0
+    )
     ends = tf.where(
         found, tf.gather_nd(features["token_ends"], tf.stack([chosen, j], -1)), 0
     )
-    return starts, ends, tf.where(found, tf.exp(tf.gather(window_score, chosen)), 0.0)
+    scores = tf.where(found, tf.exp(tf.gather(window_log_prob, chosen)), 0.0)
+    return starts, ends, scores
 
 
 def answers(contexts, starts, ends):

@@ -23,6 +23,8 @@ from apps.qa import features
 
 # Windows per model call in eager prediction.
 _WINDOW_BATCH = 64
+# The logits of positions past a batch's width.
+_VERY_LOW = -1e9
 
 
 class Reader:
@@ -51,7 +53,8 @@ class Reader:
     def decode(self, contexts, found, logits):
         """The answer dict of each input from its windows' logits."""
         starts, ends, scores = features.best_spans(
-            logits, found, tf.shape(contexts)[0], self.config.max_answer_tokens
+            logits, found, tf.shape(contexts)[0], self.config.max_answer_tokens,
+            self.config.compare_windows,
         )
         answer, start, end = features.answers(contexts, starts, ends)
         return {"answer": answer, "start": start, "end": end, "score": scores}
@@ -76,22 +79,29 @@ class Reader:
     def logits(self, found):
         """The model's logits of every window, in batches (any backend).
 
-        Every batch is padded to `_WINDOW_BATCH` windows, so the compiled
-        predict function sees one shape.
+        Windows are taken in order of length, `_WINDOW_BATCH` at a time, each
+        batch padded to `_WINDOW_BATCH` rows and (packed layout) cut to a
+        multiple of `features.LENGTH_STEP` positions, so the compiled
+        predict function sees few shapes and short windows cost less.
         """
-        count = int(found["example"].shape[0])
-        outputs = []
+        inputs = {name: found[name].numpy() for name in self.input_names}
+        layout = self.config.layout
+        count, full = inputs[features.SEQUENCE_INPUTS[layout][0]].shape
+        lengths = features.row_lengths(inputs, layout, self.tokenizer.pad_id)
+        order = np.argsort(lengths, kind="stable")
+        logits = np.full((count, 2, full), _VERY_LOW, np.float32)
         for first in range(0, count, _WINDOW_BATCH):
-            batch = {}
-            for name in self.input_names:
-                part = found[name][first:first + _WINDOW_BATCH].numpy()
-                rows = _WINDOW_BATCH - len(part)
-                batch[name] = np.pad(part, ((0, rows), (0, 0)))
-            logits = self.model.predict_on_batch(batch)
-            outputs.append(np.asarray(logits)[: _WINDOW_BATCH - rows])
-        return tf.constant(np.concatenate(outputs))
+            rows = order[first:first + _WINDOW_BATCH]
+            width = int(features.bucket_widths(lengths[rows].max(), full, layout))
+            batch = {
+                name: np.pad(value[rows], ((0, _WINDOW_BATCH - len(rows)), (0, 0)))
+                for name, value in features.trim(inputs, layout, width).items()
+            }
+            out = np.asarray(self.model.predict_on_batch(batch), np.float32)
+            logits[rows, :, :width] = out[: len(rows)]
+        return tf.constant(logits)
 
-    def answer(self, contexts, questions, batch_size=32):
+    def answer(self, contexts, questions, batch_size=256):
         """Answers each question about its context.
 
         Args:

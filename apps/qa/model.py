@@ -325,8 +325,8 @@ def freeze_lower_layers(backbone, count):
         for layer in backbone.layers:
             if "embedding" in layer.name:
                 layer.trainable = False
-    for layer in blocks[: max(count - 1, 0)]:
-        layer.trainable = False
+        for layer in blocks[: count - 1]:
+            layer.trainable = False
 
 
 def build_model(config, vocabulary_size, pad_id=0):

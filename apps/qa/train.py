@@ -7,10 +7,10 @@ WordPiece pieces), the best `model.keras`, `history.csv`, and after
 
 Training windows are those that hold an occurrence of the answer; each
 occurrence of the answer text in the window is a correct span
-(`model.SpanLoss`).
+(`model.SpanLoss`). Batches hold windows of similar length, cut to their
+longest row (`dataset`).
 """
 
-import math
 import os
 
 import keras
@@ -45,8 +45,12 @@ def load_corpus(config, source, data_dir=None):
     corpus, reports = data.load_corpus(source, data_dir)
     if config.train_limit:
         corpus["train"] = corpus["train"][: config.train_limit]
-    if config.val_limit:
-        corpus["val"] = corpus["val"][: config.val_limit]
+    if config.val_limit and len(corpus["val"]) > config.val_limit:
+        # Evenly spaced, so every held-out article is represented.
+        step = len(corpus["val"]) / config.val_limit
+        corpus["val"] = [
+            corpus["val"][int(k * step)] for k in range(config.val_limit)
+        ]
     return corpus, reports
 
 
@@ -106,22 +110,51 @@ def training_arrays(tokenizer, examples, config):
     )
 
 
-def dataset(inputs, labels, batch_size, shuffle_seed=None):
-    """A `tf.data` pipeline of `(inputs, labels)` batches.
+def dataset(inputs, labels, config, pad_id, shuffle_seed=None, repeat=False):
+    """A `tf.data` pipeline of `(inputs, labels)` batches of similar length.
+
+    Packed windows are grouped by their used length rounded up to a
+    multiple of `features.LENGTH_STEP` (`features.bucket_widths`), and each
+    batch is cut to its group's width (`features.trim`): short windows (a
+    context's last, short questions) cost less.
 
     Args:
         inputs: dict of NumPy arrays.
         labels: the aligned labels.
-        batch_size: windows per batch.
-        shuffle_seed: shuffle each epoch with this seed (`None`: in order).
+        config: the run's `QAConfig` (`layout`, `batch_size`).
+        pad_id: the padding piece.
+        shuffle_seed: shuffle each pass with this seed (`None`: in order).
+        repeat: repeat the windows without end (batches then never fall
+            short of `batch_size`).
 
     Returns:
         The `tf.data.Dataset`.
     """
-    data_set = tf.data.Dataset.from_tensor_slices((inputs, labels))
+    full = inputs[features.SEQUENCE_INPUTS[config.layout][0]].shape[1]
+    widths = features.bucket_widths(
+        features.row_lengths(inputs, config.layout, pad_id), full, config.layout
+    )
+    data_set = tf.data.Dataset.from_tensor_slices((inputs, labels, widths))
     if shuffle_seed is not None:
         data_set = data_set.shuffle(len(labels), seed=shuffle_seed)
-    return data_set.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+    if repeat:
+        data_set = data_set.repeat()
+    data_set = data_set.group_by_window(
+        key_func=lambda x, y, width: tf.cast(width, tf.int64),
+        reduce_func=lambda key, group: group.batch(config.batch_size),
+        window_size=config.batch_size,
+    )
+    data_set = data_set.map(
+        lambda x, y, width: (
+            features.trim(x, config.layout, tf.reduce_max(width)), y
+        )
+    )
+    if not repeat:
+        # Grouping hides the number of batches; Keras wants it.
+        _, sizes = np.unique(widths, return_counts=True)
+        batches = int(np.sum(-(-sizes // config.batch_size)))
+        data_set = data_set.apply(tf.data.experimental.assert_cardinality(batches))
+    return data_set.prefetch(tf.data.AUTOTUNE)
 
 
 def run_tokenizer(config, corpus, run_dir):
@@ -188,20 +221,20 @@ def train(config, source, run_dir, data_dir=None):
     atomic_write_json(os.path.join(run_dir, "run.json"), run_info)
 
     model = build_model(config, tokenizer.vocabulary_size(), tokenizer.pad_id)
-    steps_per_epoch = config.steps_per_epoch or math.ceil(
-        len(train_labels) / config.batch_size
+    train_data = dataset(
+        train_inputs, train_labels, config, tokenizer.pad_id, config.seed,
+        repeat=bool(config.steps_per_epoch),
     )
+    steps_per_epoch = config.steps_per_epoch or int(train_data.cardinality())
     schedule = training.warmup_cosine_schedule(
         config.learning_rate, config.warmup_steps, config.epochs * steps_per_epoch
     )
     model.compile(
         optimizer=keras.optimizers.Adam(schedule, clipnorm=1.0), loss=SpanLoss()
     )
-    train_data = dataset(train_inputs, train_labels, config.batch_size, config.seed)
     history, seconds = training.fit(
-        model,
-        train_data.repeat() if config.steps_per_epoch else train_data,
-        dataset(val_inputs, val_labels, config.batch_size),
+        model, train_data,
+        dataset(val_inputs, val_labels, config, tokenizer.pad_id),
         run_dir, config.epochs, config.patience, config.max_minutes,
         steps_per_epoch=config.steps_per_epoch or None,
     )

@@ -77,6 +77,20 @@ def test_article_split_keeps_articles_whole():
         data.split_articles(examples, 10)
 
 
+def test_limits_keep_the_first_training_and_evenly_spaced_val_questions(tmp_path):
+    from apps.qa import synthetic, train
+    from apps.qa.config import QAConfig
+
+    path = synthetic.write_demo_squad(str(tmp_path / "demo.json"))
+    full, _ = train.load_corpus(QAConfig(), path)
+    limited, _ = train.load_corpus(QAConfig(train_limit=5, val_limit=4), path)
+    assert limited["train"] == full["train"][:5]
+    step = len(full["val"]) / 4
+    assert limited["val"] == [full["val"][int(k * step)] for k in range(4)]
+    assert len({e.title for e in limited["val"]}) > 1
+    assert limited["test"] == full["test"]
+
+
 @pytest.mark.parametrize(
     "prediction, gold, em, f1",
     [

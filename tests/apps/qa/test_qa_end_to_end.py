@@ -21,8 +21,8 @@ from apps.qa.synthetic import write_demo_squad
 from apps.qa.train import load_run
 
 TINY = [
-    "vocabulary_size=400", "embedding_dim=32", "units=32", "modeling_layers=2",
-    "window=48", "stride=24", "max_question_length=12", "epochs=10",
+    "vocabulary_size=400", "embedding_dim=32", "units=32", "modeling_layers=1",
+    "window=48", "stride=24", "max_question_length=12", "epochs=5",
     "batch_size=32", "warmup_steps=20", "learning_rate=0.005", "dropout=0.0",
 ]
 ON_TORCH = keras.backend.backend() == "torch"

@@ -133,6 +133,85 @@ def test_best_span_keeps_order_length_and_words_and_picks_the_best_window():
     assert ends[0] - starts[0] <= len("the cats sat")
 
 
+def test_windows_compete_by_logits_or_by_probability():
+    context = "the cats sat on the mat ."  # the cat ##s sat on the mat .
+    _, repaired, found = _encode([context], ["where ?"], _settings(window=5, stride=3))
+    # Window 0 ("the cat ##s sat on"): high logits everywhere, so "the" is
+    # only a little more likely than the rest; window 1 ("sat on the mat
+    # ."): low logits, but "the mat" is almost certain within the window.
+    logits = np.full((2, 2, 5), 4.5)
+    logits[0, :, 0] = 5.0
+    logits[1] = -10.0
+    logits[1, 0, 2], logits[1, 1, 3] = 2.0, 2.0
+    answers = {}
+    for compare in ("probability", "logit"):
+        starts, ends, scores = features.best_spans(
+            tf.constant(logits, tf.float32), found, 1, 3, compare
+        )
+        answer, _, _ = features.answers(repaired, starts, ends)
+        answers[compare] = (answer.numpy()[0].decode(), float(scores[0]))
+    assert answers["probability"][0] == "the mat"
+    assert answers["probability"][1] > 0.99
+    # By logits, window 0's "the" (5 + 5) beats "the mat" (2 + 2); its
+    # score is still its probability within window 0.
+    assert answers["logit"][0] == "the"
+    assert answers["logit"][1] < 0.2
+    with pytest.raises(ValueError, match="compare must be one of"):
+        features.best_spans(tf.constant(logits, tf.float32), found, 1, 3, "sum")
+
+
+def test_row_lengths_and_trim_cut_only_trailing_padding():
+    _, _, found = _encode(
+        ["the cat sat on the mat", "the cat"], ["where ?", "where did the cat sit ?"],
+        _settings("packed", window=8, question=4),
+    )
+    inputs = {name: found[name].numpy() for name in features.INPUTS["packed"]}
+    # [CLS] where ? [SEP] + 6 pieces [SEP] = 11; [CLS] 4 pieces [SEP] + 2 [SEP] = 9.
+    assert features.row_lengths(inputs, "packed", 0).tolist() == [11, 9]
+    cut = features.trim(dict(inputs, example=found["example"]), "packed", 11)
+    assert all(cut[name].shape == (2, 11) for name in features.INPUTS["packed"])
+    assert cut["example"].shape == (2,)
+    np.testing.assert_array_equal(cut["token_ids"], inputs["token_ids"][:, :11])
+    assert not inputs["padding_mask"][:, 11:].any()
+    assert features.bucket_widths([11, 33], 48, "packed").tolist() == [32, 48]
+    # BiDAF's windows are never cut (see `features.CUT_LAYOUTS`).
+    assert features.bucket_widths([11, 33], 48, "pair").tolist() == [48, 48]
+
+
+def test_training_batches_group_windows_by_length():
+    examples, _ = parse_squad(synthetic.demo_document(articles=3))
+    tokenizer = features.QATokenizer(
+        features.learn_vocabulary([e.context for e in examples], 300)
+    )
+    config = types.SimpleNamespace(
+        layout="packed", window=64, stride=32, max_question_length=12,
+        max_context_tokens=1000, batch_size=4,
+    )
+    inputs, labels = train.training_arrays(tokenizer, examples, config)
+    full = inputs["token_ids"].shape[1]
+    lengths = features.row_lengths(inputs, "packed", tokenizer.pad_id)
+    batches = list(train.dataset(inputs, labels, config, tokenizer.pad_id))
+    seen = []
+    for batch_inputs, batch_labels in batches:
+        ids = batch_inputs["token_ids"].numpy()
+        width = ids.shape[1]
+        assert width % features.LENGTH_STEP == 0 or width == full
+        assert all(batch_inputs[n].shape[1] == width for n in features.INPUTS["packed"])
+        assert (batch_labels.numpy() < width).all()
+        for row in ids:
+            # Each window is whole: every piece it had is there.
+            match = [n for n in range(len(labels)) if np.array_equal(
+                inputs["token_ids"][n, :width], row
+            ) and lengths[n] <= width]
+            assert match
+            seen.append(match[0])
+    assert len(batches) == train.dataset(
+        inputs, labels, config, tokenizer.pad_id
+    ).cardinality().numpy()
+    assert len(seen) == len(labels)
+    assert len({b[0]["token_ids"].shape[1] for b in batches}) > 1
+
+
 def test_empty_context_gets_the_empty_answer_with_score_zero():
     _, repaired, found = _encode(["", "the cat"], ["where ?", "where ?"], _settings())
     starts, ends, scores = _decode(found, np.zeros((2, 2, 6)), 2)

@@ -125,6 +125,8 @@ def test_build_model_copies_the_token_embeddings_of_a_local_preset(tmp_path):
         ({"embeddings": "glove"}, "Unknown embeddings 'glove'"),
         ({"model": "gpt"}, "Unknown model 'gpt'"),
         ({"frozen_layers": -1}, "frozen_layers must be >= 0"),
+        ({"frozen_layers": 2}, "frozen_layers applies to the encoder"),
+        ({"compare_windows": "max"}, "Unknown compare_windows 'max'"),
     ],
 )
 def test_config_names_a_bad_setting(settings, message):
