@@ -1,4 +1,5 @@
-"""Test helpers: NumPy conversion, per-backend gradients, the data directory."""
+"""Test helpers: NumPy conversion, per-backend gradients, the data directory,
+a tiny run through the command line."""
 
 import os
 import pathlib
@@ -88,3 +89,34 @@ def gradients(layer, call, inputs):
     for v in variables:
         v.value.grad = None
     return split(grads)
+
+
+def train_evaluate_export(command, train_args, settings, root, app, version):
+    """Trains, evaluates and exports a run through `attn <command>`.
+
+    The export verifies itself: it fails unless a fresh TensorFlow-only
+    process serves what `predict` gives.
+
+    Args:
+        command: the app's sub-command (`"qa"`, `"translate"`, ...).
+        train_args: the other `train` arguments (`["--data", path]`).
+        settings: `key=value` config settings, each passed with `--set`.
+        root: a `pathlib.Path` for the run and the exports.
+        app: the app's directory under the export base.
+        version: the export version.
+
+    Returns:
+        `(run_dir, model_dir)`.
+    """
+    from apps.cli import main
+
+    run_dir = str(root / "run")
+    args = [command, "train", *train_args, "--out", run_dir]
+    for setting in settings:
+        args += ["--set", setting]
+    assert main(args) == 0
+    assert main([command, "evaluate", "--run", run_dir]) == 0
+    base = str(root / "saved_models")
+    assert main([command, "export", "--run", run_dir, "--version",
+                 str(version), "--base", base]) == 0
+    return run_dir, os.path.join(base, app, str(version))

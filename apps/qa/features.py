@@ -41,8 +41,8 @@ INPUTS = {
 }
 # Batches of windows are cut to a multiple of this many positions.
 LENGTH_STEP = 32
-# The score of what is not a span.
-_VERY_LOW = -1e9
+# The score of what is not a span (and the logits of cut positions).
+VERY_LOW = -1e9
 # Window scores this close (relative) to the best count as ties.
 _TIE = 1e-4
 # The inputs whose positions the logits cover, padded at the end: a batch
@@ -388,7 +388,7 @@ def best_spans(logits, features, num_examples, max_answer_tokens,
             f"compare must be one of {COMPARE_WINDOWS}, received {compare!r}."
         )
     valid = features["token_starts"] >= 0
-    logits = tf.where(valid[:, None, :], tf.cast(logits, tf.float32), _VERY_LOW)
+    logits = tf.where(valid[:, None, :], tf.cast(logits, tf.float32), VERY_LOW)
     log_probs = tf.nn.log_softmax(logits, axis=-1)
     length = tf.shape(logits)[2]
     offset = tf.range(length)[None, :] - tf.range(length)[:, None]
@@ -400,20 +400,20 @@ def best_spans(logits, features, num_examples, max_answer_tokens,
     starts_word = valid & ~continues
     ends_word = valid & ~next_continues
     pair = starts_word[:, :, None] & ends_word[:, None, :] & band[None]
-
-    def span_scores(x):
-        scores = tf.where(pair, x[:, 0, :, None] + x[:, 1, None, :], _VERY_LOW)
-        return tf.reshape(scores, (tf.shape(scores)[0], -1))
-
-    flat = span_scores(log_probs)
+    scores = tf.where(
+        pair, log_probs[:, 0, :, None] + log_probs[:, 1, None, :], VERY_LOW
+    )
+    flat = tf.reshape(scores, (tf.shape(scores)[0], -1))
     best = tf.argmax(flat, axis=-1, output_type=tf.int32)
     window_log_prob = tf.reduce_max(flat, axis=-1)
-    found_span = window_log_prob > _VERY_LOW / 2
+    found_span = window_log_prob > VERY_LOW / 2
     if compare == "logit":
-        window_score = tf.gather(span_scores(logits), best, batch_dims=1)
+        window_score = tf.gather(
+            logits[:, 0], best // length, batch_dims=1
+        ) + tf.gather(logits[:, 1], best % length, batch_dims=1)
     else:
         window_score = window_log_prob
-    window_score = tf.where(found_span, window_score, _VERY_LOW)
+    window_score = tf.where(found_span, window_score, VERY_LOW)
     # The best window of each input: the first of those within a rounding
     # error of the top, so repeated text gets the same answer on every
     # backend.

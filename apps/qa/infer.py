@@ -23,8 +23,6 @@ from apps.qa import features
 
 # Windows per model call in eager prediction.
 _WINDOW_BATCH = 64
-# The logits of positions past a batch's width.
-_VERY_LOW = -1e9
 
 
 class Reader:
@@ -89,7 +87,7 @@ class Reader:
         count, full = inputs[features.SEQUENCE_INPUTS[layout][0]].shape
         lengths = features.row_lengths(inputs, layout, self.tokenizer.pad_id)
         order = np.argsort(lengths, kind="stable")
-        logits = np.full((count, 2, full), _VERY_LOW, np.float32)
+        logits = np.full((count, 2, full), features.VERY_LOW, np.float32)
         for first in range(0, count, _WINDOW_BATCH):
             rows = order[first:first + _WINDOW_BATCH]
             width = int(features.bucket_widths(lengths[rows].max(), full, layout))

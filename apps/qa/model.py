@@ -100,10 +100,15 @@ class BiDAF(keras.Model):
         )
         self.drop = keras.layers.Dropout(dropout)
 
+        # `Bidirectional` copies its GRU through Keras serialization, which
+        # inside `load_model` matches objects by `id()`: a freed template's
+        # address taken by the next template would hand one layer's GRU to
+        # another. The templates stay alive until every copy is made.
+        templates = []
+
         def encoder(name):
-            return keras.layers.Bidirectional(
-                keras.layers.GRU(units, return_sequences=True), name=name
-            )
+            templates.append(keras.layers.GRU(units, return_sequences=True))
+            return keras.layers.Bidirectional(templates[-1], name=name)
 
         self.contextual = encoder("contextual")
         self.attention = layers.BidirectionalAttention(name="attention_flow")
@@ -209,6 +214,9 @@ class EncoderReader(keras.Model):
         backbone: a KerasHub backbone taking `token_ids`, `segment_ids` and
             `padding_mask`, with a `sequence_output`.
         dropout: dropout before the head.
+        frozen_layers: how many of the backbone's lowest parts to freeze
+            (`freeze_lower_layers`); kept in the config, so a reloaded
+            reader trains the same parts.
 
     Call arguments:
         inputs: dict of `token_ids`, `segment_ids` (int `(B, L)`) and
@@ -220,10 +228,16 @@ class EncoderReader(keras.Model):
         not the last `[SEP]`) are meant to be read.
     """
 
-    def __init__(self, backbone, dropout=0.1, **kwargs):
+    def __init__(self, backbone, dropout=0.1, frozen_layers=0, **kwargs):
         super().__init__(**kwargs)
+        freeze_lower_layers(backbone, frozen_layers)
+        # The pooled output is not read, so no gradient reaches its layer.
+        for layer in backbone.layers:
+            if layer.name == "pooled_dense":
+                layer.trainable = False
         self.backbone = backbone
         self.dropout = dropout
+        self.frozen_layers = frozen_layers
         self.drop = keras.layers.Dropout(dropout)
         self.head = keras.layers.Dense(2, name="span_head")
 
@@ -250,6 +264,7 @@ class EncoderReader(keras.Model):
             **super().get_config(),
             "backbone": keras.saving.serialize_keras_object(self.backbone),
             "dropout": self.dropout,
+            "frozen_layers": self.frozen_layers,
         }
 
     @classmethod
@@ -361,8 +376,9 @@ def build_model(config, vocabulary_size, pad_id=0):
         if matrix is not None:
             model.set_pretrained_embeddings(matrix)
         return model
-    backbone = _preset_backbone(config)
-    freeze_lower_layers(backbone, config.frozen_layers)
-    model = EncoderReader(backbone, dropout=config.dropout)
+    model = EncoderReader(
+        _preset_backbone(config), dropout=config.dropout,
+        frozen_layers=config.frozen_layers,
+    )
     model.build()
     return model

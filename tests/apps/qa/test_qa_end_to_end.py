@@ -19,6 +19,7 @@ from apps.qa import infer
 from apps.qa.export import HARD_INPUTS
 from apps.qa.synthetic import write_demo_squad
 from apps.qa.train import load_run
+from helpers import train_evaluate_export
 
 TINY = [
     "vocabulary_size=400", "embedding_dim=32", "units=32", "modeling_layers=1",
@@ -34,17 +35,10 @@ if ON_TORCH:
 def run(tmp_path_factory):
     root = tmp_path_factory.mktemp("qa")
     data = write_demo_squad(str(root / "demo.json"))
-    run_dir = str(root / "run")
-    args = ["qa", "train", "--data", data, "--out", run_dir]
-    for setting in TINY:
-        args += ["--set", setting]
-    assert main(args) == 0
-    assert main(["qa", "evaluate", "--run", run_dir]) == 0
-    base = str(root / "saved_models")
-    # Fails if the served answers differ from `predict`'s.
-    assert main(["qa", "export", "--run", run_dir, "--version", "3",
-                 "--base", base]) == 0
-    return {"run": run_dir, "model": os.path.join(base, "qa", "3")}
+    run_dir, model_dir = train_evaluate_export(
+        "qa", ["--data", data], TINY, root, "qa", 3
+    )
+    return {"run": run_dir, "model": model_dir}
 
 
 def test_reader_beats_the_baseline_and_writes_predictions(run):

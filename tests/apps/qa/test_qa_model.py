@@ -147,13 +147,13 @@ def test_freeze_lower_layers_freezes_embeddings_then_layers_bottom_up():
         freeze_lower_layers(backbone, 4)
 
 
-def _encoder():
+def _encoder(frozen_layers=0):
     keras.utils.set_random_seed(0)
     backbone = keras_hub.models.BertBackbone(
-        vocabulary_size=50, num_layers=1, num_heads=2, hidden_dim=16,
+        vocabulary_size=50, num_layers=2, num_heads=2, hidden_dim=16,
         intermediate_dim=32, max_sequence_length=32,
     )
-    model = EncoderReader(backbone, dropout=0.0)
+    model = EncoderReader(backbone, dropout=0.0, frozen_layers=frozen_layers)
     model.build()
     return model
 
@@ -186,3 +186,16 @@ def test_keras_file_round_trip(build, inputs, tmp_path):
     model.save(path)
     restored = keras.saving.load_model(path)
     np.testing.assert_allclose(to_numpy(restored(inputs())), expected, atol=1e-5)
+
+
+def test_a_reloaded_encoder_reader_keeps_its_frozen_layers(tmp_path):
+    model = _encoder(frozen_layers=2)
+    path = tmp_path / "reader.keras"
+    model.save(path)
+    restored = keras.saving.load_model(path)
+    assert restored.frozen_layers == 2
+    trainable = [layer.trainable for layer in restored.backbone.transformer_layers]
+    assert trainable == [False, True]
+    assert not restored.backbone.token_embedding.trainable
+    assert len(restored.trainable_weights) == len(model.trainable_weights)
+    assert len(restored.trainable_weights) < len(_encoder().trainable_weights)

@@ -13,6 +13,7 @@ from apps.summarization import infer
 from apps.summarization.export import HARD_INPUTS
 from apps.summarization.synthetic import write_demo_jsonl
 from apps.summarization.train import load_run
+from helpers import train_evaluate_export
 
 TINY = [
     "vocabulary_size=200", "embedding_dim=32", "units=32", "attention_units=32",
@@ -26,17 +27,10 @@ TINY = [
 def run(tmp_path_factory):
     root = tmp_path_factory.mktemp("summarization")
     data = write_demo_jsonl(str(root / "emails.jsonl"), count=400)
-    run_dir = str(root / "run")
-    args = ["summarize", "train", "--data", data, "--out", run_dir]
-    for setting in TINY:
-        args += ["--set", setting]
-    assert main(args) == 0
-    assert main(["summarize", "evaluate", "--run", run_dir]) == 0
-    base = str(root / "saved_models")
-    # Fails if the served summaries differ from `predict`'s.
-    assert main(["summarize", "export", "--run", run_dir, "--version", "2",
-                 "--base", base]) == 0
-    return {"run": run_dir, "model": os.path.join(base, "summarization", "2")}
+    run_dir, model_dir = train_evaluate_export(
+        "summarize", ["--data", data], TINY, root, "summarization", 2
+    )
+    return {"run": run_dir, "model": model_dir}
 
 
 def test_model_beats_lead_and_writes_summaries(run):

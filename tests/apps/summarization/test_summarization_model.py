@@ -6,7 +6,6 @@ coverage loss is part of training."""
 import keras
 import numpy as np
 import pytest
-from keras import ops
 
 from apps.common.losses import MaskedSparseCrossentropy
 from apps.common.tokenizers import BOS_ID, EOS_ID

@@ -9,9 +9,9 @@ import pytest
 
 from apps.cli import main
 from apps.common.verify import graph_ops, run_saved_model, serve_check
-from apps.traffic import data
 from apps.traffic.synthetic import write_demo_files
 from apps.traffic.train import load_run
+from helpers import train_evaluate_export
 
 TINY = [
     "epochs=1", "batch_size=64", "input_dim=4", "time_of_day_dim=4",
@@ -24,18 +24,12 @@ TINY = [
 def run(tmp_path_factory):
     root = tmp_path_factory.mktemp("traffic")
     speeds, adjacency = write_demo_files(root / "data", num_sensors=4, days=2)
-    run_dir = str(root / "run")
-    args = ["traffic", "train", "--data", speeds, "--adjacency", adjacency,
-            "--out", run_dir]
-    for setting in TINY:
-        args += ["--set", setting]
-    assert main(args) == 0
-    assert main(["traffic", "evaluate", "--run", run_dir]) == 0
-    base = str(root / "saved_models")
-    assert main(["traffic", "export", "--run", run_dir, "--version", "1",
-                 "--base", base]) == 0
+    run_dir, model_dir = train_evaluate_export(
+        "traffic", ["--data", speeds, "--adjacency", adjacency], TINY, root,
+        "traffic", 1,
+    )
     return {"root": root, "run": run_dir, "speeds": speeds,
-            "model": os.path.join(base, "traffic", "1"), "base": base}
+            "model": model_dir, "base": str(root / "saved_models")}
 
 
 def test_evaluation_reports_every_method_and_horizon(run):

@@ -14,6 +14,7 @@ from apps.translation import data, infer
 from apps.translation.export import HARD_INPUTS
 from apps.translation.synthetic import write_demo_tsv
 from apps.translation.train import load_run
+from helpers import train_evaluate_export
 
 TINY = {
     "transformer": [
@@ -31,18 +32,11 @@ COMMON = [
 def run(request, tmp_path_factory):
     root = tmp_path_factory.mktemp(request.param)
     tsv = write_demo_tsv(str(root / "pairs.tsv"))
-    run_dir = str(root / "run")
-    args = ["translate", "train", "--data", tsv, "--out", run_dir,
-            "--set", f"model={request.param}"]
-    for setting in COMMON + TINY[request.param]:
-        args += ["--set", setting]
-    assert main(args) == 0
-    assert main(["translate", "evaluate", "--run", run_dir]) == 0
-    base = str(root / "saved_models")
-    # Fails if the served translations differ from `predict`'s.
-    assert main(["translate", "export", "--run", run_dir, "--version", "3",
-                 "--base", base]) == 0
-    return {"run": run_dir, "model": os.path.join(base, "translation", "3")}
+    settings = [f"model={request.param}"] + COMMON + TINY[request.param]
+    run_dir, model_dir = train_evaluate_export(
+        "translate", ["--data", tsv], settings, root, "translation", 3
+    )
+    return {"run": run_dir, "model": model_dir}
 
 
 def test_evaluation_reports_bleu_and_writes_hypotheses(run):
