@@ -8,6 +8,8 @@ import keras
 import numpy as np
 import pytest
 
+from apps.cli import main
+
 REPO = pathlib.Path(__file__).resolve().parents[1]
 
 
@@ -108,8 +110,6 @@ def train_evaluate_export(command, train_args, settings, root, app, version):
     Returns:
         `(run_dir, model_dir)`.
     """
-    from apps.cli import main
-
     run_dir = str(root / "run")
     args = [command, "train", *train_args, "--out", run_dir]
     for setting in settings:

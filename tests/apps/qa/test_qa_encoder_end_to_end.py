@@ -22,7 +22,7 @@ SETTINGS = [
 
 
 def _write_tiny_preset(path):
-    """A one-layer BERT and its WordPiece vocabulary, learned on demo text."""
+    """A two-layer BERT and its WordPiece vocabulary, learned on demo text."""
     texts = []
     for article in demo_document()["data"]:
         for paragraph in article["paragraphs"]:
@@ -50,9 +50,14 @@ def run(tmp_path_factory):
 
 def test_encoder_run_is_scored_with_the_baseline(run):
     with open(os.path.join(run["run"], "metrics.json")) as f:
-        scores = json.load(f)["scores"]
+        report = json.load(f)
+    scores = report["scores"]
     assert set(scores) == {"encoder", "sliding_window"}
     assert 0.0 <= scores["encoder"]["f1"] <= 100.0
+    with open(os.path.join(run["run"], "predictions.jsonl"), encoding="utf-8") as f:
+        records = [json.loads(line) for line in f]
+    assert report["questions"] == len(records) > 0
+    assert {"answer", "start", "end", "score"} <= set(records[0]["encoder"])
 
 
 def test_encoder_export_is_a_plain_graph_with_in_graph_tokenization(run):
