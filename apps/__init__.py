@@ -1,0 +1,8 @@
+"""The apps built on the layers, the code they share and the `attn` CLI."""
+
+if __name__ != "attention_suite.apps":
+    # The repository folder imported as a top-level package (e.g. `import
+    # apps` run from the repository root) is not the installed package.
+    raise ImportError(
+        "Import the apps as `attention_suite.apps`, not as `" + __name__ + "`."
+    )

@@ -3,7 +3,9 @@
 Each command lives in a module listed in `COMMANDS`. The module exposes
 `add_parser(subparsers)`, which adds the command's parser and sets its `handler`
 default: the function called with the parsed arguments, which returns the
-exit code.
+exit code. A command that never imports TensorFlow sets the default
+`imports_tensorflow=False`; for the others, TensorFlow is imported with its
+log messages hidden (unless `attn --verbose`) before the handler runs.
 
 Run `attn --help` for the list of commands and `attn <command> --help` for
 the options of one.
@@ -11,13 +13,21 @@ the options of one.
 
 import argparse
 import importlib
+import importlib.metadata
 import sys
+
+from attention_suite.apps.common.logs import hide_tensorflow_logs
+from attention_suite.apps.common.progress import set_progress
+from attention_suite.apps.common.verify import ServingError
 
 # Modules of the commands, in the order `attn --help` lists them.
 COMMANDS = (
-    "apps.demo", "apps.data", "apps.translation.cli", "apps.summarization.cli",
-    "apps.qa.cli",
-    "apps.traffic.cli",
+    "attention_suite.apps.demo",
+    "attention_suite.apps.data",
+    "attention_suite.apps.translation.cli",
+    "attention_suite.apps.summarization.cli",
+    "attention_suite.apps.qa.cli",
+    "attention_suite.apps.traffic.cli",
 )
 
 
@@ -39,6 +49,18 @@ def build_parser():
         prog="attn",
         description="Attention layers and the apps built on them.",
     )
+    parser.add_argument(
+        "--version",
+        action="version",
+        version=f"attn {importlib.metadata.version('attention-suite')}",
+        help="print the version of attention-suite and exit",
+    )
+    parser.add_argument(
+        "--verbose",
+        action="store_true",
+        help="show TensorFlow's log messages and warnings (hidden by default)",
+    )
+    parser.set_defaults(imports_tensorflow=True, progress=None)
     subparsers = parser.add_subparsers(
         dest="command", title="commands", metavar="<command>"
     )
@@ -65,12 +87,18 @@ def main(argv=None):
     if args.command is None:
         parser.print_help(sys.stderr)
         return 2
+    if args.imports_tensorflow and not args.verbose:
+        hide_tensorflow_logs()
+    set_progress(args.progress)
     try:
         return args.handler(args)
-    except (ValueError, OSError) as error:
-        # Problems with the user's input (files, data, settings) are reported
-        # in one line; anything else keeps its traceback.
+    except (ValueError, OSError, ServingError) as error:
+        # Problems with the user's input (files, data, settings) and a
+        # SavedModel that does not serve as its run predicts are reported in
+        # one line; anything else keeps its traceback.
         print(f"attn {args.command}: error: {error}", file=sys.stderr)
+        if args.verbose and getattr(error, "details", ""):
+            print(error.details, file=sys.stderr)
         return 1
 
 

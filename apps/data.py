@@ -2,11 +2,11 @@
 
 import os
 
-from apps.common import output_dir
+from attention_suite.apps.common.commands import output_dir
 
 
 def _list(args):
-    from apps.common.datasets import REGISTRY
+    from attention_suite.apps.common.datasets import REGISTRY
 
     for name, dataset in sorted(REGISTRY.items()):
         print(f"{name:12} {dataset.description} -> <data dir>/{dataset.subdir}")
@@ -14,8 +14,8 @@ def _list(args):
 
 
 def _fetch(args):
-    from apps.common.datasets import fetch
-    from apps.common.paths import DATA_ENV
+    from attention_suite.apps.common.datasets import fetch
+    from attention_suite.apps.common.paths import DATA_ENV
 
     data_dir = args.data_dir or os.environ.get(DATA_ENV)
     if not data_dir:
@@ -34,6 +34,7 @@ def add_parser(subparsers):
         subparsers: the `attn` sub-parsers action.
     """
     parser = subparsers.add_parser("data", help="list and download datasets")
+    parser.set_defaults(imports_tensorflow=False)
     verbs = parser.add_subparsers(dest="verb", metavar="<verb>", required=True)
     listing = verbs.add_parser("list", help="the datasets `fetch` knows")
     listing.set_defaults(handler=_list)
@@ -42,10 +43,12 @@ def add_parser(subparsers):
     )
     fetch.add_argument("name", help="dataset name (see `attn data list`)")
     fetch.add_argument(
-        "--data-dir", type=output_dir,
+        "--data-dir",
+        type=output_dir,
         help="where datasets live (default $ATTN_DATA_DIR)",
     )
     fetch.add_argument(
-        "--mirror", help="base URL replacing the source (default $ATTN_DATA_MIRROR)"
+        "--mirror",
+        help="base URL replacing the source (default $ATTN_DATA_MIRROR)",
     )
     fetch.set_defaults(handler=_fetch)

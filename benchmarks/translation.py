@@ -17,27 +17,21 @@ python benchmarks/translation.py --run runs/translation --data-dir DIR
 python benchmarks/translation.py --run runs/translation --quick
 ```
 
-The full run writes `benchmarks/results/translation.json` and `.md`.
+The full run writes `benchmarks/results/translation.json` and `.md`
+(`--out` picks another directory); `--quick` only prints its tables, unless
+given `--out`.
 """
 
 import argparse
 import dataclasses
 import json
 import os
-import subprocess
-import sys
 import tempfile
 import time
-from pathlib import Path
 
-BENCHMARK_DIR = Path(__file__).resolve().parent
-REPO_ROOT = BENCHMARK_DIR.parent
-if sys.path and Path(sys.path[0]).resolve() == BENCHMARK_DIR:
-    sys.path[0] = str(REPO_ROOT)
+import measure
 
-from benchmarks.reporting import machine_info, write_results  # noqa: E402
-
-BACKENDS = ("tensorflow", "jax", "torch")
+from attention_suite.apps.common.tables import markdown_table
 
 
 def python_loop_decode(model, source, max_length, beam_size, length_penalty):
@@ -56,7 +50,7 @@ def python_loop_decode(model, source, max_length, beam_size, length_penalty):
     import numpy as np
     from keras import ops
 
-    from apps.translation.data import BOS_ID, EOS_ID, PAD_ID
+    from attention_suite.apps.common.tokenizers import BOS_ID, EOS_ID, PAD_ID
 
     batch = source.shape[0]
     source = np.repeat(source, beam_size, axis=0)
@@ -68,13 +62,17 @@ def python_loop_decode(model, source, max_length, beam_size, length_penalty):
         logits = model({"source": source, "target_in": prefix}, training=False)
         logits = ops.convert_to_numpy(logits)[:, -1].astype("float64")
         top = logits.max(-1, keepdims=True)
-        log_probs = logits - top - np.log(np.exp(logits - top).sum(-1, keepdims=True))
+        log_probs = (
+            logits - top - np.log(np.exp(logits - top).sum(-1, keepdims=True))
+        )
         log_probs[ended] = -1e9
         log_probs[ended, PAD_ID] = 0.0
         candidates = (scores[:, None] + log_probs).reshape(batch, -1)
         best = np.argsort(-candidates, axis=1, kind="stable")[:, :beam_size]
         vocabulary = log_probs.shape[1]
-        rows = (np.arange(batch)[:, None] * beam_size + best // vocabulary).ravel()
+        rows = (
+            np.arange(batch)[:, None] * beam_size + best // vocabulary
+        ).ravel()
         tokens = (best % vocabulary).ravel()
         scores = np.take_along_axis(candidates, best, axis=1).ravel()
         prefix = np.concatenate([prefix[rows], tokens[:, None]], axis=1)
@@ -82,16 +80,11 @@ def python_loop_decode(model, source, max_length, beam_size, length_penalty):
         ended = ended | (tokens == EOS_ID)
         if ended.all():
             break
-    normalized = (scores / ((5 + lengths) / 6) ** length_penalty).reshape(batch, -1)
+    normalized = (scores / ((5 + lengths) / 6) ** length_penalty).reshape(
+        batch, -1
+    )
     chosen = np.arange(batch) * beam_size + normalized.argmax(axis=1)
     return prefix[chosen, 1:]
-
-
-def _rate(function, batches, sentences):
-    start = time.perf_counter()
-    for batch in batches:
-        function(batch)
-    return sentences / (time.perf_counter() - start)
 
 
 def decoding_rows(run_dir, batch_sizes, beams, limit, data_dir):
@@ -110,11 +103,11 @@ def decoding_rows(run_dir, batch_sizes, beams, limit, data_dir):
     import tensorflow as tf
     import tensorflow_text  # noqa: F401  (the SavedModel's SentencePiece ops)
 
-    from apps.translation import infer, train
-    from apps.translation.export import serving_archive
+    from attention_suite.apps.translation import infer, train
+    from attention_suite.apps.translation.export import serving_archive
 
     config, run_info, tokenizer, model = train.load_run(run_dir)
-    corpus = train.load_corpus(config, run_info["data"], data_dir)
+    corpus = train.load_run_corpus(config, run_info["data"], data_dir)
     texts = corpus["test"][0]
     translator = infer.Translator(model, tokenizer, config)
     rows = []
@@ -127,26 +120,37 @@ def decoding_rows(run_dir, batch_sizes, beams, limit, data_dir):
             for batch_size in batch_sizes:
                 count = min(limit[batch_size], len(texts))
                 batches = [
-                    texts[i:i + batch_size] for i in range(0, count, batch_size)
+                    texts[i : i + batch_size]
+                    for i in range(0, count, batch_size)
                 ]
                 served(text=tf.constant(batches[0]))  # warm-up
-                graph = _rate(
-                    lambda b: served(text=tf.constant(b)), batches, count
+                graph = count / measure.seconds_of(
+                    lambda b: served(text=tf.constant(b)), batches
                 )
                 encoded = [translator.encode(b) for b in batches]
-                python_loop_decode(model, encoded[0], 4, beam, config.length_penalty)
-                loop = _rate(
+                python_loop_decode(
+                    model, encoded[0], 4, beam, config.length_penalty
+                )
+                loop = count / measure.seconds_of(
                     lambda source: python_loop_decode(
-                        model, source, config.max_length, beam,
+                        model,
+                        source,
+                        config.max_length,
+                        beam,
                         config.length_penalty,
                     ),
-                    encoded, count,
+                    encoded,
                 )
-                rows.append({
-                    "beam": beam, "batch": batch_size, "sentences": count,
-                    "saved_model_per_s": graph, "python_loop_per_s": loop,
-                    "speedup": graph / loop,
-                })
+                rows.append(
+                    {
+                        "beam": beam,
+                        "batch": batch_size,
+                        "sentences": count,
+                        "saved_model_per_s": graph,
+                        "python_loop_per_s": loop,
+                        "speedup": graph / loop,
+                    }
+                )
     return rows
 
 
@@ -164,18 +168,23 @@ def training_rate(run_dir, steps, data_dir):
     import keras
     import numpy as np
 
-    from apps.common import text, training
-    from apps.translation import data, train
-    from apps.translation.model import build_model
+    from attention_suite.apps.common import text, training
+    from attention_suite.apps.common.tokenizers import PAD_ID
+    from attention_suite.apps.translation import train
+    from attention_suite.apps.translation.model import build_model
 
     # Before the tokenizer exists: seeding clears TensorFlow's kernel caches,
     # which hold its SentencePiece resource.
     keras.utils.set_random_seed(0)
     config, run_info, tokenizer, _ = train.load_run(run_dir)
-    corpus = train.load_corpus(config, run_info["data"], data_dir)
+    corpus = train.load_run_corpus(config, run_info["data"], data_dir)
     dataset = text.seq2seq_dataset(
-        tokenizer, *corpus["train"], config.max_length, config.max_length,
-        config.batch_size, shuffle=True,
+        tokenizer,
+        *corpus["train"],
+        config.max_length,
+        config.max_length,
+        config.batch_size,
+        shuffle=True,
     )
     batches = [
         (
@@ -188,11 +197,10 @@ def training_rate(run_dir, steps, data_dir):
     training.compile_seq2seq(model, config, steps_per_epoch=1000)
     for inputs, targets in batches[:5]:
         model.train_on_batch(inputs, targets)
-    tokens = sum(int((t != data.PAD_ID).sum()) for _, t in batches[5:])
-    start = time.perf_counter()
-    for inputs, targets in batches[5:]:
-        model.train_on_batch(inputs, targets)
-    seconds = time.perf_counter() - start
+    tokens = sum(int((t != PAD_ID).sum()) for _, t in batches[5:])
+    seconds = measure.seconds_of(
+        lambda batch: model.train_on_batch(*batch), batches[5:]
+    )
     return {
         "backend": keras.backend.backend(),
         "target_tokens_per_s": tokens / seconds,
@@ -211,83 +219,114 @@ def markdown(results):
         A Markdown string.
     """
     machine = results["machine"]
-    lines = [
+    decoding = markdown_table(
+        [
+            "search",
+            "batch",
+            "sentences",
+            "SavedModel /s",
+            "Python loop /s",
+            "speed-up",
+        ],
+        [
+            [
+                "greedy" if row["beam"] == 1 else f"beam {row['beam']}",
+                row["batch"],
+                row["sentences"],
+                f"{row['saved_model_per_s']:.1f}",
+                f"{row['python_loop_per_s']:.2f}",
+                f"{row['speedup']:.1f}x",
+            ]
+            for row in results["decoding"]
+        ],
+    )
+    training = markdown_table(
+        ["backend", "target tokens/s"],
+        [
+            [row["backend"], f"{row['target_tokens_per_s']:.0f}"]
+            for row in results["training"]
+        ],
+    )
+    return (
         f"Run `{results['run']}` ({results['model']}); {machine['cpu']}, "
-        f"{machine['cores']} cores.",
-        "",
+        f"{machine['cores']} cores.\n\n"
         "Decoding test2016 sentences, sentences per second: the SavedModel "
         "(tokenizer, cached decoder and search in one graph) against a "
         "Python loop that calls the Keras model on the whole prefix once per "
-        "token (TensorFlow backend).",
-        "",
-        "| search | batch | sentences | SavedModel /s | Python loop /s | speed-up |",
-        "|---|---:|---:|---:|---:|---:|",
-    ]
-    for row in results["decoding"]:
-        search = "greedy" if row["beam"] == 1 else f"beam {row['beam']}"
-        lines.append(
-            f"| {search} | {row['batch']} | {row['sentences']} | "
-            f"{row['saved_model_per_s']:.1f} | {row['python_loop_per_s']:.2f} | "
-            f"{row['speedup']:.1f}x |"
-        )
-    lines += [
-        "",
+        "token (TensorFlow backend).\n\n"
+        f"{decoding}\n"
         "Training, target tokens per second (`train_on_batch`, batch "
-        f"{results['training'][0]['batch']} sentence pairs) per backend:",
-        "",
-        "| backend | target tokens/s |",
-        "|---|---:|",
-    ]
-    for row in results["training"]:
-        lines.append(f"| {row['backend']} | {row['target_tokens_per_s']:.0f} |")
-    return "\n".join(lines) + "\n"
-
-
-def _child(args):
-    """Runs one measurement in this process and prints it as JSON."""
-    if args.measure == "training":
-        result = training_rate(args.run, args.steps, args.data_dir)
-    else:
-        batch_sizes = (1, 64)
-        limit = {1: args.batch1_sentences, 64: args.batch64_sentences}
-        result = decoding_rows(args.run, batch_sizes, (1, 4), limit, args.data_dir)
-    print("RESULT " + json.dumps(result), flush=True)
-
-
-def _spawn(args, measure, backend):
-    env = dict(os.environ, KERAS_BACKEND=backend, TF_CPP_MIN_LOG_LEVEL="2")
-    command = [
-        sys.executable, __file__, "--run", args.run, "--measure", measure,
-        "--steps", str(args.steps),
-        "--batch1-sentences", str(args.batch1_sentences),
-        "--batch64-sentences", str(args.batch64_sentences),
-    ] + (["--data-dir", args.data_dir] if args.data_dir else [])
-    output = subprocess.run(
-        command, env=env, capture_output=True, text=True, check=False
+        f"{results['training'][0]['batch']} sentence pairs) per backend:\n\n"
+        f"{training}"
     )
-    results = [
-        line[len("RESULT "):] for line in output.stdout.splitlines()
-        if line.startswith("RESULT ")
-    ]
-    if output.returncode or not results:
-        raise RuntimeError(f"{measure} on {backend} failed:\n{output.stderr[-3000:]}")
-    return json.loads(results[-1])
+
+
+def measure_in_child(args):
+    """The measurement of a child process: `--measure` on this backend.
+
+    Args:
+        args: the parsed arguments.
+
+    Returns:
+        The training rate (a dict) or the decoding rows (a list).
+    """
+    if args.measure == "training":
+        return training_rate(args.run, args.steps, args.data_dir)
+    limit = {1: args.batch1_sentences, 64: args.batch64_sentences}
+    return decoding_rows(args.run, (1, 64), (1, 4), limit, args.data_dir)
+
+
+def spawn(args, measurement, backend):
+    """Runs one measurement in a fresh process on the given backend.
+
+    Args:
+        args: the parsed arguments, passed on to the child.
+        measurement: `"decoding"` or `"training"`.
+        backend: `"tensorflow"`, `"jax"` or `"torch"`.
+
+    Returns:
+        The child's result.
+
+    Raises:
+        RuntimeError: the child failed.
+    """
+    arguments = [
+        "--run",
+        args.run,
+        "--measure",
+        measurement,
+        "--steps",
+        str(args.steps),
+        "--batch1-sentences",
+        str(args.batch1_sentences),
+        "--batch64-sentences",
+        str(args.batch64_sentences),
+    ] + (["--data-dir", args.data_dir] if args.data_dir else [])
+    result = measure.run_child(__file__, backend, arguments, quiet=True)
+    if isinstance(result, dict) and "error" in result:
+        raise RuntimeError(
+            f"{measurement} on {backend} failed: {result['error']}"
+        )
+    return result
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--run", required=True, help="a trained translation run")
+    parser.add_argument(
+        "--run", required=True, help="a trained translation run"
+    )
     parser.add_argument("--data-dir", help="default: $ATTN_DATA_DIR")
     parser.add_argument("--steps", type=int, default=30)
     parser.add_argument("--batch1-sentences", type=int, default=20)
     parser.add_argument("--batch64-sentences", type=int, default=128)
-    parser.add_argument("--backends", default=",".join(BACKENDS))
-    parser.add_argument("--quick", action="store_true",
-                        help="a few sentences and steps; writes no files")
+    measure.add_arguments(parser, "a few sentences and steps")
     parser.add_argument("--measure", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.measure:
-        return _child(args)
+    if args.json_out:
+        measure.write_child_result(
+            args.json_out, lambda: measure_in_child(args)
+        )
+        return
     if args.quick:
         args.steps, args.batch1_sentences, args.batch64_sentences = 3, 4, 64
     start = time.perf_counter()
@@ -296,18 +335,18 @@ def main():
     results = {
         "run": os.path.basename(os.path.normpath(args.run)),
         "model": model_name,
-        "machine": machine_info(),
-        "decoding": _spawn(args, "decoding", "tensorflow"),
+        "machine": measure.machine_info(),
+        "decoding": spawn(args, "decoding", "tensorflow"),
         "training": [
-            _spawn(args, "training", backend)
-            for backend in args.backends.split(",")
+            spawn(args, "training", backend) for backend in args.backends
         ],
     }
     results["total_seconds"] = time.perf_counter() - start
     table = markdown(results)
     print(table)
-    if not args.quick:
-        write_results("translation", results, table)
+    out = measure.results_dir(args)
+    if out:
+        measure.write_results(out, "translation", results, table)
 
 
 if __name__ == "__main__":

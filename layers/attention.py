@@ -3,9 +3,10 @@
 import keras
 from keras import ops
 
-from layers import scores as scores_lib
-from layers.masking import masked_softmax, merge_masks
-from layers.shapes import check_attention_shapes
+from attention_suite.layers import scores as scores_lib
+from attention_suite.layers.arguments import check_rate
+from attention_suite.layers.masking import masked_softmax, merge_masks
+from attention_suite.layers.shapes import check_attention_shapes
 
 
 @keras.saving.register_keras_serializable(package="attention_suite")
@@ -56,14 +57,25 @@ class Attention(keras.layers.Layer):
     >>> context, weights = attention(
     ...     decoder_state, encoder_outputs, return_attention_scores=True
     ... )
-    >>> context.shape, weights.shape
+    >>> keras.ops.shape(context), keras.ops.shape(weights)
     ((2, 32), (2, 7))
     """
 
     def __init__(
-        self, score="scaled_dot", score_kwargs=None, dropout=0.0, seed=None,
+        self,
+        score="scaled_dot",
+        score_kwargs=None,
+        dropout=0.0,
+        seed=None,
         **kwargs,
     ):
+        if score_kwargs and not isinstance(score, str):
+            raise ValueError(
+                "`score_kwargs` configure a score given by its name; pass "
+                "the arguments to the score layer instead. Received: "
+                f"score={score!r}, score_kwargs={score_kwargs!r}"
+            )
+        check_rate("dropout", dropout)
         super().__init__(**kwargs)
         self.score = scores_lib.get(
             score, dtype=self.dtype_policy, **(score_kwargs or {})

@@ -1,10 +1,11 @@
-"""`BidirectionalAttention`: the attention flow layer of BiDAF (Seo et al. 2017)."""
+"""`BidirectionalAttention`: BiDAF's attention flow layer (Seo et al. 2017)."""
 
 import keras
 from keras import ops
 
-from layers.masking import keras_mask, masked_softmax
-from layers.shapes import check_dims_match, check_rank
+from attention_suite.layers.initializers import clone_initializer
+from attention_suite.layers.masking import keras_mask, masked_softmax
+from attention_suite.layers.shapes import check_dims_match, check_rank
 
 
 @keras.saving.register_keras_serializable(package="attention_suite")
@@ -29,7 +30,8 @@ class BidirectionalAttention(keras.layers.Layer):
     weight in `b` and a zero output row.
 
     Args:
-        kernel_initializer: initializer of `w`.
+        kernel_initializer: initializer of `w` (its three parts, for `h`,
+            `u` and `h * u`, each draw their own values).
 
     Call arguments:
         context: `(B, T, d)`.
@@ -49,7 +51,7 @@ class BidirectionalAttention(keras.layers.Layer):
 
     >>> attention = BidirectionalAttention()
     >>> context, question = np.ones((2, 30, 16)), np.ones((2, 6, 16))
-    >>> attention(context, question).shape
+    >>> keras.ops.shape(attention(context, question))
     (2, 30, 64)
     """
 
@@ -62,14 +64,18 @@ class BidirectionalAttention(keras.layers.Layer):
         check_rank(self, "context", context_shape, 3)
         check_rank(self, "query", query_shape, 3)
         check_dims_match(
-            self, "feature sizes",
-            {"context": context_shape, "query": query_shape}, -1,
+            self,
+            "feature sizes",
+            {"context": context_shape, "query": query_shape},
+            -1,
         )
         width = context_shape[-1]
 
         def weight(name):
             return self.add_weight(
-                name=name, shape=(width,), initializer=self.kernel_initializer
+                name=name,
+                shape=(width,),
+                initializer=clone_initializer(self.kernel_initializer),
             )
 
         self.context_kernel = weight("context_kernel")
@@ -91,19 +97,30 @@ class BidirectionalAttention(keras.layers.Layer):
         context, query = ops.cast(context, dtype), ops.cast(query, dtype)
         kernels = [
             ops.cast(k, dtype)
-            for k in (self.context_kernel, self.query_kernel, self.product_kernel)
+            for k in (
+                self.context_kernel,
+                self.query_kernel,
+                self.product_kernel,
+            )
         ]
         by_context = ops.einsum("btd,d->bt", context, kernels[0])
         by_query = ops.einsum("bjd,d->bj", query, kernels[1])
         by_product = ops.einsum("btd,bjd->btj", context * kernels[2], query)
         scores = (
-            by_product + ops.expand_dims(by_context, 2)
+            by_product
+            + ops.expand_dims(by_context, 2)
             + ops.expand_dims(by_query, 1)
         )
         return ops.cast(scores, "float32") + ops.cast(self.bias, "float32")
 
-    def call(self, context, query, context_mask=None, query_mask=None,
-             return_attention_scores=False):
+    def call(
+        self,
+        context,
+        query,
+        context_mask=None,
+        query_mask=None,
+        return_attention_scores=False,
+    ):
         if context_mask is None:
             context_mask = keras_mask(context)
         if query_mask is None:
@@ -114,7 +131,9 @@ class BidirectionalAttention(keras.layers.Layer):
         to_query = masked_softmax(
             scores, None if query_mask is None else query_mask[:, None, :]
         )
-        attended_query = ops.einsum("btj,bjd->btd", ops.cast(to_query, dtype), query)
+        attended_query = ops.einsum(
+            "btj,bjd->btd", ops.cast(to_query, dtype), query
+        )
         if query_mask is not None:
             scores = ops.where(query_mask[:, None, :], scores, -1e9)
         to_context = masked_softmax(ops.max(scores, axis=-1), context_mask)
@@ -132,14 +151,17 @@ class BidirectionalAttention(keras.layers.Layer):
         )
         if context_mask is not None:
             outputs = ops.where(
-                ops.expand_dims(context_mask, -1), outputs, ops.zeros_like(outputs)
+                ops.expand_dims(context_mask, -1),
+                outputs,
+                ops.zeros_like(outputs),
             )
         if return_attention_scores:
             return outputs, (to_query, to_context)
         return outputs
 
-    def compute_output_spec(self, context, query, return_attention_scores=False,
-                            **kwargs):
+    def compute_output_spec(
+        self, context, query, return_attention_scores=False, **kwargs
+    ):
         batch, length = context.shape[0], context.shape[1]
         outputs = keras.KerasTensor(
             (batch, length, 4 * context.shape[-1]), dtype=self.compute_dtype

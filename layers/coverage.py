@@ -9,8 +9,14 @@ summarizer learns not to repeat itself.
 import keras
 from keras import ops
 
-from layers.masking import masked_softmax
-from layers.shapes import check_attention_shapes, check_dims_match, check_rank
+from attention_suite.layers.arguments import check_positive_int
+from attention_suite.layers.initializers import clone_initializer
+from attention_suite.layers.masking import masked_softmax
+from attention_suite.layers.shapes import (
+    check_attention_shapes,
+    check_dims_match,
+    check_rank,
+)
 
 
 @keras.saving.register_keras_serializable(package="attention_suite")
@@ -27,7 +33,8 @@ class CoverageAttention(keras.layers.Layer):
 
     Args:
         units: size of the hidden layer; defaults to the key feature size.
-        kernel_initializer: initializer of `W_q`, `W_k`, `w_c` and `v`.
+        kernel_initializer: initializer of `W_q`, `W_k`, `w_c` and `v`
+            (each draws its own values).
 
     Call arguments:
         query: `(B, dq)`, the decoder state of this step.
@@ -52,11 +59,14 @@ class CoverageAttention(keras.layers.Layer):
     >>> context, weights, coverage = attention(
     ...     np.ones((2, 4)), encoder_outputs, coverage
     ... )
-    >>> context.shape, weights.shape, coverage.shape
+    >>> tuple(keras.ops.shape(x) for x in (context, weights, coverage))
     ((2, 16), (2, 7), (2, 7))
     """
 
-    def __init__(self, units=None, kernel_initializer="glorot_uniform", **kwargs):
+    def __init__(
+        self, units=None, kernel_initializer="glorot_uniform", **kwargs
+    ):
+        check_positive_int("units", units, allow_none=True)
         super().__init__(**kwargs)
         self.units = units
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
@@ -67,21 +77,27 @@ class CoverageAttention(keras.layers.Layer):
         check_attention_shapes(self, query_shape, value_shape, key_shape, 2)
         check_rank(self, "coverage", coverage_shape, 2)
         check_dims_match(
-            self, "source lengths",
-            {"value": value_shape, "coverage": coverage_shape}, 1,
+            self,
+            "source lengths",
+            {"value": value_shape, "coverage": coverage_shape},
+            1,
         )
         units = self.units or key_shape[-1]
 
         def weight(name, shape):
             return self.add_weight(
-                name=name, shape=shape, initializer=self.kernel_initializer
+                name=name,
+                shape=shape,
+                initializer=clone_initializer(self.kernel_initializer),
             )
 
         self.query_kernel = weight("query_kernel", (query_shape[-1], units))
         self.key_kernel = weight("key_kernel", (key_shape[-1], units))
         self.coverage_kernel = weight("coverage_kernel", (units,))
         self.score_vector = weight("score_vector", (units,))
-        self.bias = self.add_weight(name="bias", shape=(units,), initializer="zeros")
+        self.bias = self.add_weight(
+            name="bias", shape=(units,), initializer="zeros"
+        )
 
     def project_key(self, key):
         """The key projection `W_k k`, `(B, S, units)`, shared by all steps.
@@ -96,7 +112,12 @@ class CoverageAttention(keras.layers.Layer):
         return ops.matmul(key, ops.cast(self.key_kernel, self.compute_dtype))
 
     def call(
-        self, query, value, coverage, key=None, value_mask=None,
+        self,
+        query,
+        value,
+        coverage,
+        key=None,
+        value_mask=None,
         projected_key=None,
     ):
         dtype = self.compute_dtype
@@ -104,7 +125,9 @@ class CoverageAttention(keras.layers.Layer):
         if projected_key is None:
             projected_key = self.project_key(key)
         coverage = ops.cast(coverage, "float32")
-        q = ops.matmul(ops.cast(query, dtype), ops.cast(self.query_kernel, dtype))
+        q = ops.matmul(
+            ops.cast(query, dtype), ops.cast(self.query_kernel, dtype)
+        )
         hidden = (
             ops.expand_dims(q, 1)
             + ops.cast(projected_key, dtype)
@@ -124,7 +147,9 @@ class CoverageAttention(keras.layers.Layer):
     def compute_output_spec(self, query, value, coverage, **kwargs):
         batch, length = value.shape[0], value.shape[1]
         return (
-            keras.KerasTensor((batch, value.shape[-1]), dtype=self.compute_dtype),
+            keras.KerasTensor(
+                (batch, value.shape[-1]), dtype=self.compute_dtype
+            ),
             keras.KerasTensor((batch, length), dtype=self.compute_dtype),
             keras.KerasTensor((batch, length), dtype="float32"),
         )

@@ -1,12 +1,22 @@
-"""`MultiHeadAttention` with fused, explicit and chunked paths and a KV cache."""
+"""`MultiHeadAttention`: fused, explicit and chunked paths and a KV cache."""
 
 import math
 
 import keras
 from keras import ops
 
-from layers.masking import masked_softmax, merge_masks
-from layers.shapes import check_attention_shapes, check_dims_match
+from attention_suite.layers.arguments import (
+    check_divisible,
+    check_one_of,
+    check_positive_int,
+    check_rate,
+)
+from attention_suite.layers.initializers import clone_initializer
+from attention_suite.layers.masking import masked_softmax, merge_masks
+from attention_suite.layers.shapes import (
+    check_attention_shapes,
+    check_dims_match,
+)
 
 _IMPLEMENTATIONS = ("auto", "fused", "explicit", "chunked")
 
@@ -54,7 +64,8 @@ class MultiHeadAttention(keras.layers.Layer):
         query_chunk_size: queries per chunk on the `"chunked"` path.
         flash_attention: passed to `keras.ops.dot_product_attention`; `None`
             uses flash attention when available.
-        kernel_initializer: initializer of the projection kernels.
+        kernel_initializer: initializer of the projection kernels (each
+            draws its own values).
         bias_initializer: initializer of the projection biases.
         seed: seed of the attention dropout.
 
@@ -85,8 +96,8 @@ class MultiHeadAttention(keras.layers.Layer):
     Example:
 
     >>> mha = MultiHeadAttention(num_heads=8, key_dim=16, num_key_value_heads=2)
-    >>> x = np.random.rand(2, 10, 64).astype("float32")
-    >>> mha(x, x, use_causal_mask=True).shape
+    >>> x = np.ones((2, 10, 64))
+    >>> keras.ops.shape(mha(x, x, use_causal_mask=True))
     (2, 10, 64)
     """
 
@@ -107,18 +118,21 @@ class MultiHeadAttention(keras.layers.Layer):
         seed=None,
         **kwargs,
     ):
-        super().__init__(**kwargs)
+        check_positive_int("num_heads", num_heads)
+        check_positive_int("key_dim", key_dim)
+        check_positive_int("value_dim", value_dim, allow_none=True)
+        check_positive_int(
+            "num_key_value_heads", num_key_value_heads, allow_none=True
+        )
         num_key_value_heads = num_key_value_heads or num_heads
-        if num_heads % num_key_value_heads:
-            raise ValueError(
-                f"num_heads={num_heads} must be a multiple of "
-                f"num_key_value_heads={num_key_value_heads}."
-            )
-        if implementation not in _IMPLEMENTATIONS:
-            raise ValueError(
-                f"implementation={implementation!r} is not one of "
-                f"{_IMPLEMENTATIONS}."
-            )
+        check_divisible(
+            "num_heads", num_heads, "num_key_value_heads", num_key_value_heads
+        )
+        check_rate("dropout", dropout)
+        check_positive_int("output_dim", output_dim, allow_none=True)
+        check_one_of("implementation", implementation, _IMPLEMENTATIONS)
+        check_positive_int("query_chunk_size", query_chunk_size)
+        super().__init__(**kwargs)
         self.num_heads = num_heads
         self.key_dim = key_dim
         self.value_dim = value_dim or key_dim
@@ -137,15 +151,31 @@ class MultiHeadAttention(keras.layers.Layer):
         )
         self.supports_masking = True
 
-    def _projection(self, name, heads, head_dim):
+    def _einsum_dense(self, equation, output_shape, bias_axes, name):
+        """An `EinsumDense` sublayer with its own copies of the initializers.
+
+        Args:
+            equation: the einsum equation.
+            output_shape: the output shape without the batch axis.
+            bias_axes: the bias axes, used when `use_bias=True`.
+            name: the sublayer's name.
+
+        Returns:
+            The (unbuilt) `EinsumDense` layer.
+        """
         return keras.layers.EinsumDense(
-            "abc,cde->abde",
-            output_shape=(None, heads, head_dim),
-            bias_axes="de" if self.use_bias else None,
-            kernel_initializer=self.kernel_initializer,
-            bias_initializer=self.bias_initializer,
+            equation,
+            output_shape=output_shape,
+            bias_axes=bias_axes if self.use_bias else None,
+            kernel_initializer=clone_initializer(self.kernel_initializer),
+            bias_initializer=clone_initializer(self.bias_initializer),
             dtype=self.dtype_policy,
             name=name,
+        )
+
+    def _projection(self, name, heads, head_dim):
+        return self._einsum_dense(
+            "abc,cde->abde", (None, heads, head_dim), "de", name
         )
 
     def _check_shapes(self, query_shape, value_shape, key_shape):
@@ -179,14 +209,11 @@ class MultiHeadAttention(keras.layers.Layer):
             "value", self.num_key_value_heads, self.value_dim
         )
         self.value_dense.build(value_shape)
-        self.output_dense = keras.layers.EinsumDense(
+        self.output_dense = self._einsum_dense(
             "abcd,cde->abe",
-            output_shape=(None, self.output_dim or query_shape[-1]),
-            bias_axes="e" if self.use_bias else None,
-            kernel_initializer=self.kernel_initializer,
-            bias_initializer=self.bias_initializer,
-            dtype=self.dtype_policy,
-            name="attention_output",
+            (None, self.output_dim or query_shape[-1]),
+            "e",
+            "attention_output",
         )
         self.output_dense.build(
             (query_shape[0], query_shape[1], self.num_heads, self.value_dim)
@@ -267,11 +294,15 @@ class MultiHeadAttention(keras.layers.Layer):
         else:
             # A plain causal mask goes to the fused kernel as `is_causal`, which
             # lets flash attention skip the masked blocks.
-            native_causal = path == "fused" and use_causal_mask and (
-                cache is None
-                and query_mask is None
-                and key_mask is None
-                and attention_mask is None
+            native_causal = (
+                path == "fused"
+                and use_causal_mask
+                and (
+                    cache is None
+                    and query_mask is None
+                    and key_mask is None
+                    and attention_mask is None
+                )
             )
             mask_args["use_causal_mask"] = use_causal_mask and not native_causal
             mask = merge_masks(
@@ -282,9 +313,7 @@ class MultiHeadAttention(keras.layers.Layer):
             if path == "fused":
                 out = self._fused_attention(q, k, v, mask, native_causal)
             else:
-                out, scores = self._explicit_attention(
-                    q, k, v, mask, training
-                )
+                out, scores = self._explicit_attention(q, k, v, mask, training)
         outputs = [self.output_dense(out)]
         if return_attention_scores:
             outputs.append(scores)
@@ -360,7 +389,9 @@ class MultiHeadAttention(keras.layers.Layer):
             v = ops.repeat(v, self.num_heads, axis=2)
         if mask is None:
             return ops.dot_product_attention(
-                q, k, v,
+                q,
+                k,
+                v,
                 scale=1.0 / math.sqrt(self.key_dim),
                 is_causal=is_causal,
                 flash_attention=self.flash_attention,
@@ -369,7 +400,9 @@ class MultiHeadAttention(keras.layers.Layer):
         # every path gives the same (zero) output instead of NaN or noise.
         has_key = ops.any(mask, axis=-1, keepdims=True)
         out = ops.dot_product_attention(
-            q, k, v,
+            q,
+            k,
+            v,
             mask=ops.expand_dims(ops.logical_or(mask, ~has_key), 1),
             scale=1.0 / math.sqrt(self.key_dim),
             flash_attention=self.flash_attention,
@@ -378,8 +411,15 @@ class MultiHeadAttention(keras.layers.Layer):
         return out * ops.expand_dims(ops.cast(has_key, out.dtype), -1)
 
     def _chunked_attention(
-        self, q, k, v, query_positions, key_positions,
-        query_mask=None, key_mask=None, attention_mask=None,
+        self,
+        q,
+        k,
+        v,
+        query_positions,
+        key_positions,
+        query_mask=None,
+        key_mask=None,
+        attention_mask=None,
         use_causal_mask=False,
     ):
         chunk = self.query_chunk_size
@@ -394,7 +434,7 @@ class MultiHeadAttention(keras.layers.Layer):
             x = ops.pad(x, widths)
             shape = list(ops.shape(x))
             x = ops.reshape(
-                x, shape[:axis] + [num_chunks, chunk] + shape[axis + 1:]
+                x, shape[:axis] + [num_chunks, chunk] + shape[axis + 1 :]
             )
             return ops.moveaxis(x, axis, 0)
 
@@ -440,9 +480,7 @@ class MultiHeadAttention(keras.layers.Layer):
         return out[:, :length]
 
     def compute_output_shape(self, query_shape, value_shape, key_shape=None):
-        return tuple(query_shape[:-1]) + (
-            self.output_dim or query_shape[-1],
-        )
+        return tuple(query_shape[:-1]) + (self.output_dim or query_shape[-1],)
 
     def compute_output_spec(
         self,
@@ -460,13 +498,15 @@ class MultiHeadAttention(keras.layers.Layer):
             )
         ]
         if return_attention_scores:
-            key_length = (
-                cache.shape[2] if cache is not None else value.shape[1]
-            )
+            key_length = cache.shape[2] if cache is not None else value.shape[1]
             outputs.append(
                 keras.KerasTensor(
-                    (query.shape[0], self.num_heads, query.shape[1],
-                     key_length),
+                    (
+                        query.shape[0],
+                        self.num_heads,
+                        query.shape[1],
+                        key_length,
+                    ),
                     dtype=self.compute_dtype,
                 )
             )

@@ -9,7 +9,8 @@ little mass.
 import keras
 from keras import ops
 
-from layers.shapes import check_dims_match, check_rank
+from attention_suite.layers.arguments import check_positive_float
+from attention_suite.layers.shapes import check_dims_match, check_rank
 
 
 def copy_distribution(weights, source_ids, vocabulary_size):
@@ -31,8 +32,12 @@ def copy_distribution(weights, source_ids, vocabulary_size):
     positions = (batch, steps, length)
     indices = ops.stack(
         [
-            ops.broadcast_to(ops.reshape(ops.arange(batch), (-1, 1, 1)), positions),
-            ops.broadcast_to(ops.reshape(ops.arange(steps), (1, -1, 1)), positions),
+            ops.broadcast_to(
+                ops.reshape(ops.arange(batch), (-1, 1, 1)), positions
+            ),
+            ops.broadcast_to(
+                ops.reshape(ops.arange(steps), (1, -1, 1)), positions
+            ),
             ops.broadcast_to(
                 ops.expand_dims(ops.cast(source_ids, "int32"), 1), positions
             ),
@@ -86,32 +91,49 @@ class PointerGenerator(keras.layers.Layer):
     ...     np.zeros((2, 10)), np.full((2, 4), 0.25),
     ...     np.array([[3, 3, 5, 9], [1, 2, 3, 4]]), np.ones((2, 6)),
     ... )
-    >>> log_probs.shape
+    >>> keras.ops.shape(log_probs)
     (2, 10)
     """
 
-    def __init__(self, epsilon=1e-9, kernel_initializer="glorot_uniform", **kwargs):
+    def __init__(
+        self, epsilon=1e-9, kernel_initializer="glorot_uniform", **kwargs
+    ):
+        check_positive_float("epsilon", epsilon)
         super().__init__(**kwargs)
         self.epsilon = epsilon
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
 
-    def build(self, logits_shape, weights_shape, source_ids_shape, features_shape):
+    def build(
+        self, logits_shape, weights_shape, source_ids_shape, features_shape
+    ):
         check_rank(self, "logits", logits_shape, (2, 3))
-        for name, shape in (("weights", weights_shape), ("features", features_shape)):
+        for name, shape in (
+            ("weights", weights_shape),
+            ("features", features_shape),
+        ):
             check_rank(self, name, shape, len(logits_shape))
         check_rank(self, "source_ids", source_ids_shape, 2)
         check_dims_match(
-            self, "source lengths",
-            {"weights": weights_shape, "source_ids": source_ids_shape}, -1,
+            self,
+            "source lengths",
+            {"weights": weights_shape, "source_ids": source_ids_shape},
+            -1,
         )
         self.kernel = self.add_weight(
-            name="kernel", shape=(features_shape[-1], 1),
+            name="kernel",
+            shape=(features_shape[-1], 1),
             initializer=self.kernel_initializer,
         )
-        self.bias = self.add_weight(name="bias", shape=(1,), initializer="zeros")
+        self.bias = self.add_weight(
+            name="bias", shape=(1,), initializer="zeros"
+        )
 
     def call(
-        self, logits, weights, source_ids, features,
+        self,
+        logits,
+        weights,
+        source_ids,
+        features,
         return_generation_probability=False,
     ):
         single_step = len(logits.shape) == 2
@@ -120,8 +142,12 @@ class PointerGenerator(keras.layers.Layer):
                 ops.expand_dims(x, 1) for x in (logits, weights, features)
             )
         dtype = self.compute_dtype
-        gate = ops.matmul(ops.cast(features, dtype), ops.cast(self.kernel, dtype))
-        gate = ops.sigmoid(ops.cast(gate, "float32") + ops.cast(self.bias, "float32"))
+        gate = ops.matmul(
+            ops.cast(features, dtype), ops.cast(self.kernel, dtype)
+        )
+        gate = ops.sigmoid(
+            ops.cast(gate, "float32") + ops.cast(self.bias, "float32")
+        )
         vocabulary = ops.softmax(ops.cast(logits, "float32"), axis=-1)
         copied = copy_distribution(weights, source_ids, ops.shape(logits)[-1])
         mixture = gate * vocabulary + (1.0 - gate) * copied
@@ -134,7 +160,11 @@ class PointerGenerator(keras.layers.Layer):
         return log_probs
 
     def compute_output_spec(
-        self, logits, weights, source_ids, features,
+        self,
+        logits,
+        weights,
+        source_ids,
+        features,
         return_generation_probability=False,
     ):
         log_probs = keras.KerasTensor(logits.shape, dtype="float32")

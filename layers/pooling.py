@@ -3,8 +3,9 @@
 import keras
 from keras import ops
 
-from layers.attention import Attention
-from layers.shapes import check_rank
+from attention_suite.layers.arguments import check_positive_int
+from attention_suite.layers.attention import Attention
+from attention_suite.layers.shapes import check_rank
 
 
 @keras.saving.register_keras_serializable(package="attention_suite")
@@ -36,7 +37,7 @@ class AttentionPooling(keras.layers.Layer):
     Example:
 
     >>> pooled = AttentionPooling()(np.ones((2, 7, 16)))
-    >>> pooled.shape
+    >>> keras.ops.shape(pooled)
     (2, 16)
     """
 
@@ -48,6 +49,7 @@ class AttentionPooling(keras.layers.Layer):
         query_initializer="glorot_uniform",
         **kwargs,
     ):
+        check_positive_int("query_dim", query_dim, allow_none=True)
         super().__init__(**kwargs)
         self.attention = Attention(
             score=score, score_kwargs=score_kwargs, dtype=self.dtype_policy

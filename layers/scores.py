@@ -19,7 +19,9 @@ import math
 import keras
 from keras import ops
 
-from layers.shapes import check_dims_match, check_rank
+from attention_suite.layers.arguments import check_positive_int
+from attention_suite.layers.initializers import clone_initializer
+from attention_suite.layers.shapes import check_dims_match, check_rank
 
 _PACKAGE = "attention_suite"
 
@@ -54,6 +56,22 @@ class _WeightedScore(_Score):
         super().__init__(**kwargs)
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
 
+    def _add_kernel(self, name, shape):
+        """Adds a weight drawn from its own copy of `kernel_initializer`.
+
+        Args:
+            name: the weight's name.
+            shape: the weight's shape.
+
+        Returns:
+            The new variable.
+        """
+        return self.add_weight(
+            name=name,
+            shape=shape,
+            initializer=clone_initializer(self.kernel_initializer),
+        )
+
     def get_config(self):
         return {
             **super().get_config(),
@@ -80,7 +98,7 @@ class DotScore(_Score):
     Example:
 
     >>> q, k = np.ones((2, 3, 4)), np.ones((2, 5, 4))
-    >>> DotScore()(q, k).shape
+    >>> keras.ops.shape(DotScore()(q, k))
     (2, 3, 5)
     """
 
@@ -90,8 +108,10 @@ class DotScore(_Score):
 
     def build_weights(self, query_shape, key_shape):
         check_dims_match(
-            self, "query and key feature sizes",
-            {"query": query_shape, "key": key_shape}, -1,
+            self,
+            "query and key feature sizes",
+            {"query": query_shape, "key": key_shape},
+            -1,
         )
 
     def _scale_for(self, key):
@@ -121,8 +141,10 @@ class ScaledDotScore(DotScore):
 
     Example:
 
-    >>> ScaledDotScore()(np.ones((1, 2, 4)), np.ones((1, 3, 4)))[0, 0, 0]
-    2.0
+    >>> scores = ScaledDotScore()(np.ones((1, 2, 4)), np.ones((1, 3, 4)))
+    >>> keras.ops.convert_to_numpy(scores)
+    array([[[2., 2., 2.],
+            [2., 2., 2.]]], dtype=float32)
     """
 
     def __init__(self, **kwargs):
@@ -154,15 +176,14 @@ class GeneralScore(_WeightedScore):
 
     Example:
 
-    >>> GeneralScore()(np.ones((2, 3, 4)), np.ones((2, 5, 6))).shape
+    >>> scores = GeneralScore()(np.ones((2, 3, 4)), np.ones((2, 5, 6)))
+    >>> keras.ops.shape(scores)
     (2, 3, 5)
     """
 
     def build_weights(self, query_shape, key_shape):
-        self.kernel = self.add_weight(
-            name="kernel",
-            shape=(query_shape[-1], key_shape[-1]),
-            initializer=self.kernel_initializer,
+        self.kernel = self._add_kernel(
+            "kernel", (query_shape[-1], key_shape[-1])
         )
 
     def call(self, query, key):
@@ -180,7 +201,8 @@ class AdditiveScore(_WeightedScore):
     Args:
         units: size of the hidden layer; defaults to the key feature size.
         use_bias: whether to add the bias `b` inside the `tanh`.
-        kernel_initializer: initializer of `W_q`, `W_k` and `v`.
+        kernel_initializer: initializer of `W_q`, `W_k` and `v` (each
+            draws its own values).
 
     Call arguments:
         query: `(B, Tq, dq)`.
@@ -194,7 +216,8 @@ class AdditiveScore(_WeightedScore):
 
     Example:
 
-    >>> AdditiveScore(units=8)(np.ones((2, 3, 4)), np.ones((2, 5, 6))).shape
+    >>> score = AdditiveScore(units=8)
+    >>> keras.ops.shape(score(np.ones((2, 3, 4)), np.ones((2, 5, 6))))
     (2, 3, 5)
     """
 
@@ -205,32 +228,23 @@ class AdditiveScore(_WeightedScore):
         kernel_initializer="glorot_uniform",
         **kwargs,
     ):
+        check_positive_int("units", units, allow_none=True)
         super().__init__(kernel_initializer=kernel_initializer, **kwargs)
         self.units = units
         self.use_bias = use_bias
 
     def build_weights(self, query_shape, key_shape):
         units = self.units or key_shape[-1]
-        self.query_kernel = self.add_weight(
-            name="query_kernel",
-            shape=(query_shape[-1], units),
-            initializer=self.kernel_initializer,
+        self.query_kernel = self._add_kernel(
+            "query_kernel", (query_shape[-1], units)
         )
-        self.key_kernel = self.add_weight(
-            name="key_kernel",
-            shape=(key_shape[-1], units),
-            initializer=self.kernel_initializer,
-        )
+        self.key_kernel = self._add_kernel("key_kernel", (key_shape[-1], units))
         self.bias = (
             self.add_weight(name="bias", shape=(units,), initializer="zeros")
             if self.use_bias
             else None
         )
-        self.score_vector = self.add_weight(
-            name="score_vector",
-            shape=(units,),
-            initializer=self.kernel_initializer,
-        )
+        self.score_vector = self._add_kernel("score_vector", (units,))
 
     def project_key(self, key):
         """The key projection `W_k k`, `(B, Tk, units)`.
@@ -247,7 +261,8 @@ class AdditiveScore(_WeightedScore):
         dtype = query.dtype
         q = ops.matmul(query, ops.cast(self.query_kernel, dtype))
         k = (
-            self.project_key(ops.cast(key, dtype)) if projected_key is None
+            self.project_key(ops.cast(key, dtype))
+            if projected_key is None
             else ops.cast(projected_key, dtype)
         )
         hidden = ops.expand_dims(q, 2) + ops.expand_dims(k, 1)
@@ -285,26 +300,21 @@ class LocationScore(_WeightedScore):
 
     Example:
 
-    >>> LocationScore(max_length=10)(np.ones((2, 3, 4)), np.ones((2, 5, 6))).shape
+    >>> score = LocationScore(max_length=10)
+    >>> keras.ops.shape(score(np.ones((2, 3, 4)), np.ones((2, 5, 6))))
     (2, 3, 5)
     """
 
     def __init__(
         self, max_length, kernel_initializer="glorot_uniform", **kwargs
     ):
+        check_positive_int("max_length", max_length)
         super().__init__(kernel_initializer=kernel_initializer, **kwargs)
-        if not isinstance(max_length, int) or max_length < 1:
-            raise ValueError(
-                "LocationScore needs a positive integer `max_length`, "
-                f"received max_length={max_length!r}."
-            )
         self.max_length = max_length
 
     def build_weights(self, query_shape, key_shape):
-        self.kernel = self.add_weight(
-            name="kernel",
-            shape=(query_shape[-1], self.max_length),
-            initializer=self.kernel_initializer,
+        self.kernel = self._add_kernel(
+            "kernel", (query_shape[-1], self.max_length)
         )
 
     def call(self, query, key):
@@ -357,6 +367,7 @@ def get(identifier, **kwargs):
     if isinstance(identifier, str) and identifier in _SCORES:
         return _SCORES[identifier](**kwargs)
     raise ValueError(
-        f"Unknown attention score {identifier!r}; expected one of "
-        f"{sorted(_SCORES)} or a score layer."
+        "Received an invalid value for argument `score`, expected one of "
+        f"{tuple(_SCORES)}, a score layer or its config. Received: "
+        f"score={identifier!r}"
     )

@@ -63,6 +63,8 @@ def check_attention_shapes(
     named = {"query": query_shape, "value": value_shape, "key": key_shape}
     check_dims_match(layer, "batch sizes", named, 0)
     check_dims_match(
-        layer, "key and value lengths",
-        {"value": value_shape, "key": key_shape}, 1,
+        layer,
+        "key and value lengths",
+        {"value": value_shape, "key": key_shape},
+        1,
     )

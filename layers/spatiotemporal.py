@@ -8,8 +8,8 @@ other axis into the batch and run `layers.MultiHeadAttention`.
 import keras
 from keras import ops
 
-from layers.multi_head_attention import MultiHeadAttention
-from layers.shapes import check_rank
+from attention_suite.layers.multi_head_attention import MultiHeadAttention
+from attention_suite.layers.shapes import check_rank
 
 
 class _AxisAttention(keras.layers.Layer):
@@ -21,9 +21,16 @@ class _AxisAttention(keras.layers.Layer):
         mha_kwargs = {
             name: kwargs.pop(name)
             for name in (
-                "value_dim", "num_key_value_heads", "use_bias", "output_dim",
-                "implementation", "query_chunk_size", "flash_attention",
-                "kernel_initializer", "bias_initializer", "seed",
+                "value_dim",
+                "num_key_value_heads",
+                "use_bias",
+                "output_dim",
+                "implementation",
+                "query_chunk_size",
+                "flash_attention",
+                "kernel_initializer",
+                "bias_initializer",
+                "seed",
             )
             if name in kwargs
         }
@@ -97,9 +104,7 @@ class _AxisAttention(keras.layers.Layer):
         return self._unfold(outputs, batch, other), scores
 
     def compute_output_shape(self, input_shape):
-        return self.attention.compute_output_shape(
-            input_shape, input_shape
-        )
+        return self.attention.compute_output_shape(input_shape, input_shape)
 
     def compute_output_spec(
         self, inputs, return_attention_scores=False, **kwargs
@@ -154,8 +159,9 @@ class TemporalAttention(_AxisAttention):
 
     Example:
 
-    >>> x = np.random.rand(2, 12, 5, 16).astype("float32")
-    >>> TemporalAttention(num_heads=2, key_dim=8)(x, use_causal_mask=True).shape
+    >>> x = np.ones((2, 12, 5, 16))
+    >>> layer = TemporalAttention(num_heads=2, key_dim=8)
+    >>> keras.ops.shape(layer(x, use_causal_mask=True))
     (2, 12, 5, 16)
     """
 
@@ -188,9 +194,10 @@ class SpatialAttention(_AxisAttention):
 
     Example:
 
-    >>> x = np.random.rand(2, 12, 5, 16).astype("float32")
+    >>> x = np.ones((2, 12, 5, 16))
     >>> adjacency = np.eye(5, dtype=bool)
-    >>> SpatialAttention(num_heads=2, key_dim=8)(x, attention_mask=adjacency).shape
+    >>> layer = SpatialAttention(num_heads=2, key_dim=8)
+    >>> keras.ops.shape(layer(x, attention_mask=adjacency))
     (2, 12, 5, 16)
     """
 

@@ -7,9 +7,16 @@ with `keras_hub.layers.TokenAndPositionEmbedding`, `PositionEmbedding` or
 
 import keras
 
-from layers.masking import keras_mask
-from layers.multi_head_attention import MultiHeadAttention
-from layers.shapes import check_rank
+from attention_suite.layers.arguments import (
+    check_divisible,
+    check_positive_float,
+    check_positive_int,
+    check_rate,
+)
+from attention_suite.layers.initializers import clone_initializer
+from attention_suite.layers.masking import keras_mask
+from attention_suite.layers.multi_head_attention import MultiHeadAttention
+from attention_suite.layers.shapes import check_rank
 
 
 class _TransformerBlock(keras.layers.Layer):
@@ -27,6 +34,19 @@ class _TransformerBlock(keras.layers.Layer):
         kernel_initializer="glorot_uniform",
         **kwargs,
     ):
+        check_positive_int("intermediate_dim", intermediate_dim)
+        check_positive_int("num_heads", num_heads)
+        check_positive_int(
+            "num_key_value_heads", num_key_value_heads, allow_none=True
+        )
+        check_divisible(
+            "num_heads",
+            num_heads,
+            "num_key_value_heads",
+            num_key_value_heads or num_heads,
+        )
+        check_rate("dropout", dropout)
+        check_positive_float("layer_norm_epsilon", layer_norm_epsilon)
         super().__init__(**kwargs)
         self.intermediate_dim = intermediate_dim
         self.num_heads = num_heads
@@ -50,7 +70,7 @@ class _TransformerBlock(keras.layers.Layer):
             key_dim=hidden_dim // self.num_heads,
             num_key_value_heads=self.num_key_value_heads,
             dropout=self.dropout,
-            kernel_initializer=self.kernel_initializer,
+            kernel_initializer=clone_initializer(self.kernel_initializer),
             dtype=self.dtype_policy,
             name=name,
         )
@@ -71,14 +91,14 @@ class _TransformerBlock(keras.layers.Layer):
         self.intermediate_dense = keras.layers.Dense(
             self.intermediate_dim,
             activation=self.activation,
-            kernel_initializer=self.kernel_initializer,
+            kernel_initializer=clone_initializer(self.kernel_initializer),
             dtype=self.dtype_policy,
             name="intermediate_dense",
         )
         self.intermediate_dense.build(shape)
         self.output_dense = keras.layers.Dense(
             shape[-1],
-            kernel_initializer=self.kernel_initializer,
+            kernel_initializer=clone_initializer(self.kernel_initializer),
             dtype=self.dtype_policy,
             name="output_dense",
         )
@@ -145,7 +165,8 @@ class TransformerEncoderBlock(_TransformerBlock):
         activation: activation of the feed-forward network.
         layer_norm_epsilon: epsilon of the layer normalizations.
         normalize_first: pre-norm (`True`) or post-norm (`False`) residuals.
-        kernel_initializer: initializer of all kernels.
+        kernel_initializer: initializer of all kernels (each draws its own
+            values).
 
     Call arguments:
         inputs: `(B, T, d)`.
@@ -161,7 +182,7 @@ class TransformerEncoderBlock(_TransformerBlock):
     Example:
 
     >>> block = TransformerEncoderBlock(intermediate_dim=64, num_heads=4)
-    >>> block(np.ones((2, 10, 32))).shape
+    >>> keras.ops.shape(block(np.ones((2, 10, 32))))
     (2, 10, 32)
     """
 
@@ -227,7 +248,8 @@ class TransformerDecoderBlock(_TransformerBlock):
         activation: activation of the feed-forward network.
         layer_norm_epsilon: epsilon of the layer normalizations.
         normalize_first: pre-norm (`True`) or post-norm (`False`) residuals.
-        kernel_initializer: initializer of all kernels.
+        kernel_initializer: initializer of all kernels (each draws its own
+            values).
 
     Call arguments:
         decoder_sequence: `(B, Tq, d)`.
@@ -258,7 +280,8 @@ class TransformerDecoderBlock(_TransformerBlock):
     Example:
 
     >>> block = TransformerDecoderBlock(intermediate_dim=64, num_heads=4)
-    >>> block(np.ones((2, 5, 32)), np.ones((2, 9, 32))).shape
+    >>> outputs = block(np.ones((2, 5, 32)), np.ones((2, 9, 32)))
+    >>> keras.ops.shape(outputs)
     (2, 5, 32)
     """
 
@@ -276,7 +299,9 @@ class TransformerDecoderBlock(_TransformerBlock):
                 shape[-1], "cross_attention"
             )
             self.cross_attention.build(shape, encoder_sequence_shape)
-            self.cross_attention_norm = self._norm("cross_attention_norm", shape)
+            self.cross_attention_norm = self._norm(
+                "cross_attention_norm", shape
+            )
             self.cross_attention_dropout = self._dropout(
                 "cross_attention_dropout"
             )
@@ -336,7 +361,8 @@ class TransformerDecoderBlock(_TransformerBlock):
             return self.self_attention(
                 h,
                 h,
-                query_mask=None if self_attention_cache is not None
+                query_mask=None
+                if self_attention_cache is not None
                 else decoder_padding_mask,
                 value_mask=decoder_padding_mask,
                 attention_mask=decoder_attention_mask,
@@ -355,8 +381,9 @@ class TransformerDecoderBlock(_TransformerBlock):
             training,
         )
         scores = extras[0] if self_scores else None
-        self_attention_cache = extras[-1] if self_attention_cache is not None \
-            else None
+        self_attention_cache = (
+            extras[-1] if self_attention_cache is not None else None
+        )
 
         if self.has_cross_attention:
             x, extras = self._residual(

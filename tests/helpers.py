@@ -8,9 +8,24 @@ import keras
 import numpy as np
 import pytest
 
-from apps.cli import main
+from attention_suite.apps.cli import main
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
+
+# Settings of a traffic run small enough for a test (seconds per epoch).
+TRAFFIC_TINY = [
+    "epochs=1",
+    "batch_size=64",
+    "input_dim=4",
+    "time_of_day_dim=4",
+    "day_of_week_dim=2",
+    "adaptive_dim=4",
+    "num_heads=2",
+    "num_layers=1",
+    "feedforward_dim=8",
+    "gru_units=8",
+    "use_graph_mask=true",
+]
 
 
 def real_data_dir():
@@ -55,7 +70,7 @@ def gradients(layer, call, inputs):
 
     def split(grads):
         grads = [to_numpy(g) for g in grads]
-        return grads[: sum(is_float)], grads[sum(is_float):]
+        return grads[: sum(is_float)], grads[sum(is_float) :]
 
     tensors = [keras.ops.convert_to_tensor(x) for x in inputs]
     floats = [t for t, f in zip(tensors, is_float) if f]
@@ -117,6 +132,19 @@ def train_evaluate_export(command, train_args, settings, root, app, version):
     assert main(args) == 0
     assert main([command, "evaluate", "--run", run_dir]) == 0
     base = str(root / "saved_models")
-    assert main([command, "export", "--run", run_dir, "--version",
-                 str(version), "--base", base]) == 0
+    assert (
+        main(
+            [
+                command,
+                "export",
+                "--run",
+                run_dir,
+                "--model-version",
+                str(version),
+                "--base",
+                base,
+            ]
+        )
+        == 0
+    )
     return run_dir, os.path.join(base, app, str(version))

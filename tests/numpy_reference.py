@@ -47,8 +47,9 @@ def causal(q_len, k_len, offset=0):
     return np.arange(k_len)[None] <= (np.arange(q_len) + offset)[:, None]
 
 
-def multi_head_attention(query, value, weights, num_heads, num_kv_heads,
-                         mask=None):
+def multi_head_attention(
+    query, value, weights, num_heads, num_kv_heads, mask=None
+):
     """Multi-head (grouped-query) attention with Keras' weight layout.
 
     Args:
@@ -76,21 +77,34 @@ def multi_head_attention(query, value, weights, num_heads, num_kv_heads,
     return np.einsum("btnh,nho->bto", out, wo) + bo, probs
 
 
-def bidirectional_attention(h, u, context_kernel, query_kernel, product_kernel,
-                            bias, context_mask=None, query_mask=None):
+def bidirectional_attention(
+    h,
+    u,
+    context_kernel,
+    query_kernel,
+    product_kernel,
+    bias,
+    context_mask=None,
+    query_mask=None,
+):
     """BiDAF's attention flow; returns `(G, c2q weights, q2c weights)`."""
     s = (
-        (h @ context_kernel)[:, :, None] + (u @ query_kernel)[:, None, :]
-        + np.einsum("btd,d,bjd->btj", h, product_kernel, u) + bias
+        (h @ context_kernel)[:, :, None]
+        + (u @ query_kernel)[:, None, :]
+        + np.einsum("btd,d,bjd->btj", h, product_kernel, u)
+        + bias
     )
     q_mask = None if query_mask is None else query_mask[:, None, :]
     a = softmax(s, q_mask)
     attended_query = a @ u
-    row_max = np.max(np.where(q_mask, s, -np.inf) if q_mask is not None else s, -1)
+    row_max = np.max(
+        np.where(q_mask, s, -np.inf) if q_mask is not None else s, -1
+    )
     b = softmax(row_max, context_mask)
     attended_context = np.einsum("bt,btd->bd", b, h)
     g = np.concatenate(
-        [h, attended_query, h * attended_query, h * attended_context[:, None]], -1
+        [h, attended_query, h * attended_query, h * attended_context[:, None]],
+        -1,
     )
     if context_mask is not None:
         g = np.where(context_mask[..., None], g, 0.0)

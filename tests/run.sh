@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs the test suite: the layer tests and the apps' end-to-end tests once per
-# Keras backend, each backend in its own process, then the remaining app,
+# Runs the test suite: the layer tests (with the layers' docstring examples,
+# tests/layers/test_docstring_examples.py) and the apps' end-to-end tests once
+# per Keras backend, each backend in its own process, then the remaining app,
 # command-line and notebook tests. Each run spreads its test files over
 # ATTN_TEST_WORKERS processes (default 2; 0 runs them in this process).
 # Exits non-zero if any run fails. Extra arguments go to every pytest run

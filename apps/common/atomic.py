@@ -3,13 +3,20 @@
 Everything is written to a temporary name in the destination's directory
 (same file system) and renamed into place only when complete. A crash leaves
 at most a hidden temporary entry, never a partial result under the final name.
+Temporary directories carry the writer's process id
+(`.<name>.tmp-<pid>-<random>`), so the next write into the same directory
+removes those whose writer is gone, and never one still being written.
 """
 
 import contextlib
 import json
 import os
+import re
 import shutil
 import tempfile
+
+# A temporary directory of `atomic_directory`: `.<name>.<tmp|old>-<pid>-...`.
+_TEMPORARY = re.compile(r"\..+\.(?:tmp|old)-(\d+)-[^/]*")
 
 
 @contextlib.contextmanager
@@ -31,17 +38,21 @@ def atomic_directory(path, overwrite=False):
     path = os.path.abspath(path)
     if os.path.exists(path) and not overwrite:
         raise FileExistsError(
-            f"{path} already exists; pick another version or pass "
-            "--overwrite."
+            f"{path} already exists; pick another version or pass --overwrite."
         )
     parent = os.path.dirname(path)
     os.makedirs(parent, exist_ok=True)
-    tmp = tempfile.mkdtemp(prefix=f".{os.path.basename(path)}.tmp-", dir=parent)
+    remove_abandoned_directories(parent)
+    name = os.path.basename(path)
+    tmp = tempfile.mkdtemp(prefix=f".{name}.tmp-{os.getpid()}-", dir=parent)
     try:
         yield tmp
+        # `mkdtemp` makes the directory private (0700); readers such as a
+        # model server running as another user need to list it.
+        os.chmod(tmp, 0o755)
         if os.path.exists(path):
             old = tempfile.mkdtemp(
-                prefix=f".{os.path.basename(path)}.old-", dir=parent
+                prefix=f".{name}.old-{os.getpid()}-", dir=parent
             )
             os.replace(path, os.path.join(old, "previous"))
             os.replace(tmp, path)
@@ -51,6 +62,39 @@ def atomic_directory(path, overwrite=False):
     finally:
         if os.path.exists(tmp):
             shutil.rmtree(tmp)
+
+
+def remove_abandoned_directories(parent):
+    """Removes the temporary directories of writers that no longer run.
+
+    A writer killed before its rename (SIGKILL, power loss) leaves its
+    `.<name>.tmp-<pid>-...` directory behind; it is removed once no process
+    has that id.
+
+    Args:
+        parent: the directory holding the final directories.
+
+    Returns:
+        The names of the directories removed.
+    """
+    removed = []
+    for entry in os.listdir(parent):
+        match = _TEMPORARY.fullmatch(entry)
+        if match and not _is_running(int(match.group(1))):
+            shutil.rmtree(os.path.join(parent, entry), ignore_errors=True)
+            removed.append(entry)
+    return removed
+
+
+def _is_running(pid):
+    """Whether a process with id `pid` exists."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # It exists, under another user.
+        return True
+    return True
 
 
 @contextlib.contextmanager

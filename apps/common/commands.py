@@ -1,13 +1,53 @@
 """The verbs every app's command line shares: `train`, `export`, `serve-check`.
 
 Each app's `cli.py` adds its own `evaluate` and `predict` and gets the rest,
-with the same flags everywhere, from here.
+with the same flags everywhere, from here, as well as the options those verbs
+share (the `add_*_option` functions); `output_dir` is the `argparse` type of
+every `--out` directory.
 """
 
+import argparse
 import functools
 import importlib
+import os
 
-from apps.common import output_dir
+
+def output_dir(path):
+    """An `argparse` type for a directory that a command will write into.
+
+    Checks, without creating anything, that the directory exists and is
+    writable, or that it can be created: its nearest existing ancestor is a
+    writable directory. A bad path then fails as a usage error before any
+    work is done; the command creates the directory when it runs.
+
+    Args:
+        path: the directory given on the command line.
+
+    Returns:
+        `path`.
+
+    Raises:
+        argparse.ArgumentTypeError: the directory cannot be created or
+            written to; argparse reports it as a usage error.
+
+    Example:
+
+    ```python
+    parser.add_argument("--out", type=output_dir, default="runs/demo")
+    ```
+    """
+    existing = os.path.abspath(path)
+    while not os.path.lexists(existing):
+        existing = os.path.dirname(existing)
+    if not os.path.isdir(existing):
+        raise argparse.ArgumentTypeError(
+            f"cannot write to {path!r}: {existing!r} is not a directory"
+        )
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise argparse.ArgumentTypeError(
+            f"cannot write to {path!r}: {existing!r} is not writable"
+        )
+    return path
 
 
 def add_app(subparsers, name, help):
@@ -32,7 +72,8 @@ def train_handler(package, config_name):
     stays fast.
 
     Args:
-        package: the app's package (e.g. `"apps.qa"`), with `config` and
+        package: the app's package (e.g. `"attention_suite.apps.qa"`), with
+        `config` and
             `train` modules; `train.train(config, data, run_dir, data_dir)`
             returns the run info with `epochs_run` and `train_seconds`.
         config_name: the config class in `<package>.config`.
@@ -42,18 +83,21 @@ def train_handler(package, config_name):
     """
 
     def handler(args):
-        from apps.common.config import load_config
+        from attention_suite.apps.common.config import load_config
 
         config_class = getattr(
             importlib.import_module(f"{package}.config"), config_name
         )
-        train = importlib.import_module(f"{package}.train")
+        # Settings are checked before the backend loads: a bad one fails
+        # at once, in one line.
         config = load_config(config_class, args.config, args.set)
+        train = importlib.import_module(f"{package}.train")
         data = args.data or config.dataset
         info = train.train(config, data, args.out, args.data_dir)
         print(
             f"Trained {config.model} on {data} for {info['epochs_run']} "
-            f"epoch(s) in {info['train_seconds']:.0f} s; run saved to {args.out}"
+            f"epoch(s) in {info['train_seconds']:.0f} s; "
+            f"run saved to {args.out}"
         )
         return 0
 
@@ -67,7 +111,7 @@ def add_train_verb(verbs, help, data_help, package, config_name, handler=None):
         verbs: the app's sub-parsers action.
         help: the verb's one-line help.
         data_help: help of `--data`.
-        package: the app's package (e.g. `"apps.qa"`).
+        package: the app's package (e.g. `"attention_suite.apps.qa"`).
         config_name: the app's config class name.
         handler: the function run with the parsed arguments (default:
             `train_handler(package, config_name)`).
@@ -77,22 +121,97 @@ def add_train_verb(verbs, help, data_help, package, config_name, handler=None):
     """
     train = verbs.add_parser("train", help=help)
     train.add_argument("--data", help=data_help)
-    train.add_argument(
-        "--data-dir", help="directory holding the datasets (default $ATTN_DATA_DIR)"
-    )
+    add_data_dir_option(train)
     train.add_argument("--config", help=f"JSON file of {config_name} settings")
     train.add_argument(
-        "--set", action="append", default=[], metavar="NAME=VALUE",
+        "--set",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
         help="override one setting (repeatable)",
     )
-    train.add_argument("--out", required=True, type=output_dir, help="run directory")
+    train.add_argument(
+        "--out",
+        required=True,
+        type=output_dir,
+        help="run directory to write (created if missing)",
+    )
     train.set_defaults(handler=handler or train_handler(package, config_name))
     return train
 
 
+def add_run_option(parser):
+    """Adds `--run`, the trained run a verb reads.
+
+    Args:
+        parser: the verb's parser.
+    """
+    parser.add_argument(
+        "--run",
+        required=True,
+        help="run directory written by `train --out`",
+    )
+
+
+def add_data_dir_option(parser):
+    """Adds `--data-dir`, where the named datasets live.
+
+    Args:
+        parser: the verb's parser.
+    """
+    parser.add_argument(
+        "--data-dir",
+        help="directory holding the datasets (default $ATTN_DATA_DIR)",
+    )
+
+
+def add_beam_size_option(parser):
+    """Adds `--beam-size`, the beam width of a text generator's search.
+
+    Args:
+        parser: the verb's parser.
+    """
+    parser.add_argument(
+        "--beam-size",
+        type=int,
+        help="beam width, 1 for greedy search (default: the run's)",
+    )
+
+
+def add_split_option(parser):
+    """Adds `--split`, the held-out split `evaluate` scores.
+
+    Args:
+        parser: the verb's parser.
+    """
+    parser.add_argument(
+        "--split",
+        default="test",
+        choices=("val", "test"),
+        help="held-out split to score (default: test)",
+    )
+
+
+def add_progress_option(parser):
+    """Adds `--progress` and `--no-progress`, for verbs that take a while.
+
+    `main()` hands the choice to
+    `attention_suite.apps.common.progress.set_progress()`.
+
+    Args:
+        parser: the verb's parser.
+    """
+    parser.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        help="show a progress bar with an ETA on stderr (default: only when "
+        "stderr is a terminal)",
+    )
+
+
 def add_serving_verbs(verbs, app, export_handler, describe, imports=()):
-    """Adds `export` (`--run`, `--version`, `--base`, `--overwrite`) and
-    `serve-check` (`--model`).
+    """Adds `export` (`--run`, `--model-version`, `--base`, `--overwrite`)
+    and `serve-check` (`--model`).
 
     Args:
         verbs: the app's sub-parsers action.
@@ -103,23 +222,48 @@ def add_serving_verbs(verbs, app, export_handler, describe, imports=()):
         imports: modules the serving process needs besides TensorFlow
             (e.g. `"tensorflow_text"`).
     """
-    export = verbs.add_parser("export", help=f"write saved_models/{app}/<version>/")
-    export.add_argument("--run", required=True)
-    export.add_argument("--version", required=True, type=int)
-    export.add_argument("--base", default="saved_models")
-    export.add_argument("--overwrite", action="store_true")
+    export = verbs.add_parser(
+        "export", help=f"write saved_models/{app}/<version>/"
+    )
+    add_run_option(export)
+    export.add_argument(
+        "--model-version",
+        required=True,
+        type=int,
+        metavar="N",
+        help="model version to write, a positive integer (the directory "
+        "name TF Serving loads)",
+    )
+    export.add_argument(
+        "--base",
+        default="saved_models",
+        help="model base directory holding <app>/<version>/ "
+        "(default: saved_models)",
+    )
+    export.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace the version if it exists (default: fail)",
+    )
     export.set_defaults(handler=export_handler)
     check = verbs.add_parser(
-        "serve-check", help="serve the warm-up requests in a fresh TF-only process"
+        "serve-check",
+        help="serve the warm-up requests in a fresh TF-only process",
     )
-    check.add_argument("--model", required=True)
+    check.add_argument(
+        "--model",
+        required=True,
+        help="exported version directory (saved_models/<app>/<version>)",
+    )
     check.set_defaults(
-        handler=functools.partial(_serve_check, describe=describe, imports=imports)
+        handler=functools.partial(
+            _serve_check, describe=describe, imports=imports
+        )
     )
 
 
 def _serve_check(args, describe, imports):
-    from apps.common.verify import serve_check
+    from attention_suite.apps.common.verify import serve_check
 
     for i, outputs in enumerate(serve_check(args.model, imports=imports)):
         for line in describe(outputs):
@@ -144,14 +288,24 @@ def export_elsewhere(args, command):
     """
     import keras
 
-    from apps.common.export import reexec_under_tensorflow
+    from attention_suite.apps.common.export import reexec_under_tensorflow
 
     if keras.backend.backend() == "tensorflow":
         return None
     return reexec_under_tensorflow(
-        "apps.cli",
-        [command, "export", "--run", args.run, "--version", str(args.version),
-         "--base", args.base] + (["--overwrite"] if args.overwrite else []),
+        "attention_suite.apps.cli",
+        (["--verbose"] if args.verbose else [])
+        + [
+            command,
+            "export",
+            "--run",
+            args.run,
+            "--model-version",
+            str(args.model_version),
+            "--base",
+            args.base,
+        ]
+        + (["--overwrite"] if args.overwrite else []),
     )
 
 
@@ -178,16 +332,20 @@ def add_text_serving_verbs(verbs, command, app, export_module, output, noun):
             return code
         import importlib
 
-        from apps.common.export import version_path
+        from attention_suite.apps.common.export import version_path
+        from attention_suite.apps.common.verify import ServingError
 
-        path, mismatches = importlib.import_module(export_module).export_and_verify(
-            args.run, version_path(args.base, app, args.version),
+        path, mismatches = importlib.import_module(
+            export_module
+        ).export_and_verify(
+            args.run,
+            version_path(args.base, app, args.model_version),
             overwrite=args.overwrite,
         )
         if mismatches:
-            raise RuntimeError(
-                f"The SavedModel, served in a fresh process, gives other {noun} "
-                f"than `attn {command} predict`: {mismatches[:3]}"
+            raise ServingError(
+                "The SavedModel, served in a fresh process, gives other "
+                f"{noun} than `attn {command} predict`: {mismatches[:3]}"
             )
         print(
             f"Exported to {path}; a fresh TensorFlow process (plus "
@@ -199,4 +357,6 @@ def add_text_serving_verbs(verbs, command, app, export_module, output, noun):
     def describe(outputs):
         return [text.decode("utf-8") for text in outputs[output]]
 
-    add_serving_verbs(verbs, app, export, describe, imports=("tensorflow_text",))
+    add_serving_verbs(
+        verbs, app, export, describe, imports=("tensorflow_text",)
+    )

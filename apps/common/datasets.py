@@ -14,7 +14,7 @@ import os
 import urllib.error
 import urllib.request
 
-from apps.common.atomic import atomic_path
+from attention_suite.apps.common.atomic import atomic_path
 
 MIRROR_ENV = "ATTN_DATA_MIRROR"
 
@@ -37,15 +37,33 @@ class Dataset:
 
 
 _MULTI30K_FILES = {
-    "train.en.gz": "d79cfa999dd4c51d2cb42499b6796d5a882c3a8a961923c25a898c90f8bbd56f",
-    "train.de.gz": "726e39b2fa9eb9ffb6dc763fb35a179f80fae06ffc5d28b6ace5faa883de28a6",
-    "train.fr.gz": "622e75069e9f4c577425c4f277116ce66e63a2401c0a2312d90073cb12379a3c",
-    "val.en.gz": "14f7d25ddd868909a9213e361768460edcacdd6ab9d1e77b92560dc10c10dc28",
-    "val.de.gz": "f0cba2f995189cf5770f29a8a9a537a3ad3f51657ad873405082ff6863a5e75a",
-    "val.fr.gz": "ca3106f1a72390591d25f6c45cb4cd39dec4cd3f123e099748a3ce5256c160e9",
-    "test_2016_flickr.en.gz": "611d361c6334bc7246101d48097c13cf5c4413c5befc793cc629934359d532d9",
-    "test_2016_flickr.de.gz": "9204244e408ccb38d2a55cfcd344df15005fc42a07a6e55ca6c52b6ababb8cc8",
-    "test_2016_flickr.fr.gz": "6d326e188d259fb1d04ac19eae3af956559b3a0b93d7635e56c90987c40c8b90",
+    "train.en.gz": (
+        "d79cfa999dd4c51d2cb42499b6796d5a882c3a8a961923c25a898c90f8bbd56f"
+    ),
+    "train.de.gz": (
+        "726e39b2fa9eb9ffb6dc763fb35a179f80fae06ffc5d28b6ace5faa883de28a6"
+    ),
+    "train.fr.gz": (
+        "622e75069e9f4c577425c4f277116ce66e63a2401c0a2312d90073cb12379a3c"
+    ),
+    "val.en.gz": (
+        "14f7d25ddd868909a9213e361768460edcacdd6ab9d1e77b92560dc10c10dc28"
+    ),
+    "val.de.gz": (
+        "f0cba2f995189cf5770f29a8a9a537a3ad3f51657ad873405082ff6863a5e75a"
+    ),
+    "val.fr.gz": (
+        "ca3106f1a72390591d25f6c45cb4cd39dec4cd3f123e099748a3ce5256c160e9"
+    ),
+    "test_2016_flickr.en.gz": (
+        "611d361c6334bc7246101d48097c13cf5c4413c5befc793cc629934359d532d9"
+    ),
+    "test_2016_flickr.de.gz": (
+        "9204244e408ccb38d2a55cfcd344df15005fc42a07a6e55ca6c52b6ababb8cc8"
+    ),
+    "test_2016_flickr.fr.gz": (
+        "6d326e188d259fb1d04ac19eae3af956559b3a0b93d7635e56c90987c40c8b90"
+    ),
 }
 
 REGISTRY = {
@@ -56,7 +74,9 @@ REGISTRY = {
             "a3d2e0d26b56f3846f66a952536ffed4e401d05a/data/task1/raw/"
         ),
         files=_MULTI30K_FILES,
-        description="Multi30k task 1: en/de/fr image captions (Elliott et al. 2016)",
+        description=(
+            "Multi30k task 1: en/de/fr image captions (Elliott et al. 2016)"
+        ),
     ),
 }
 
@@ -80,9 +100,10 @@ def sha256(path):
 def _download(url, path, expected):
     with atomic_path(path) as tmp:
         try:
-            with urllib.request.urlopen(url, timeout=60) as response, open(
-                tmp, "wb"
-            ) as out:
+            with (
+                urllib.request.urlopen(url, timeout=60) as response,
+                open(tmp, "wb") as out,
+            ):
                 while block := response.read(1 << 20):
                     out.write(block)
         except (urllib.error.URLError, TimeoutError) as error:

@@ -13,8 +13,7 @@ Returned sequences hold the generated ids after the start token, `pad_id`
 after the end token, and stop early once every sequence has ended.
 """
 
-from keras import ops
-from keras import tree
+from keras import ops, tree
 
 _NEG_INF = -1e9
 
@@ -64,7 +63,7 @@ def block_repeated_ngrams(log_probs, tokens, index, size):
     ends = ops.arange(size - 1, length, dtype="int32")
     matches = ops.expand_dims(ends <= index, 0)
     for back in range(1, size):
-        earlier = tokens[:, size - 1 - back:length - back]
+        earlier = tokens[:, size - 1 - back : length - back]
         current = ops.take(tokens, ops.maximum(index - back + 1, 0), axis=1)
         matches = ops.logical_and(matches, ops.equal(earlier, current[:, None]))
     matches = ops.logical_and(matches, index >= size - 2)
@@ -76,15 +75,23 @@ def block_repeated_ngrams(log_probs, tokens, index, size):
     # backend runs as a Python loop over every index.
     banned = ops.scatter_update(
         ops.zeros(ops.shape(log_probs), "float32"),
-        ops.reshape(ops.stack([rows, tokens[:, size - 1:]], axis=-1), (-1, 2)),
+        ops.reshape(ops.stack([rows, tokens[:, size - 1 :]], axis=-1), (-1, 2)),
         ops.reshape(ops.cast(matches, "float32"), (-1,)),
         reduction="add",
     )
     return ops.where(banned > 0, _NEG_INF, log_probs)
 
 
-def greedy_search(step, state, batch_size, max_length, start_id, end_id,
-                  pad_id=0, no_repeat_ngram_size=0):
+def greedy_search(
+    step,
+    state,
+    batch_size,
+    max_length,
+    start_id,
+    end_id,
+    pad_id=0,
+    no_repeat_ngram_size=0,
+):
     """Picks the most likely token at every step.
 
     Args:
@@ -141,9 +148,18 @@ def length_normalized(scores, lengths, length_penalty):
     return scores / ops.power((5.0 + lengths) / 6.0, length_penalty)
 
 
-def beam_search(step, state, batch_size, max_length, start_id, end_id,
-                pad_id=0, beam_size=4, length_penalty=0.6,
-                no_repeat_ngram_size=0):
+def beam_search(
+    step,
+    state,
+    batch_size,
+    max_length,
+    start_id,
+    end_id,
+    pad_id=0,
+    beam_size=4,
+    length_penalty=0.6,
+    no_repeat_ngram_size=0,
+):
     """Keeps the `beam_size` most likely prefixes of every sequence.
 
     Ended hypotheses stay in the beam with a frozen score; at the end the
@@ -179,7 +195,9 @@ def beam_search(step, state, batch_size, max_length, start_id, end_id,
     )
     finished = ops.zeros((flat,), dtype="bool")
     lengths = ops.zeros((flat,), dtype="int32")
-    offsets = ops.repeat(ops.arange(batch_size, dtype="int32") * beam_size, beam_size)
+    offsets = ops.repeat(
+        ops.arange(batch_size, dtype="int32") * beam_size, beam_size
+    )
 
     def body(tokens, state, index, finished, scores, lengths):
         logits, state = step(ops.take(tokens, index, axis=1), index, state)
@@ -207,15 +225,28 @@ def beam_search(step, state, batch_size, max_length, start_id, end_id,
         tokens = _write(tokens, index, chosen)
         lengths = lengths + ops.cast(ops.logical_not(finished), "int32")
         finished = ops.logical_or(finished, ops.equal(chosen, end_id))
-        return tokens, state, index + 1, finished, ops.reshape(best, (-1,)), lengths
+        return (
+            tokens,
+            state,
+            index + 1,
+            finished,
+            ops.reshape(best, (-1,)),
+            lengths,
+        )
 
     tokens, _, _, _, scores, lengths = ops.while_loop(
         lambda tokens, state, index, finished, scores, lengths: _not_done(
             index, finished, max_length
         ),
         body,
-        (tokens, state, ops.convert_to_tensor(0, "int32"), finished, scores,
-         lengths),
+        (
+            tokens,
+            state,
+            ops.convert_to_tensor(0, "int32"),
+            finished,
+            scores,
+            lengths,
+        ),
         maximum_iterations=max_length,
     )
     normalized = ops.reshape(
@@ -229,8 +260,17 @@ def beam_search(step, state, batch_size, max_length, start_id, end_id,
     )
 
 
-def generate(model, source, max_length, start_id, end_id, pad_id=0,
-             beam_size=1, length_penalty=0.6, no_repeat_ngram_size=0):
+def generate(
+    model,
+    source,
+    max_length,
+    start_id,
+    end_id,
+    pad_id=0,
+    beam_size=1,
+    length_penalty=0.6,
+    no_repeat_ngram_size=0,
+):
     """Encodes source ids and searches a sequence-to-sequence model.
 
     Args:
@@ -253,12 +293,25 @@ def generate(model, source, max_length, start_id, end_id, pad_id=0,
     batch = ops.shape(source)[0]
     if beam_size == 1:
         return greedy_search(
-            model.step, state, batch, max_length, start_id, end_id, pad_id,
+            model.step,
+            state,
+            batch,
+            max_length,
+            start_id,
+            end_id,
+            pad_id,
             no_repeat_ngram_size=no_repeat_ngram_size,
         )
     ids, _ = beam_search(
-        model.step, state, batch, max_length, start_id, end_id, pad_id,
-        beam_size=beam_size, length_penalty=length_penalty,
+        model.step,
+        state,
+        batch,
+        max_length,
+        start_id,
+        end_id,
+        pad_id,
+        beam_size=beam_size,
+        length_penalty=length_penalty,
         no_repeat_ngram_size=no_repeat_ngram_size,
     )
     return ids

@@ -14,7 +14,7 @@ import sys
 
 import numpy as np
 
-from apps.common.atomic import atomic_directory
+from attention_suite.apps.common.atomic import atomic_directory
 
 WARMUP_FILE = os.path.join("assets.extra", "tf_serving_warmup_requests")
 
@@ -23,7 +23,7 @@ def reexec_under_tensorflow(module, argv):
     """Runs `python -m module argv` with `KERAS_BACKEND=tensorflow`.
 
     Args:
-        module: the module to run, e.g. `"apps.cli"`.
+        module: the module to run, e.g. `"attention_suite.apps.cli"`.
         argv: its arguments.
 
     Returns:
@@ -43,9 +43,11 @@ def write_warmup_requests(export_dir, requests, model_name):
         model_name: the name TF Serving serves the model under.
     """
     import tensorflow as tf
-    from tensorflow_serving.apis import model_pb2
-    from tensorflow_serving.apis import predict_pb2
-    from tensorflow_serving.apis import prediction_log_pb2
+    from tensorflow_serving.apis import (
+        model_pb2,
+        predict_pb2,
+        prediction_log_pb2,
+    )
 
     path = os.path.join(export_dir, WARMUP_FILE)
     os.makedirs(os.path.dirname(path), exist_ok=True)
@@ -77,7 +79,9 @@ def read_warmup_requests(export_dir):
     from tensorflow_serving.apis import prediction_log_pb2
 
     requests = []
-    for record in tf.data.TFRecordDataset(os.path.join(export_dir, WARMUP_FILE)):
+    for record in tf.data.TFRecordDataset(
+        os.path.join(export_dir, WARMUP_FILE)
+    ):
         log = prediction_log_pb2.PredictionLog.FromString(record.numpy())
         requests.append(
             {
@@ -88,8 +92,9 @@ def read_warmup_requests(export_dir):
     return requests
 
 
-def export_saved_model(path, archive, warmup_requests, model_name,
-                       overwrite=False):
+def export_saved_model(
+    path, archive, warmup_requests, model_name, overwrite=False
+):
     """Writes a SavedModel to `path` atomically, with warm-up requests.
 
     Args:

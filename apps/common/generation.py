@@ -1,9 +1,9 @@
 """Generating text from Python strings with a sequence-to-sequence model.
 
-Text goes through TensorFlow string ops (`apps.common.text`) on every
-backend; the search (`apps.common.decoding`) runs on the model's backend.
-Under the TensorFlow backend the parts compose into one graph, which is what
-the apps export.
+Text goes through TensorFlow string ops (`attention_suite.apps.common.text`) on
+every backend; the search (`attention_suite.apps.common.decoding`) runs on the
+model's backend. Under the TensorFlow backend the parts compose into one graph,
+which is what the apps export.
 """
 
 import keras
@@ -11,15 +11,17 @@ import numpy as np
 import tensorflow as tf
 from keras import ops
 
-from apps.common import decoding, text
-from apps.common.tokenizers import BOS_ID, EOS_ID, PAD_ID
+from attention_suite.apps.common import decoding, text
+from attention_suite.apps.common.progress import progress_bar
+from attention_suite.apps.common.tokenizers import BOS_ID, EOS_ID, PAD_ID
 
 
 class TextGenerator:
     """Turns a batch of raw strings into generated strings.
 
     Args:
-        model: a model with the interface `apps.common.decoding.generate`
+        model: a model with the interface
+        `attention_suite.apps.common.decoding.generate`
             searches (`encode`, `start_state`, `step`).
         tokenizer: the run's `SentencePieceTokenizer`.
         max_source_length: the most source ids, end token included.
@@ -30,8 +32,16 @@ class TextGenerator:
             no blocking).
     """
 
-    def __init__(self, model, tokenizer, max_source_length, max_length,
-                 beam_size=1, length_penalty=0.6, no_repeat_ngram_size=0):
+    def __init__(
+        self,
+        model,
+        tokenizer,
+        max_source_length,
+        max_length,
+        beam_size=1,
+        length_penalty=0.6,
+        no_repeat_ngram_size=0,
+    ):
         self.model = model
         self.tokenizer = tokenizer
         self.max_source_length = max_source_length
@@ -42,8 +52,12 @@ class TextGenerator:
         self._tokenize = tf.function(
             lambda texts: text.source_ids(tokenizer, texts, max_source_length)
         )
-        self._detokenize = tf.function(lambda ids: text.ids_to_text(tokenizer, ids))
-        self._pieces = tf.function(lambda ids: text.ids_to_pieces(tokenizer, ids))
+        self._detokenize = tf.function(
+            lambda ids: text.ids_to_text(tokenizer, ids)
+        )
+        self._pieces = tf.function(
+            lambda ids: text.ids_to_pieces(tokenizer, ids)
+        )
         self._searches = {}
 
     def search_graph(self, source, beam_size):
@@ -57,8 +71,14 @@ class TextGenerator:
             int32 `(B, max_length)`.
         """
         return decoding.generate(
-            self.model, source, self.max_length, BOS_ID, EOS_ID, PAD_ID,
-            beam_size=beam_size, length_penalty=self.length_penalty,
+            self.model,
+            source,
+            self.max_length,
+            BOS_ID,
+            EOS_ID,
+            PAD_ID,
+            beam_size=beam_size,
+            length_penalty=self.length_penalty,
             no_repeat_ngram_size=self.no_repeat_ngram_size,
         )
 
@@ -133,7 +153,9 @@ class TextGenerator:
         Returns:
             A list of strings (`"</s>"` for the end token).
         """
-        return [p.decode("utf-8") for p in self._pieces(ids).numpy()[0, :length]]
+        return [
+            p.decode("utf-8") for p in self._pieces(ids).numpy()[0, :length]
+        ]
 
     def generated_length(self, ids):
         """How many pieces of one generated row to show: up to the end token.
@@ -148,6 +170,9 @@ class TextGenerator:
 
     def generate(self, texts, beam_size=None, batch_size=64):
         """Generates one output per input text.
+
+        A progress bar on stderr (`attention_suite.apps.common.progress`)
+        counts the texts done.
 
         Args:
             texts: list of strings (or bytes).
@@ -164,10 +189,16 @@ class TextGenerator:
         lengths = (source != PAD_ID).sum(axis=1)
         order = np.argsort(lengths, kind="stable")
         results = [None] * len(texts)
-        for start in range(0, len(order), batch_size):
-            rows = order[start:start + batch_size]
-            # Every source holds at least its end token.
-            ids = self.search(source[rows, : lengths[rows].max()], beam_size)
-            for row, generated in zip(rows, self.decode(ids)):
-                results[row] = generated
+        beam_size = beam_size or self.beam_size
+        search = "greedy" if beam_size == 1 else f"beam-{beam_size}"
+        with progress_bar(len(texts), f"{search} search", "text") as bar:
+            for start in range(0, len(order), batch_size):
+                rows = order[start : start + batch_size]
+                # Every source holds at least its end token.
+                ids = self.search(
+                    source[rows, : lengths[rows].max()], beam_size
+                )
+                for row, generated in zip(rows, self.decode(ids)):
+                    results[row] = generated
+                bar.update(len(rows))
         return results

@@ -25,12 +25,18 @@ class MaskedSparseCrossentropy(keras.losses.Loss):
         The mean loss over non-padding positions (a scalar).
     """
 
-    def __init__(self, label_smoothing=0.0, pad_id=0,
-                 name="masked_sparse_crossentropy", **kwargs):
+    def __init__(
+        self,
+        label_smoothing=0.0,
+        pad_id=0,
+        name="masked_sparse_crossentropy",
+        **kwargs,
+    ):
         super().__init__(name=name, **kwargs)
         if not 0.0 <= label_smoothing < 1.0:
             raise ValueError(
-                f"label_smoothing must be in [0, 1), received {label_smoothing}."
+                "label_smoothing must be in [0, 1), "
+                f"received {label_smoothing}."
             )
         self.label_smoothing = label_smoothing
         self.pad_id = pad_id

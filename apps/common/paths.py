@@ -20,8 +20,8 @@ def data_dir(explicit=None):
     path = explicit or os.environ.get(DATA_ENV)
     if not path:
         raise ValueError(
-            "No data directory: pass --data-dir DIR or set ATTN_DATA_DIR to the "
-            "directory that holds the datasets (e.g. traffic/los_loop/)."
+            "No data directory: pass --data-dir DIR or set ATTN_DATA_DIR to "
+            "the directory that holds the datasets (e.g. traffic/los_loop/)."
         )
     if not os.path.isdir(path):
         raise ValueError(f"The data directory {path!r} does not exist.")
@@ -45,15 +45,25 @@ def load_dataset(data, explicit_dir, readers, read_file, file_kind):
         What the reader returns.
 
     Raises:
-        ValueError: `data` is neither a file nor a known name, or the data
-            directory is missing.
+        ValueError: `data` is neither a file nor a known name (a path, one
+            with a directory or an extension, that names no file is reported
+            as such), or the data directory is missing.
     """
     if os.path.isfile(data):
         return read_file(data)
     if data not in readers:
         names = ", ".join(repr(name) for name in readers)
+        if os.path.isdir(data):
+            problem = "is a directory"
+        elif os.sep in data or os.path.splitext(data)[1]:
+            problem = "does not exist"
+        else:
+            raise ValueError(
+                f"Unknown dataset {data!r}: expected {names} or {file_kind}."
+            )
         raise ValueError(
-            f"Unknown dataset {data!r}: expected {names} or {file_kind}."
+            f"The file {data!r} {problem}: expected {file_kind} or one of "
+            f"the dataset names {names}."
         )
     reader, relative = readers[data]
     return reader(os.path.join(data_dir(explicit_dir), relative))

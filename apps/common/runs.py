@@ -1,14 +1,19 @@
-"""Reading a run directory back: its config, its info and its model."""
+"""Run directories: reading one back (config, info, model) and writing its
+evaluation report."""
 
 import json
 import os
 
 import keras
 
-from apps.common.atomic import atomic_write_bytes, atomic_write_json
+from attention_suite.apps.common.atomic import (
+    atomic_write_bytes,
+    atomic_write_json,
+)
+from attention_suite.apps.common.config import load_config
 
 
-def load_run(run_dir, config_class, app, extra_files=()):
+def read_run(run_dir, config_class, app, extra_files=()):
     """Reads `config.json`, `run.json` and the best `model.keras` of a run.
 
     Args:
@@ -23,6 +28,7 @@ def load_run(run_dir, config_class, app, extra_files=()):
 
     Raises:
         FileNotFoundError: `run_dir` is not a finished run of this app.
+        ValueError: its `config.json` holds an invalid setting.
     """
     names = ("config.json", "run.json", "model.keras", *extra_files)
     missing = [n for n in names if not os.path.exists(os.path.join(run_dir, n))]
@@ -31,8 +37,7 @@ def load_run(run_dir, config_class, app, extra_files=()):
             f"{run_dir} is not a trained {app} run (missing "
             f"{', '.join(missing)}); run `attn {app} train` first."
         )
-    with open(os.path.join(run_dir, "config.json")) as f:
-        config = config_class(**json.load(f))
+    config = load_config(config_class, os.path.join(run_dir, "config.json"))
     with open(os.path.join(run_dir, "run.json")) as f:
         run_info = json.load(f)
     model = keras.saving.load_model(
@@ -41,8 +46,8 @@ def load_run(run_dir, config_class, app, extra_files=()):
     return config, run_info, model
 
 
-def load_text_run(run_dir, config_class, app, tokenizer_file, load_tokenizer):
-    """Reads a text app's run: `load_run` plus the run's tokenizer file.
+def read_text_run(run_dir, config_class, app, tokenizer_file, load_tokenizer):
+    """Reads a text app's run: `read_run` plus the run's tokenizer file.
 
     Args:
         run_dir: the run directory.
@@ -57,7 +62,7 @@ def load_text_run(run_dir, config_class, app, tokenizer_file, load_tokenizer):
     Raises:
         FileNotFoundError: `run_dir` is not a finished run of this app.
     """
-    config, run_info, model = load_run(
+    config, run_info, model = read_run(
         run_dir, config_class, app, extra_files=(tokenizer_file,)
     )
     tokenizer = load_tokenizer(os.path.join(run_dir, tokenizer_file))

@@ -1,7 +1,8 @@
 """The encoder-decoder bases the text-generation apps build their models on.
 
-Every model here shares one interface, used by training (`call`), by the
-search in `apps.common.decoding` (`encode`, `start_state`, `step`) and by
+Every model here shares one interface, used by training (`call`), by the search
+in `attention_suite.apps.common.decoding` (`encode`, `start_state`, `step`) and
+by
 the apps' attention plots (`decode`):
 
 * `call({"source", "target_in"})`: teacher-forced scores `(B, T, V)`;
@@ -23,9 +24,9 @@ import keras
 import keras_hub
 from keras import ops
 
-import layers
-from apps.common.embeddings import tied_token_embedding
-from apps.common.tokenizers import PAD_ID
+from attention_suite import layers
+from attention_suite.apps.common.embeddings import tied_token_embedding
+from attention_suite.apps.common.tokenizers import PAD_ID
 
 
 def padding_mask(tokens):
@@ -86,8 +87,16 @@ class TransformerEncoderDecoder(Seq2SeqModel):
         dropout: dropout rate everywhere.
     """
 
-    def __init__(self, vocabulary_size, embedding_dim=256, num_layers=3,
-                 num_heads=4, intermediate_dim=1024, dropout=0.1, **kwargs):
+    def __init__(
+        self,
+        vocabulary_size,
+        embedding_dim=256,
+        num_layers=3,
+        num_heads=4,
+        intermediate_dim=1024,
+        dropout=0.1,
+        **kwargs,
+    ):
         super().__init__(vocabulary_size, embedding_dim, dropout, **kwargs)
         self.num_layers = num_layers
         self.num_heads = num_heads
@@ -135,8 +144,9 @@ class TransformerEncoderDecoder(Seq2SeqModel):
             x = block(x, padding_mask=mask, training=training)
         return {"encoded": self.encoder_norm(x), "source_mask": mask}
 
-    def decode_hidden(self, target_in, memory, training=None,
-                      return_attention=False):
+    def decode_hidden(
+        self, target_in, memory, training=None, return_attention=False
+    ):
         """Runs the decoder over whole target prefixes (teacher forcing).
 
         Args:
@@ -176,7 +186,8 @@ class TransformerEncoderDecoder(Seq2SeqModel):
         return {
             **memory,
             "self_caches": tuple(
-                ops.zeros(cache_shape, encoded.dtype) for _ in self.decoder_blocks
+                ops.zeros(cache_shape, encoded.dtype)
+                for _ in self.decoder_blocks
             ),
             "cross_caches": tuple(
                 block.compute_cross_attention_cache(encoded)

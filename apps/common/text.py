@@ -10,12 +10,13 @@ as training did:
 * a text longer than `max_length - 1` pieces keeps its first
   `max_length - 1`, then the end token.
 
-Ids are the ones of `apps.common.tokenizers` (0 padding, 2 start, 3 end).
+Ids are the ones of `attention_suite.apps.common.tokenizers` (0 padding, 2
+start, 3 end).
 """
 
 import tensorflow as tf
 
-from apps.common.tokenizers import BOS_ID, EOS_ID, PAD_ID
+from attention_suite.apps.common.tokenizers import BOS_ID, EOS_ID, PAD_ID
 
 # Bucket edges of the training batches, in ids; those under a run's maximum
 # length apply.
@@ -34,7 +35,9 @@ def clean_text(texts):
     texts = tf.strings.unicode_transcode(
         texts, "UTF-8", "UTF-8", errors="replace", replacement_char=0xFFFD
     )
-    return tf.strings.strip(tf.strings.regex_replace(texts, r"[\s\p{Cc}]+", " "))
+    return tf.strings.strip(
+        tf.strings.regex_replace(texts, r"[\s\p{Cc}]+", " ")
+    )
 
 
 def source_ids(tokenizer, texts, max_length):
@@ -63,7 +66,9 @@ def until_end(ids):
         int32 `tf.RaggedTensor` `(B, None)`.
     """
     ids = tf.convert_to_tensor(ids, tf.int32)
-    before_end = tf.cumsum(tf.cast(tf.equal(ids, EOS_ID), tf.int32), axis=1) == 0
+    before_end = (
+        tf.cumsum(tf.cast(tf.equal(ids, EOS_ID), tf.int32), axis=1) == 0
+    )
     return tf.ragged.boolean_mask(ids, before_end & tf.not_equal(ids, PAD_ID))
 
 
@@ -93,12 +98,22 @@ def ids_to_pieces(tokenizer, ids):
     ids = tf.convert_to_tensor(ids, tf.int32)
     pieces = tokenizer.detokenize(tf.reshape(ids, [-1, 1]))
     flat = tf.reshape(ids, [-1])
-    pieces = tf.where(flat == EOS_ID, "</s>", tf.where(flat == PAD_ID, "", pieces))
+    pieces = tf.where(
+        flat == EOS_ID, "</s>", tf.where(flat == PAD_ID, "", pieces)
+    )
     return tf.reshape(pieces, tf.shape(ids))
 
 
-def seq2seq_dataset(tokenizer, sources, targets, max_source_length,
-                    max_target_length, batch_size, shuffle=False, seed=0):
+def seq2seq_dataset(
+    tokenizer,
+    sources,
+    targets,
+    max_source_length,
+    max_target_length,
+    batch_size,
+    shuffle=False,
+    seed=0,
+):
     """A teacher-forcing `tf.data` pipeline, batched by similar lengths.
 
     Batching by length makes the number of batches vary from one shuffle to
@@ -122,8 +137,12 @@ def seq2seq_dataset(tokenizer, sources, targets, max_source_length,
     """
 
     def encode(source, target):
-        source_ids = tokenizer.tokenize(clean_text(source))[: max_source_length - 1]
-        target_ids = tokenizer.tokenize(clean_text(target))[: max_target_length - 1]
+        source_ids = tokenizer.tokenize(clean_text(source))[
+            : max_source_length - 1
+        ]
+        target_ids = tokenizer.tokenize(clean_text(target))[
+            : max_target_length - 1
+        ]
         return (
             tf.concat([source_ids, [EOS_ID]], 0),
             tf.concat([[BOS_ID], target_ids], 0),
@@ -132,7 +151,9 @@ def seq2seq_dataset(tokenizer, sources, targets, max_source_length,
 
     data = tf.data.Dataset.from_tensor_slices((list(sources), list(targets)))
     if shuffle:
-        data = data.shuffle(len(sources), seed=seed, reshuffle_each_iteration=True)
+        data = data.shuffle(
+            len(sources), seed=seed, reshuffle_each_iteration=True
+        )
     data = data.map(encode, num_parallel_calls=tf.data.AUTOTUNE)
     # Similar lengths share a batch, so little compute goes to padding.
     longest = max(max_source_length, max_target_length)
@@ -147,7 +168,8 @@ def seq2seq_dataset(tokenizer, sources, targets, max_source_length,
     )
     data = data.map(
         lambda source, target_in, target_out: (
-            {"source": source, "target_in": target_in}, target_out
+            {"source": source, "target_in": target_in},
+            target_out,
         )
     )
     if shuffle:

@@ -11,7 +11,7 @@ import os
 
 import keras_hub
 
-from apps.common.atomic import atomic_write_bytes
+from attention_suite.apps.common.atomic import atomic_write_bytes
 
 # The tokenizer's file name inside a run directory.
 TOKENIZER_FILE = "tokenizer.model"
@@ -70,10 +70,12 @@ def load_tokenizer(proto):
     Returns:
         A `keras_hub.tokenizers.SentencePieceTokenizer` producing int32 ids.
     """
-    return keras_hub.tokenizers.SentencePieceTokenizer(proto=proto, dtype="int32")
+    return keras_hub.tokenizers.SentencePieceTokenizer(
+        proto=proto, dtype="int32"
+    )
 
 
-def run_tokenizer(path, texts, vocabulary_size, seed=0):
+def train_or_load_tokenizer(path, texts, vocabulary_size, seed=0):
     """The tokenizer of a run: learned on `texts` once, then reloaded.
 
     The first call learns the model and writes it to `path` atomically; an

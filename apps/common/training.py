@@ -18,9 +18,9 @@ import time
 
 import keras
 
-from apps.common.atomic import atomic_path
-from apps.common.losses import MaskedSparseCrossentropy
-from apps.common.tokenizers import PAD_ID
+from attention_suite.apps.common.atomic import atomic_path
+from attention_suite.apps.common.losses import MaskedSparseCrossentropy
+from attention_suite.apps.common.tokenizers import PAD_ID
 
 
 class AtomicBestCheckpoint(keras.callbacks.Callback):
@@ -80,8 +80,18 @@ def _best_logged(history_path, column):
     return float(values.min()) if len(values) else float("inf")
 
 
-def fit(model, train_data, val_data, run_dir, epochs, patience, max_minutes,
-        verbose=2, steps_per_epoch=None, callbacks=()):
+def fit(
+    model,
+    train_data,
+    val_data,
+    run_dir,
+    epochs,
+    patience,
+    max_minutes,
+    verbose=2,
+    steps_per_epoch=None,
+    callbacks=(),
+):
     """Fits `model` with resumable, atomic checkpoints into `run_dir`.
 
     Args:
@@ -165,7 +175,9 @@ def compile_seq2seq(model, config, steps_per_epoch):
         steps_per_epoch: training batches per epoch.
     """
     schedule = warmup_cosine_schedule(
-        config.learning_rate, config.warmup_steps, config.epochs * steps_per_epoch
+        config.learning_rate,
+        config.warmup_steps,
+        config.epochs * steps_per_epoch,
     )
     model.compile(
         optimizer=keras.optimizers.Adam(
@@ -175,8 +187,16 @@ def compile_seq2seq(model, config, steps_per_epoch):
     )
 
 
-def fit_seq2seq(model, tokenizer, train_pairs, val_pairs, config, run_dir,
-                max_source_length, max_target_length):
+def fit_seq2seq(
+    model,
+    tokenizer,
+    train_pairs,
+    val_pairs,
+    config,
+    run_dir,
+    max_source_length,
+    max_target_length,
+):
     """Compiles (`compile_seq2seq`) and fits a model on raw text pairs.
 
     Args:
@@ -193,19 +213,29 @@ def fit_seq2seq(model, tokenizer, train_pairs, val_pairs, config, run_dir,
     Returns:
         `(history, seconds)`, as `fit`.
     """
-    from apps.common.text import seq2seq_dataset
+    from attention_suite.apps.common.text import seq2seq_dataset
 
     steps_per_epoch = math.ceil(len(train_pairs[0]) / config.batch_size)
     compile_seq2seq(model, config, steps_per_epoch)
     train_data, val_data = (
         seq2seq_dataset(
-            tokenizer, *pairs, max_source_length, max_target_length,
-            config.batch_size, shuffle=shuffle, seed=config.seed,
+            tokenizer,
+            *pairs,
+            max_source_length,
+            max_target_length,
+            config.batch_size,
+            shuffle=shuffle,
+            seed=config.seed,
         )
         for pairs, shuffle in ((train_pairs, True), (val_pairs, False))
     )
     return fit(
-        model, train_data, val_data, run_dir, epochs=config.epochs,
-        patience=config.patience, max_minutes=config.max_minutes,
+        model,
+        train_data,
+        val_data,
+        run_dir,
+        epochs=config.epochs,
+        patience=config.patience,
+        max_minutes=config.max_minutes,
         steps_per_epoch=steps_per_epoch,
     )

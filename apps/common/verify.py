@@ -7,6 +7,7 @@ the outputs back; it fails if any project module got imported.
 
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -33,10 +34,10 @@ for i in range(count):
     for name, value in signature(**inputs).items():
         value = value.numpy()
         # Strings come back as objects; NumPy stores them as bytes.
-        outputs[f"{i}/{name}"] = value.astype(bytes) if value.dtype == object else value
-forbidden = sorted(
-    m for m in sys.modules if m.split(".")[0] in ("layers", "apps")
-)
+        outputs[f"{i}/{name}"] = (
+            value.astype(bytes) if value.dtype == object else value
+        )
+forbidden = sorted(m for m in sys.modules if m.startswith("attention_suite"))
 if forbidden:
     sys.exit(f"the serving process imported {forbidden[:5]}")
 np.savez(sys.argv[3] + "/outputs.npz", **outputs)
@@ -44,13 +45,51 @@ np.savez(sys.argv[3] + "/outputs.npz", **outputs)
 
 
 def _storable(value):
-    """A NumPy array that `np.savez` stores without pickling (strings as bytes)."""
+    """A NumPy array `np.savez` stores without pickling (strings as bytes)."""
     value = np.asarray(value)
     return value.astype(bytes) if value.dtype == object else value
 
 
-def run_saved_model(export_dir, requests, signature="serving_default",
-                    imports=()):
+class ServingError(RuntimeError):
+    """A SavedModel that fails in a fresh process, or answers otherwise than
+    the Keras model it was exported from.
+
+    `str(error)` is one line for the user; `details` keeps what the serving
+    process printed, for `--verbose`.
+
+    Args:
+        message: the one-line description.
+        details: more text (e.g. the serving process' stderr), or `""`.
+    """
+
+    def __init__(self, message, details=""):
+        super().__init__(message)
+        self.details = details
+
+
+def _exception_of(stderr):
+    """The exception a Python process died of, on one line.
+
+    Args:
+        stderr: the process' standard error (a traceback at its end).
+
+    Returns:
+        From the last `SomeError: ...` line to the end, white space
+        collapsed, at most 1,000 characters; else the last line.
+    """
+    lines = stderr.strip().splitlines() or [""]
+    starts = [
+        i
+        for i, line in enumerate(lines)
+        if re.match(r"[\w.]+(Error|Exception)\b.*:", line)
+    ]
+    text = " ".join(" ".join(lines[starts[-1] if starts else -1 :]).split())
+    return text[:1000]
+
+
+def run_saved_model(
+    export_dir, requests, signature="serving_default", imports=()
+):
     """Runs requests through a SavedModel in a fresh TensorFlow-only process.
 
     Args:
@@ -65,7 +104,8 @@ def run_saved_model(export_dir, requests, signature="serving_default",
         request.
 
     Raises:
-        RuntimeError: the child failed; its stderr is in the message.
+        ServingError: the child failed; its exception is in the message,
+            the end of its stderr in `details`.
     """
     with tempfile.TemporaryDirectory() as tmp:
         arrays = {"count": np.array(len(requests))}
@@ -73,14 +113,20 @@ def run_saved_model(export_dir, requests, signature="serving_default",
             arrays.update({f"{i}/{k}": _storable(v) for k, v in inputs.items()})
         np.savez(os.path.join(tmp, "requests.npz"), **arrays)
         env = {
-            k: v for k, v in os.environ.items()
+            k: v
+            for k, v in os.environ.items()
             if k not in ("PYTHONPATH", "KERAS_BACKEND")
         }
         env["TF_CPP_MIN_LOG_LEVEL"] = "2"
         result = subprocess.run(
             [
-                sys.executable, "-c", _CHILD, os.path.abspath(export_dir),
-                signature, tmp, json.dumps(list(imports)),
+                sys.executable,
+                "-c",
+                _CHILD,
+                os.path.abspath(export_dir),
+                signature,
+                tmp,
+                json.dumps(list(imports)),
             ],
             cwd=tmp,
             env=env,
@@ -88,15 +134,17 @@ def run_saved_model(export_dir, requests, signature="serving_default",
             text=True,
         )
         if result.returncode != 0:
-            raise RuntimeError(
-                f"Serving {export_dir} in a fresh process failed:\n"
-                f"{result.stderr[-3000:]}"
+            raise ServingError(
+                f"Serving {export_dir} in a fresh process failed: "
+                f"{_exception_of(result.stderr)}",
+                details=result.stderr[-3000:],
             )
         outputs = np.load(os.path.join(tmp, "outputs.npz"))
         return [
             {
                 key.split("/", 1)[1]: outputs[key]
-                for key in outputs.files if key.startswith(f"{i}/")
+                for key in outputs.files
+                if key.startswith(f"{i}/")
             }
             for i in range(len(requests))
         ]
@@ -112,7 +160,7 @@ def serve_check(export_dir, imports=()):
     Returns:
         The list of output dicts, one per warm-up request.
     """
-    from apps.common.export import read_warmup_requests
+    from attention_suite.apps.common.export import read_warmup_requests
 
     return run_saved_model(
         export_dir, read_warmup_requests(export_dir), imports=imports
@@ -167,10 +215,18 @@ def string_array(texts):
     ).astype(bytes)
 
 
-def export_text_model(path, archive, generator, texts, output_name, model_name,
-                      input_name="text", imports=("tensorflow_text",),
-                      overwrite=False):
-    """Exports a strings-in, strings-out archive and checks it in a fresh process.
+def export_text_model(
+    path,
+    archive,
+    generator,
+    texts,
+    output_name,
+    model_name,
+    input_name="text",
+    imports=("tensorflow_text",),
+    overwrite=False,
+):
+    """Exports a strings-in, strings-out archive; checks it in a new process.
 
     Generates from each text with the Keras model (what `predict` does),
     writes the SavedModel (atomically, with the first two texts as warm-up
@@ -182,8 +238,8 @@ def export_text_model(path, archive, generator, texts, output_name, model_name,
     Args:
         path: the version directory (`saved_models/<app>/<N>`).
         archive: the `keras.export.ExportArchive` to write.
-        generator: the `apps.common.generation.TextGenerator` the archive
-            serves.
+        generator: the `attention_suite.apps.common.generation.TextGenerator`
+            the archive serves.
         texts: inputs (str or bytes).
         output_name: the `serving_default` string output.
         model_name: the TF Serving model name.
@@ -195,12 +251,15 @@ def export_text_model(path, archive, generator, texts, output_name, model_name,
         `(path, mismatches)`: the absolute path written and a list of
         `(input, predicted, served)` that differ (empty when all agree).
     """
-    from apps.common.export import export_saved_model
+    from attention_suite.apps.common.export import export_saved_model
 
     predicted = [generator.generate([t])[0] for t in texts]
     path = export_saved_model(
-        path, archive, [{input_name: string_array(texts[:2])}],
-        model_name=model_name, overwrite=overwrite,
+        path,
+        archive,
+        [{input_name: string_array(texts[:2])}],
+        model_name=model_name,
+        overwrite=overwrite,
     )
     requests = [{input_name: string_array([t])} for t in texts]
     served = [

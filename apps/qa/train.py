@@ -17,12 +17,12 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from apps.common import runs, training
-from apps.common.atomic import atomic_write_json
-from apps.common.config import save_config
-from apps.qa import data, features
-from apps.qa.config import QAConfig
-from apps.qa.model import SpanLoss, build_model, default_preset
+from attention_suite.apps.common import runs, training
+from attention_suite.apps.common.atomic import atomic_write_json
+from attention_suite.apps.common.config import save_config
+from attention_suite.apps.qa import data, features
+from attention_suite.apps.qa.config import QAConfig
+from attention_suite.apps.qa.model import SpanLoss, build_model, default_preset
 
 VOCABULARY_FILE = "vocabulary.txt"
 # Occurrences of the answer kept per question (SpanLoss sums over them).
@@ -31,7 +31,7 @@ MAX_OCCURRENCES = 4
 _CHUNK = 512
 
 
-def load_corpus(config, source, data_dir=None):
+def load_run_corpus(config, source, data_dir=None):
     """The corpus and reader reports of a run, with its limits applied.
 
     Args:
@@ -40,7 +40,7 @@ def load_corpus(config, source, data_dir=None):
         data_dir: the data directory holding `qa/squad_v1.1/`.
 
     Returns:
-        `(corpus, reports)`, as `apps.qa.data.load_corpus`.
+        `(corpus, reports)`, as `attention_suite.apps.qa.data.load_corpus`.
     """
     corpus, reports = data.load_corpus(source, data_dir)
     if config.train_limit:
@@ -58,7 +58,7 @@ def answer_byte_spans(example):
     """Byte offsets of every occurrence of the example's answer texts.
 
     Args:
-        example: an `apps.qa.data.Example`.
+        example: an `attention_suite.apps.qa.data.Example`.
 
     Returns:
         `(starts, ends)`: int32 arrays of `MAX_OCCURRENCES`, -1 padded.
@@ -91,7 +91,7 @@ def training_arrays(tokenizer, examples, config):
     parts = {name: [] for name in names}
     labels = []
     for first in range(0, len(examples), _CHUNK):
-        chunk = examples[first:first + _CHUNK]
+        chunk = examples[first : first + _CHUNK]
         found = features.encode(
             tokenizer,
             features.repair_utf8(tf.constant([e.context for e in chunk])),
@@ -146,18 +146,21 @@ def dataset(inputs, labels, config, pad_id, shuffle_seed=None, repeat=False):
     )
     data_set = data_set.map(
         lambda x, y, width: (
-            features.trim(x, config.layout, tf.reduce_max(width)), y
+            features.trim(x, config.layout, tf.reduce_max(width)),
+            y,
         )
     )
     if not repeat:
         # Grouping hides the number of batches; Keras wants it.
         _, sizes = np.unique(widths, return_counts=True)
         batches = int(np.sum(-(-sizes // config.batch_size)))
-        data_set = data_set.apply(tf.data.experimental.assert_cardinality(batches))
+        data_set = data_set.apply(
+            tf.data.experimental.assert_cardinality(batches)
+        )
     return data_set.prefetch(tf.data.AUTOTUNE)
 
 
-def run_tokenizer(config, corpus, run_dir):
+def load_run_tokenizer(config, corpus, run_dir):
     """The run's tokenizer: made once, then read back from the run.
 
     BiDAF with learned embeddings learns its pieces from the training
@@ -203,11 +206,13 @@ def train(config, source, run_dir, data_dir=None):
         The run info dict (also written to `run.json`).
     """
     keras.utils.set_random_seed(config.seed)
-    corpus, reports = load_corpus(config, source, data_dir)
+    corpus, reports = load_run_corpus(config, source, data_dir)
     os.makedirs(run_dir, exist_ok=True)
-    tokenizer = run_tokenizer(config, corpus, run_dir)
+    tokenizer = load_run_tokenizer(config, corpus, run_dir)
     save_config(config, os.path.join(run_dir, "config.json"))
-    train_inputs, train_labels = training_arrays(tokenizer, corpus["train"], config)
+    train_inputs, train_labels = training_arrays(
+        tokenizer, corpus["train"], config
+    )
     val_inputs, val_labels = training_arrays(tokenizer, corpus["val"], config)
     run_info = {
         "data": os.path.abspath(source) if os.path.isfile(source) else source,
@@ -222,24 +227,35 @@ def train(config, source, run_dir, data_dir=None):
 
     model = build_model(config, tokenizer.vocabulary_size(), tokenizer.pad_id)
     train_data = dataset(
-        train_inputs, train_labels, config, tokenizer.pad_id, config.seed,
+        train_inputs,
+        train_labels,
+        config,
+        tokenizer.pad_id,
+        config.seed,
         repeat=bool(config.steps_per_epoch),
     )
     steps_per_epoch = config.steps_per_epoch or int(train_data.cardinality())
     schedule = training.warmup_cosine_schedule(
-        config.learning_rate, config.warmup_steps, config.epochs * steps_per_epoch
+        config.learning_rate,
+        config.warmup_steps,
+        config.epochs * steps_per_epoch,
     )
     model.compile(
         optimizer=keras.optimizers.Adam(schedule, clipnorm=1.0), loss=SpanLoss()
     )
     history, seconds = training.fit(
-        model, train_data,
+        model,
+        train_data,
         dataset(val_inputs, val_labels, config, tokenizer.pad_id),
-        run_dir, config.epochs, config.patience, config.max_minutes,
+        run_dir,
+        config.epochs,
+        config.patience,
+        config.max_minutes,
         steps_per_epoch=config.steps_per_epoch or None,
     )
     run_info.update(
-        train_seconds=seconds, epochs_run=len(history.epoch),
+        train_seconds=seconds,
+        epochs_run=len(history.epoch),
         parameters=int(model.count_params()),
     )
     atomic_write_json(os.path.join(run_dir, "run.json"), run_info)
@@ -252,6 +268,6 @@ def load_run(run_dir):
     Raises:
         FileNotFoundError: `run_dir` is not a finished QA run.
     """
-    return runs.load_text_run(
+    return runs.read_text_run(
         run_dir, QAConfig, "qa", VOCABULARY_FILE, features.QATokenizer.load
     )

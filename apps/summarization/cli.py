@@ -3,14 +3,16 @@
 import os
 import sys
 
-from apps.common import commands
+from attention_suite.apps.common import commands
 
 
 def _evaluate(args):
-    from apps.summarization import evaluate
+    from attention_suite.apps.summarization import evaluate
 
     report = evaluate.evaluate(
-        args.run, split=args.split, beam_size=args.beam_size,
+        args.run,
+        split=args.split,
+        beam_size=args.beam_size,
         data_dir=args.data_dir,
     )
     print(evaluate.format_report(report), end="")
@@ -18,7 +20,7 @@ def _evaluate(args):
 
 
 def _read_input(item):
-    """A document named on the command line: a file's text, or the text itself."""
+    """A document named on the command line: a file's text, or the text."""
     if os.path.isfile(item):
         with open(item, "rb") as f:
             return f.read()
@@ -26,19 +28,26 @@ def _read_input(item):
 
 
 def _predict(args):
-    from apps.summarization import infer, train
+    from attention_suite.apps.summarization import infer, train
 
     config, _, tokenizer, model = train.load_run(args.run)
     summarizer = infer.Summarizer(model, tokenizer, config)
     documents = [_read_input(item) for item in args.input] or [sys.stdin.read()]
     if args.plot:
-        from apps.common.plotting import plot_attention, save_figure
+        from attention_suite.apps.common.plotting import (
+            plot_attention,
+            save_figure,
+        )
 
-        details = summarizer.summarize_with_details(documents[0], args.beam_size)
+        details = summarizer.summarize_with_details(
+            documents[0], args.beam_size
+        )
         print(details["summary"])
         ax = plot_attention(
-            details["attention"], details["source_pieces"],
-            details["summary_pieces"], title=details["summary"],
+            details["attention"],
+            details["source_pieces"],
+            details["summary_pieces"],
+            title=details["summary"],
         )
         save_figure(ax.figure, args.plot)
         print(f"Attention written to {args.plot}")
@@ -55,34 +64,46 @@ def add_parser(subparsers):
         subparsers: the `attn` sub-parsers action.
     """
     verbs = commands.add_app(
-        subparsers, "summarize",
+        subparsers,
+        "summarize",
         "abstractive summarization (AESLC, BBC News, your own JSONL/CSV)",
     )
 
     commands.add_train_verb(
-        verbs, "learn a tokenizer and train a summarizer",
-        "'aeslc' (default), 'bbc' or a JSONL/CSV file with text and summary fields",
-        "apps.summarization", "SummarizationConfig",
+        verbs,
+        "learn a tokenizer and train a summarizer",
+        "'aeslc' (default), 'bbc' or a JSONL/CSV file with text and "
+        "summary fields",
+        "attention_suite.apps.summarization",
+        "SummarizationConfig",
     )
 
     evaluate = verbs.add_parser(
-        "evaluate", help="ROUGE-1/2/L on the test split, with the Lead baselines"
+        "evaluate",
+        help="ROUGE-1/2/L on the test split, with the Lead baselines",
     )
-    evaluate.add_argument("--run", required=True)
-    evaluate.add_argument("--split", default="test", choices=("val", "test"))
-    evaluate.add_argument("--beam-size", type=int, help="default: the run's")
-    evaluate.add_argument("--data-dir", help="default: $ATTN_DATA_DIR")
+    commands.add_run_option(evaluate)
+    commands.add_split_option(evaluate)
+    commands.add_beam_size_option(evaluate)
+    commands.add_data_dir_option(evaluate)
+    commands.add_progress_option(evaluate)
     evaluate.set_defaults(handler=_evaluate)
 
     predict = verbs.add_parser(
         "predict", help="summarize documents (files or texts; default: stdin)"
     )
-    predict.add_argument("--run", required=True)
-    predict.add_argument("--beam-size", type=int, help="default: the run's")
+    commands.add_run_option(predict)
+    commands.add_beam_size_option(predict)
     predict.add_argument("--plot", help="PNG of the first document's attention")
+    commands.add_progress_option(predict)
     predict.add_argument("input", nargs="*", help="files or texts to summarize")
     predict.set_defaults(handler=_predict)
 
     commands.add_text_serving_verbs(
-        verbs, "summarize", "summarization", "apps.summarization.export", "summary", "summaries"
+        verbs,
+        "summarize",
+        "summarization",
+        "attention_suite.apps.summarization.export",
+        "summary",
+        "summaries",
     )

@@ -1,9 +1,12 @@
 """Scoring summaries with ROUGE, and the Lead baselines.
 
 ROUGE-1/2/L F1 come from Google's `rouge-score` package with its Porter
-stemmer on, reported x100. With several references (AESLC's three
-annotations) an example scores the average of its per-reference scores, as
-the AESLC paper does; the corpus score is the mean over examples.
+stemmer on, reported x100; the corpus score is the mean over examples. With
+several references (AESLC's three annotations) an example's score combines
+its per-reference scores, and both common ways are reported, since the AESLC
+paper does not say which it used and they differ by several points: the
+mean over the references (`annotations_mean`) and the best of them
+(`annotations_max`).
 
 `evaluate` scores a run's greedy and beam-search summaries and, in the same
 run, the Lead baselines: Lead (the first sentence, cut to the mean length
@@ -20,39 +23,50 @@ import time
 
 from rouge_score import rouge_scorer
 
-from apps.common import runs
-from apps.common.atomic import atomic_write_bytes
+from attention_suite.apps.common import runs
+from attention_suite.apps.common.atomic import atomic_write_bytes
+from attention_suite.apps.common.tables import markdown_table
 
 ROUGE_TYPES = ("rouge1", "rouge2", "rougeL")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|(?<=[.!?][\"')\]])\s+|\n+")
 
 
-def rouge(summaries, references):
+# How an example's scores against several references combine.
+COMBINE = {"mean": statistics.fmean, "max": max}
+
+
+def rouge(summaries, references, combine="mean"):
     """Mean ROUGE-1/2/L F1 (x100) of summaries against their references.
 
     Args:
         summaries: list of predicted summaries.
         references: aligned list; each item a reference string or a list
-            of reference strings (scores averaged over them).
+            of reference strings.
+        combine: how an example's scores against its references combine
+            (per ROUGE type): `"mean"` or `"max"`.
 
     Returns:
         `{"rouge1": ..., "rouge2": ..., "rougeL": ...}`, rounded to 2 places.
 
     Raises:
-        ValueError: the lists differ in length or are empty.
+        ValueError: the lists differ in length or are empty, or `combine` is
+            unknown.
     """
     if len(summaries) != len(references) or not summaries:
         raise ValueError(
             f"{len(summaries)} summaries for {len(references)} references."
         )
+    if combine not in COMBINE:
+        raise ValueError(
+            f"combine must be one of {sorted(COMBINE)}; received {combine!r}."
+        )
     scorer = rouge_scorer.RougeScorer(list(ROUGE_TYPES), use_stemmer=True)
     totals = dict.fromkeys(ROUGE_TYPES, 0.0)
     for summary, refs in zip(summaries, references):
         refs = [refs] if isinstance(refs, str) else list(refs)
-        for ref in refs:
-            scores = scorer.score(ref, summary)
-            for name in ROUGE_TYPES:
-                totals[name] += scores[name].fmeasure / len(refs)
+        scores = [scorer.score(ref, summary) for ref in refs]
+        for name in ROUGE_TYPES:
+            totals[name] += COMBINE[combine](s[name].fmeasure for s in scores)
     return {
         name: round(100.0 * total / len(summaries), 2)
         for name, total in totals.items()
@@ -88,7 +102,9 @@ def lead(text, count=1, max_words=None):
 
 
 def _write_lines(path, lines):
-    atomic_write_bytes(path, "".join(line + "\n" for line in lines).encode("utf-8"))
+    atomic_write_bytes(
+        path, "".join(line + "\n" for line in lines).encode("utf-8")
+    )
 
 
 def evaluate(run_dir, split="test", beam_size=None, data_dir=None):
@@ -108,18 +124,23 @@ def evaluate(run_dir, split="test", beam_size=None, data_dir=None):
         `scores`: `{reference set: {method: {"rouge1", "rouge2",
         "rougeL"}}}`, plus the decoding seconds of each search.
     """
-    from apps.summarization import infer, train
+    from attention_suite.apps.summarization import infer, train
 
     config, run_info, tokenizer, model = train.load_run(run_dir)
-    corpus = train.load_corpus(config, run_info["data"], data_dir)
+    corpus, _ = train.load_run_corpus(config, run_info["data"], data_dir)
     examples = corpus[split]
     texts = [e.text for e in examples]
-    reference_sets = {"original": [e.summary for e in examples]}
+    reference_sets = {"original": ([e.summary for e in examples], "mean")}
     if all(e.references for e in examples):
-        reference_sets["annotations"] = [list(e.references) for e in examples]
-    lead_words = max(1, round(statistics.fmean(
-        len(e.summary.split()) for e in corpus["train"]
-    )))
+        annotations = [list(e.references) for e in examples]
+        for combine in COMBINE:
+            reference_sets[f"annotations_{combine}"] = (annotations, combine)
+    lead_words = max(
+        1,
+        round(
+            statistics.fmean(len(e.summary.split()) for e in corpus["train"])
+        ),
+    )
     methods = {
         "lead": [lead(t, 1, lead_words) for t in texts],
         "lead3": [lead(t, 3) for t in texts],
@@ -140,10 +161,10 @@ def evaluate(run_dir, split="test", beam_size=None, data_dir=None):
         "seconds": seconds,
         "scores": {
             ref_name: {
-                name: rouge(summaries, references)
+                name: rouge(summaries, references, combine)
                 for name, summaries in methods.items()
             }
-            for ref_name, references in reference_sets.items()
+            for ref_name, (references, combine) in reference_sets.items()
         },
     }
     runs.write_report(run_dir, report, format_report(report))
@@ -159,17 +180,14 @@ def format_report(report):
     Returns:
         The table as a string.
     """
-    lines = [
-        f"{report['split']} ({report['documents']} documents); ROUGE F1 x100, "
-        f"stemmed; Lead cut to {report['lead_words']} words",
-        "",
-        "| references | method | ROUGE-1 | ROUGE-2 | ROUGE-L |",
-        "|---|---|---:|---:|---:|",
+    rows = [
+        [ref_name, name] + [f"{scores[key]:.2f}" for key in ROUGE_TYPES]
+        for ref_name, methods in report["scores"].items()
+        for name, scores in methods.items()
     ]
-    for ref_name, methods in report["scores"].items():
-        for name, scores in methods.items():
-            lines.append(
-                f"| {ref_name} | {name} | {scores['rouge1']:.2f} | "
-                f"{scores['rouge2']:.2f} | {scores['rougeL']:.2f} |"
-            )
-    return "\n".join(lines) + "\n"
+    header = ["references", "method", "ROUGE-1", "ROUGE-2", "ROUGE-L"]
+    title = (
+        f"{report['split']} ({report['documents']} documents); ROUGE F1 x100, "
+        f"stemmed; Lead cut to {report['lead_words']} words"
+    )
+    return f"{title}\n\n{markdown_table(header, rows, align='llrrr')}"

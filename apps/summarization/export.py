@@ -16,11 +16,11 @@ a client needs TensorFlow and `tensorflow_text` (for the SentencePiece ops,
 which stock TF Serving links in).
 """
 
-from apps.common import text
-from apps.common.export import text_archive
-from apps.common.verify import export_text_model
-from apps.summarization import infer
-from apps.summarization.train import load_run
+from attention_suite.apps.common import text
+from attention_suite.apps.common.export import text_archive
+from attention_suite.apps.common.verify import export_text_model
+from attention_suite.apps.summarization import infer
+from attention_suite.apps.summarization.train import load_run
 
 SIGNATURE_INPUT = "text"
 # Inputs a server must survive; each gets a summary (maybe empty).
@@ -64,9 +64,12 @@ def serving_archive(summarizer):
         }
 
     return text_archive(
-        summarizer.model, tokenizer,
-        {"serving_default": summarize,
-         "summarize_with_attention": summarize_with_attention},
+        summarizer.model,
+        tokenizer,
+        {
+            "serving_default": summarize,
+            "summarize_with_attention": summarize_with_attention,
+        },
         SIGNATURE_INPUT,
     )
 
@@ -91,8 +94,12 @@ def export_and_verify(run_dir, path, overwrite=False):
     config, run_info, tokenizer, model = load_run(run_dir)
     summarizer = infer.Summarizer(model, tokenizer, config)
     return export_text_model(
-        path, serving_archive(summarizer), summarizer,
+        path,
+        serving_archive(summarizer),
+        summarizer,
         list(run_info.get("samples", [])) + list(HARD_INPUTS),
-        "summary", model_name="summarization", input_name=SIGNATURE_INPUT,
+        "summary",
+        model_name="summarization",
+        input_name=SIGNATURE_INPUT,
         overwrite=overwrite,
     )

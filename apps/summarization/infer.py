@@ -1,11 +1,12 @@
 """Summarizing raw strings: tokenization, beam search, detokenization.
 
 The text handling and the search are those every text app shares
-(`apps.common.text`, `apps.common.decoding`, `apps.common.generation`):
-beam search with GNMT length normalization and n-gram blocking (trigrams by
-default), both set in the run's config. This module adds what a summary
-has besides its text: the attention of each generated piece over the
-document and the probability that it was copied rather than generated.
+(`attention_suite.apps.common.text`, `attention_suite.apps.common.decoding`,
+`attention_suite.apps.common.generation`): beam search with GNMT length
+normalization and n-gram blocking (trigrams by default), both set in the run's
+config. This module adds what a summary has besides its text: the attention of
+each generated piece over the document and the probability that it was copied
+rather than generated.
 
 Input handling, the same here and in the SavedModel: bytes that are not
 valid UTF-8 become U+FFFD, white space and control characters collapse to
@@ -17,8 +18,8 @@ document gets a short, generic summary, never an error.
 
 from keras import ops
 
-from apps.common.generation import TextGenerator
-from apps.common.tokenizers import BOS_ID
+from attention_suite.apps.common.generation import TextGenerator
+from attention_suite.apps.common.tokenizers import BOS_ID
 
 
 def details(model, source, ids):
@@ -52,8 +53,12 @@ class Summarizer(TextGenerator):
 
     def __init__(self, model, tokenizer, config):
         super().__init__(
-            model, tokenizer, config.max_source_length, config.max_summary_length,
-            beam_size=config.beam_size, length_penalty=config.length_penalty,
+            model,
+            tokenizer,
+            config.max_source_length,
+            config.max_summary_length,
+            beam_size=config.beam_size,
+            length_penalty=config.length_penalty,
             no_repeat_ngram_size=config.no_repeat_ngram_size,
         )
         self.config = config

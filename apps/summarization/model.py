@@ -1,9 +1,10 @@
 """Summarizers with a copy mechanism and coverage (See et al. 2017).
 
 Two encoder-decoders, chosen by `SummarizationConfig.model`:
-`"pointer_generator"` (GRUs with coverage attention, See et al.'s design)
-and `"transformer"` (a Transformer whose last cross-attention is the copy
-attention). Both follow the interface of `apps.common.seq2seq`, with:
+`"pointer_generator"` (GRUs with coverage attention, See et al.'s design) and
+`"transformer"` (a Transformer whose last cross-attention is the copy
+attention). Both follow the interface of `attention_suite.apps.common.seq2seq`,
+with:
 
 * `call({"source", "target_in"})`: teacher-forced log-probabilities
   `(B, T, V)` (they go wherever logits go); the coverage loss of the batch
@@ -17,8 +18,8 @@ attention). Both follow the interface of `apps.common.seq2seq`, with:
 import keras
 from keras import ops
 
-import layers
-from apps.common.seq2seq import (
+from attention_suite import layers
+from attention_suite.apps.common.seq2seq import (
     Seq2SeqModel,
     TransformerEncoderDecoder,
     padding_mask,
@@ -48,7 +49,9 @@ class _CopyCoverage:
     def _mix(self, hidden, weights, source_ids, features, training=None):
         """`(log_probs, p_gen)` of the vocabulary and copy mixture."""
         return self.pointer(
-            self._logits(hidden, training), weights, source_ids,
+            self._logits(hidden, training),
+            weights,
+            source_ids,
             ops.concatenate(features, axis=-1),
             return_generation_probability=True,
         )
@@ -81,9 +84,16 @@ class PointerGeneratorSummarizer(_CopyCoverage, Seq2SeqModel):
         coverage_weight: weight of the coverage loss (0 turns it off).
     """
 
-    def __init__(self, vocabulary_size, embedding_dim=128, units=256,
-                 attention_units=256, dropout=0.1, coverage_weight=1.0,
-                 **kwargs):
+    def __init__(
+        self,
+        vocabulary_size,
+        embedding_dim=128,
+        units=256,
+        attention_units=256,
+        dropout=0.1,
+        coverage_weight=1.0,
+        **kwargs,
+    ):
         super().__init__(vocabulary_size, embedding_dim, dropout, **kwargs)
         self.units = units
         self.attention_units = attention_units
@@ -92,9 +102,13 @@ class PointerGeneratorSummarizer(_CopyCoverage, Seq2SeqModel):
             keras.layers.GRU(units, return_sequences=True, return_state=True),
             name="encoder",
         )
-        self.bridge = keras.layers.Dense(units, activation="tanh", name="bridge")
+        self.bridge = keras.layers.Dense(
+            units, activation="tanh", name="bridge"
+        )
         self.cell = keras.layers.GRUCell(units, name="decoder_cell")
-        self.attention = layers.CoverageAttention(attention_units, name="attention")
+        self.attention = layers.CoverageAttention(
+            attention_units, name="attention"
+        )
         self.combine = keras.layers.Dense(
             embedding_dim, activation="tanh", use_bias=False, name="combine"
         )
@@ -109,7 +123,9 @@ class PointerGeneratorSummarizer(_CopyCoverage, Seq2SeqModel):
         self.attention.build((None, self.units), encoded, (None, None))
         self.combine.build((None, 3 * self.units))
         self.pointer.build(
-            (None, None, self.vocabulary_size), (None, None, None), (None, None),
+            (None, None, self.vocabulary_size),
+            (None, None, None),
+            (None, None),
             (None, None, 3 * self.units + self.embedding_dim),
         )
         self.built = True
@@ -117,13 +133,17 @@ class PointerGeneratorSummarizer(_CopyCoverage, Seq2SeqModel):
     def encode(self, source, training=None):
         mask = padding_mask(source)
         x = self.embedding_dropout(self.embedding(source), training=training)
-        encoded, forward, backward = self.encoder(x, mask=mask, training=training)
+        encoded, forward, backward = self.encoder(
+            x, mask=mask, training=training
+        )
         return {
             "encoded": encoded,
             "projected_key": self.attention.project_key(encoded),
             "source_mask": mask,
             "source_ids": ops.cast(source, "int32"),
-            "initial": self.bridge(ops.concatenate([forward, backward], axis=-1)),
+            "initial": self.bridge(
+                ops.concatenate([forward, backward], axis=-1)
+            ),
         }
 
     def _step(self, state, feed, coverage, embedded, memory):
@@ -132,10 +152,14 @@ class PointerGeneratorSummarizer(_CopyCoverage, Seq2SeqModel):
         Returns:
             `(state, feed, coverage, weights, context, coverage_loss)`.
         """
-        state, _ = self.cell(ops.concatenate([embedded, feed], axis=-1), [state])
+        state, _ = self.cell(
+            ops.concatenate([embedded, feed], axis=-1), [state]
+        )
         state = state[0] if isinstance(state, (list, tuple)) else state
         context, weights, new_coverage = self.attention(
-            state, memory["encoded"], coverage,
+            state,
+            memory["encoded"],
+            coverage,
             value_mask=memory["source_mask"],
             projected_key=memory["projected_key"],
         )
@@ -145,7 +169,9 @@ class PointerGeneratorSummarizer(_CopyCoverage, Seq2SeqModel):
 
     def _first_state(self, memory):
         initial = memory["initial"]
-        feed = ops.zeros((ops.shape(initial)[0], self.embedding_dim), initial.dtype)
+        feed = ops.zeros(
+            (ops.shape(initial)[0], self.embedding_dim), initial.dtype
+        )
         coverage = ops.zeros(ops.shape(memory["source_mask"]), "float32")
         return initial, feed, coverage
 
@@ -154,9 +180,14 @@ class PointerGeneratorSummarizer(_CopyCoverage, Seq2SeqModel):
             self.embedding(target_in), training=training
         )
         state, feed, coverage = self._first_state(memory)
-        batch, length = ops.shape(memory["source_mask"])[0], ops.shape(coverage)[1]
+        batch, length = (
+            ops.shape(memory["source_mask"])[0],
+            ops.shape(coverage)[1],
+        )
         first = (
-            state, feed, coverage,
+            state,
+            feed,
+            coverage,
             ops.zeros((batch, length), feed.dtype),
             ops.zeros((batch, 2 * self.units), feed.dtype),
             ops.zeros((batch,), "float32"),
@@ -168,12 +199,17 @@ class PointerGeneratorSummarizer(_CopyCoverage, Seq2SeqModel):
             carry = self._step(carry[0], carry[1], carry[2], x, memory)
             return carry, carry
 
-        _, outputs = ops.scan(scan_step, first, ops.transpose(embedded, (1, 0, 2)))
+        _, outputs = ops.scan(
+            scan_step, first, ops.transpose(embedded, (1, 0, 2))
+        )
         states, feeds, _, weights, contexts, losses = (
             ops.moveaxis(x, 0, 1) for x in outputs
         )
         log_probs, p_gen = self._mix(
-            feeds, weights, memory["source_ids"], [contexts, states, embedded],
+            feeds,
+            weights,
+            memory["source_ids"],
+            [contexts, states, embedded],
             training,
         )
         if not return_details:
@@ -194,10 +230,16 @@ class PointerGeneratorSummarizer(_CopyCoverage, Seq2SeqModel):
             state["state"], state["feed"], state["coverage"], embedded, state
         )
         log_probs, _ = self._mix(
-            feed, weights, state["source_ids"], [context, decoder_state, embedded]
+            feed,
+            weights,
+            state["source_ids"],
+            [context, decoder_state, embedded],
         )
         return log_probs, {
-            **state, "state": decoder_state, "feed": feed, "coverage": coverage,
+            **state,
+            "state": decoder_state,
+            "feed": feed,
+            "coverage": coverage,
         }
 
     def get_config(self):
@@ -234,13 +276,25 @@ class TransformerPointerGenerator(_CopyCoverage, TransformerEncoderDecoder):
         coverage_weight: weight of the coverage loss (0 turns it off).
     """
 
-    def __init__(self, vocabulary_size, embedding_dim=128, num_layers=2,
-                 num_heads=4, intermediate_dim=512, dropout=0.1,
-                 coverage_weight=1.0, **kwargs):
+    def __init__(
+        self,
+        vocabulary_size,
+        embedding_dim=128,
+        num_layers=2,
+        num_heads=4,
+        intermediate_dim=512,
+        dropout=0.1,
+        coverage_weight=1.0,
+        **kwargs,
+    ):
         super().__init__(
-            vocabulary_size, embedding_dim=embedding_dim, num_layers=num_layers,
-            num_heads=num_heads, intermediate_dim=intermediate_dim,
-            dropout=dropout, **kwargs,
+            vocabulary_size,
+            embedding_dim=embedding_dim,
+            num_layers=num_layers,
+            num_heads=num_heads,
+            intermediate_dim=intermediate_dim,
+            dropout=dropout,
+            **kwargs,
         )
         self.coverage_weight = coverage_weight
         self.pointer = layers.PointerGenerator(name="pointer")
@@ -248,7 +302,9 @@ class TransformerPointerGenerator(_CopyCoverage, TransformerEncoderDecoder):
     def build(self, input_shape=None):
         super().build(input_shape)
         self.pointer.build(
-            (None, None, self.vocabulary_size), (None, None, None), (None, None),
+            (None, None, self.vocabulary_size),
+            (None, None, None),
+            (None, None),
             (None, None, 3 * self.embedding_dim),
         )
 
@@ -263,8 +319,11 @@ class TransformerPointerGenerator(_CopyCoverage, TransformerEncoderDecoder):
         else:
             context = ops.einsum("bs,bsd->bd", weights, memory["encoded"])
         return self._mix(
-            hidden, weights, memory["source_ids"],
-            [context, hidden, self.embedding(tokens)], training,
+            hidden,
+            weights,
+            memory["source_ids"],
+            [context, hidden, self.embedding(tokens)],
+            training,
         )
 
     def decode(self, target_in, memory, training=None, return_details=False):
@@ -312,14 +371,18 @@ def build_model(config, vocabulary_size):
     )
     if config.model == "pointer_generator":
         model = PointerGeneratorSummarizer(
-            vocabulary_size, units=config.units,
-            attention_units=config.attention_units, **shared,
+            vocabulary_size,
+            units=config.units,
+            attention_units=config.attention_units,
+            **shared,
         )
     elif config.model == "transformer":
         model = TransformerPointerGenerator(
-            vocabulary_size, num_layers=config.num_layers,
+            vocabulary_size,
+            num_layers=config.num_layers,
             num_heads=config.num_heads,
-            intermediate_dim=config.intermediate_dim, **shared,
+            intermediate_dim=config.intermediate_dim,
+            **shared,
         )
     else:
         raise ValueError(

@@ -12,7 +12,7 @@ import json
 import os
 import random
 
-from apps.common.atomic import atomic_write_bytes
+from attention_suite.apps.common.atomic import atomic_write_bytes
 
 TOPICS = (
     ("meeting", "Meeting"),
@@ -56,8 +56,13 @@ def demo_examples(count=600, seed=0):
         day = rng.choice(DAYS)
         project = "".join(rng.choice(SYLLABLES) for _ in range(3)).capitalize()
         sender, receiver = rng.sample(PEOPLE, 2)
-        opening = rng.choice(OPENINGS).format(topic=topic, project=project, day=day)
-        text = f"Hi {receiver},\n{opening}\n{rng.choice(FILLERS)}\nThanks,\n{sender}"
+        opening = rng.choice(OPENINGS).format(
+            topic=topic, project=project, day=day
+        )
+        text = (
+            f"Hi {receiver},\n{opening}\n{rng.choice(FILLERS)}\n"
+            f"Thanks,\n{sender}"
+        )
         examples.append((text, f"{title} {project} {day}"))
     return examples
 

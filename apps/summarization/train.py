@@ -10,16 +10,20 @@ import os
 
 import keras
 
-from apps.common import runs, training
-from apps.common.atomic import atomic_write_json
-from apps.common.config import save_config
-from apps.common.tokenizers import TOKENIZER_FILE, load_tokenizer, run_tokenizer
-from apps.summarization import data
-from apps.summarization.config import SummarizationConfig
-from apps.summarization.model import build_model
+from attention_suite.apps.common import runs, training
+from attention_suite.apps.common.atomic import atomic_write_json
+from attention_suite.apps.common.config import save_config
+from attention_suite.apps.common.tokenizers import (
+    TOKENIZER_FILE,
+    load_tokenizer,
+    train_or_load_tokenizer,
+)
+from attention_suite.apps.summarization import data
+from attention_suite.apps.summarization.config import SummarizationConfig
+from attention_suite.apps.summarization.model import build_model
 
 
-def load_corpus(config, source, data_dir=None):
+def load_run_corpus(config, source, data_dir=None):
     """The corpus of a run, with `config.train_limit` applied.
 
     Args:
@@ -28,12 +32,13 @@ def load_corpus(config, source, data_dir=None):
         data_dir: the data directory holding `summarization/`.
 
     Returns:
-        The corpus dict (see `apps.summarization.data`).
+        `(corpus, report)`, as `attention_suite.apps.summarization.data.
+        load_corpus`.
     """
-    corpus = data.load_corpus(source, data_dir)
+    corpus, report = data.load_corpus(source, data_dir)
     if config.train_limit:
         corpus["train"] = corpus["train"][: config.train_limit]
-    return corpus
+    return corpus, report
 
 
 def text_pairs(examples):
@@ -85,17 +90,20 @@ def train(config, source, run_dir, data_dir=None):
     # Seeding clears TensorFlow's kernel caches, which own the tokenizer's
     # SentencePiece resource: it must come before the tokenizer exists.
     keras.utils.set_random_seed(config.seed)
-    corpus = load_corpus(config, source, data_dir)
+    corpus, report = load_run_corpus(config, source, data_dir)
     os.makedirs(run_dir, exist_ok=True)
-    tokenizer = run_tokenizer(
-        os.path.join(run_dir, TOKENIZER_FILE), tokenizer_texts(corpus["train"]),
-        config.vocabulary_size, config.seed,
+    tokenizer = train_or_load_tokenizer(
+        os.path.join(run_dir, TOKENIZER_FILE),
+        tokenizer_texts(corpus["train"]),
+        config.vocabulary_size,
+        config.seed,
     )
     save_config(config, os.path.join(run_dir, "config.json"))
     run_info = {
         "data": os.path.abspath(source) if os.path.isfile(source) else source,
         "backend": keras.backend.backend(),
         "examples": {name: len(part) for name, part in corpus.items()},
+        "data_report": dict(report),
         # Test documents that export checks the SavedModel against.
         "samples": [e.text for e in corpus["test"][:4]],
     }
@@ -103,8 +111,14 @@ def train(config, source, run_dir, data_dir=None):
 
     model = build_model(config, tokenizer.vocabulary_size())
     history, seconds = training.fit_seq2seq(
-        model, tokenizer, text_pairs(corpus["train"]), text_pairs(corpus["val"]),
-        config, run_dir, config.max_source_length, config.max_summary_length,
+        model,
+        tokenizer,
+        text_pairs(corpus["train"]),
+        text_pairs(corpus["val"]),
+        config,
+        run_dir,
+        config.max_source_length,
+        config.max_summary_length,
     )
     run_info.update(train_seconds=seconds, epochs_run=len(history.epoch))
     atomic_write_json(os.path.join(run_dir, "run.json"), run_info)
@@ -117,6 +131,10 @@ def load_run(run_dir):
     Raises:
         FileNotFoundError: `run_dir` is not a finished summarization run.
     """
-    return runs.load_text_run(
-        run_dir, SummarizationConfig, "summarize", TOKENIZER_FILE, load_tokenizer
+    return runs.read_text_run(
+        run_dir,
+        SummarizationConfig,
+        "summarize",
+        TOKENIZER_FILE,
+        load_tokenizer,
     )

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from apps.traffic.data import as_float_with_nan, time_features
+from attention_suite.apps.traffic.data import as_float_with_nan, time_features
 
 
 def last_value(history, output_steps):
@@ -19,7 +19,9 @@ def last_value(history, output_steps):
     # Index of the last observed step per (sample, sensor); -1 if none.
     steps = np.arange(history.shape[1])[None, :, None]
     last = np.max(np.where(observed, steps, -1), axis=1)
-    values = np.take_along_axis(history, np.maximum(last, 0)[:, None], axis=1)[:, 0]
+    values = np.take_along_axis(history, np.maximum(last, 0)[:, None], axis=1)[
+        :, 0
+    ]
     values = np.where(last >= 0, values, np.nan)
     return np.repeat(values[:, None], output_steps, axis=1)
 
@@ -36,12 +38,16 @@ class HistoricalAverage:
         values = as_float_with_nan(train_series)
         slots = self._slots(train_series.index, steps_per_day)
         self.steps_per_day = steps_per_day
-        self.table = np.full((steps_per_day, values.shape[1]), np.nan, "float32")
+        self.table = np.full(
+            (steps_per_day, values.shape[1]), np.nan, "float32"
+        )
         for slot in np.unique(slots):
             rows = values[slots == slot]
             counts = np.isfinite(rows).sum(0)
             sums = np.nansum(rows, axis=0)
-            self.table[slot] = np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
+            self.table[slot] = np.where(
+                counts > 0, sums / np.maximum(counts, 1), np.nan
+            )
         # Slots never seen in training fall back to the sensor's mean.
         sensor_mean = np.nanmean(values, axis=0)
         self.table = np.where(np.isfinite(self.table), self.table, sensor_mean)
@@ -49,7 +55,10 @@ class HistoricalAverage:
     @staticmethod
     def _slots(index, steps_per_day):
         time_of_day, _ = time_features(index)
-        return np.floor(time_of_day * steps_per_day).astype("int64") % steps_per_day
+        return (
+            np.floor(time_of_day * steps_per_day).astype("int64")
+            % steps_per_day
+        )
 
     def predict(self, target_index):
         """Forecasts for the timestamps of each target step.

@@ -3,24 +3,30 @@
 import os
 import sys
 
-from apps.common import commands
+from attention_suite.apps.common import commands
 
 
 def _train(args):
-    from apps.common.config import load_config
-    from apps.traffic import train
-    from apps.traffic.config import TrafficConfig
+    from attention_suite.apps.common.config import load_config
+    from attention_suite.apps.traffic.config import TrafficConfig
 
+    # Settings are checked before the backend loads.
     config = load_config(TrafficConfig, args.config, args.set)
+    from attention_suite.apps.traffic import train
+
     info = train.train(
-        config, args.data or config.dataset, args.out, args.data_dir,
+        config,
+        args.data or config.dataset,
+        args.out,
+        args.data_dir,
         adjacency=args.adjacency,
     )
     print(
         f"Trained {config.model} in {info['train_seconds']:.0f} s"
         + (
             f" (GRU baseline {info['gru_train_seconds']:.0f} s)"
-            if "gru_train_seconds" in info else ""
+            if "gru_train_seconds" in info
+            else ""
         )
         + f"; run saved to {args.out}"
     )
@@ -28,18 +34,18 @@ def _train(args):
 
 
 def _evaluate(args):
-    from apps.traffic import train
+    from attention_suite.apps.traffic import evaluate
 
-    report = train.evaluate(args.run)
-    print(train.format_report(report), end="")
+    report = evaluate.evaluate(args.run)
+    print(evaluate.format_report(report), end="")
     print(f"Written to {os.path.join(args.run, 'metrics.json')}")
     return 0
 
 
 def _predict(args):
-    from apps.common.atomic import atomic_write_bytes
-    from apps.common.plotting import save_figure
-    from apps.traffic import infer, readers, train
+    from attention_suite.apps.common.atomic import atomic_write_bytes
+    from attention_suite.apps.common.plotting import save_figure
+    from attention_suite.apps.traffic import infer, readers, train
 
     config, run_info, model = train.load_run(args.run)
     history = readers.read_speeds(args.history)
@@ -58,7 +64,7 @@ def _predict(args):
         if unknown:
             raise ValueError(f"Unknown sensor id(s) to plot: {unknown}.")
         figure = infer.plot_forecast(
-            history.iloc[-4 * config.input_steps:], forecast, args.plot
+            history.iloc[-4 * config.input_steps :], forecast, args.plot
         )
         save_figure(figure, args.plot_out)
         print(f"Plot written to {args.plot_out}")
@@ -69,28 +75,26 @@ def _export(args):
     code = commands.export_elsewhere(args, "traffic")
     if code is not None:
         return code
-    import numpy as np
+    from attention_suite.apps.common.export import version_path
+    from attention_suite.apps.common.verify import ServingError
+    from attention_suite.apps.traffic.export import (
+        TOLERANCE,
+        export_and_verify,
+    )
 
-    from apps.common.export import version_path
-    from apps.common.verify import run_saved_model
-    from apps.traffic import export
-
-    path, requests, expected = export.export(
-        args.run, version_path(args.base, "traffic", args.version),
+    path, mismatches = export_and_verify(
+        args.run,
+        version_path(args.base, "traffic", args.model_version),
         overwrite=args.overwrite,
     )
-    served = run_saved_model(path, requests)
-    worst = max(
-        float(np.max(np.abs(s["forecast"] - e["forecast"])))
-        for s, e in zip(served, expected)
-    )
-    if worst > 1e-3:
-        raise RuntimeError(
-            f"The served forecasts differ from the Keras model's by {worst}."
+    if mismatches:
+        raise ServingError(
+            "The SavedModel, served in a fresh process, forecasts otherwise "
+            f"than the Keras model: (window, difference) {mismatches[:3]}"
         )
     print(
         f"Exported to {path}; a fresh TensorFlow-only process reproduces the "
-        f"Keras forecasts (max difference {worst:.2e})."
+        f"Keras forecasts (within {TOLERANCE})."
     )
     return 0
 
@@ -106,33 +110,49 @@ def add_parser(subparsers):
         subparsers: the `attn` sub-parsers action.
     """
     verbs = commands.add_app(
-        subparsers, "traffic", "traffic-flow forecasting (Los-loop, METR-LA, ...)"
+        subparsers,
+        "traffic",
+        "traffic-flow forecasting (Los-loop, METR-LA, ...)",
     )
 
     train = commands.add_train_verb(
-        verbs, "train a forecaster and its GRU baseline",
+        verbs,
+        "train a forecaster and its GRU baseline",
         "dataset name (los_loop) or a speed file (CSV, HDF5, NPZ)",
-        "apps.traffic", "TrafficConfig", _train,
+        "attention_suite.apps.traffic",
+        "TrafficConfig",
+        _train,
     )
     train.add_argument(
-        "--adjacency", help="sensor graph (CSV matrix, DCRNN pickle or distances)"
+        "--adjacency",
+        help="sensor graph (CSV matrix, DCRNN pickle or distances)",
     )
 
     evaluate = verbs.add_parser(
-        "evaluate", help="masked MAE/RMSE/MAPE on the test split, with baselines"
+        "evaluate",
+        help="masked MAE/RMSE/MAPE on the test split, with baselines",
     )
-    evaluate.add_argument("--run", required=True)
+    commands.add_run_option(evaluate)
     evaluate.set_defaults(handler=_evaluate)
 
-    predict = verbs.add_parser("predict", help="forecast the next steps of a history file")
-    predict.add_argument("--run", required=True)
+    predict = verbs.add_parser(
+        "predict", help="forecast the next steps of a history file"
+    )
+    commands.add_run_option(predict)
     predict.add_argument(
-        "--history", required=True,
+        "--history",
+        required=True,
         help="recent readings (any supported format); the last steps are used",
     )
     predict.add_argument("--out", help="CSV to write (default: print)")
-    predict.add_argument("--plot", nargs="+", metavar="SENSOR", help="sensors to draw")
-    predict.add_argument("--plot-out", default="forecast.png")
+    predict.add_argument(
+        "--plot", nargs="+", metavar="SENSOR", help="sensors to draw"
+    )
+    predict.add_argument(
+        "--plot-out",
+        default="forecast.png",
+        help="PNG to write the plot of --plot to (default: forecast.png)",
+    )
     predict.set_defaults(handler=_predict)
 
     commands.add_serving_verbs(verbs, "traffic", _export, _describe)

@@ -1,14 +1,18 @@
 """The forecasting protocol: chronological split, windows, time features.
 
-A series is a DataFrame from `apps.traffic.readers.read_speeds`: a regular
-`DatetimeIndex` and one column per sensor. Missing readings (NaN, or zero as
-in METR-LA-style data) become NaN here; the model ignores them as inputs and
-the metrics ignore them as targets.
+A series is a DataFrame from `attention_suite.apps.traffic.readers.read_speeds`:
+a regular `DatetimeIndex` and one column per sensor. Missing readings (NaN, or
+zero as in METR-LA-style data) become NaN here; the model ignores them as inputs
+and the metrics ignore them as targets.
 """
 
 import numpy as np
 
-from apps.traffic.readers import missing_mask
+from attention_suite.apps.traffic.config import check_split
+from attention_suite.apps.traffic.readers import missing_mask
+
+# The windows' arrays that the model reads.
+INPUT_KEYS = ("history", "time_of_day", "day_of_week")
 
 
 def chronological_split(series, fractions, min_steps):
@@ -26,12 +30,7 @@ def chronological_split(series, fractions, min_steps):
     Raises:
         ValueError: bad fractions, or a part shorter than `min_steps`.
     """
-    fractions = tuple(float(f) for f in fractions)
-    if len(fractions) != 3 or min(fractions) <= 0 or abs(sum(fractions) - 1) > 1e-6:
-        raise ValueError(
-            f"split must be three positive fractions summing to 1, received "
-            f"{fractions}."
-        )
+    fractions = check_split(fractions)
     total = len(series)
     train_end = int(round(total * fractions[0]))
     val_end = train_end + int(round(total * fractions[1]))
@@ -124,6 +123,18 @@ def train_statistics(train_series):
     return float(observed.mean()), float(observed.std() or 1.0)
 
 
+def model_inputs(windows):
+    """The model's inputs of some windows.
+
+    Args:
+        windows: the dict of `make_windows`.
+
+    Returns:
+        A dict of the `INPUT_KEYS` arrays.
+    """
+    return {key: windows[key] for key in INPUT_KEYS}
+
+
 def as_dataset(windows, batch_size, shuffle=False, seed=0):
     """A `tf.data` pipeline of `(inputs, target)` batches.
 
@@ -138,8 +149,9 @@ def as_dataset(windows, batch_size, shuffle=False, seed=0):
     """
     import tensorflow as tf
 
-    inputs = {k: windows[k] for k in ("history", "time_of_day", "day_of_week")}
-    dataset = tf.data.Dataset.from_tensor_slices((inputs, windows["target"]))
+    dataset = tf.data.Dataset.from_tensor_slices(
+        (model_inputs(windows), windows["target"])
+    )
     if shuffle:
         dataset = dataset.shuffle(
             len(windows["target"]), seed=seed, reshuffle_each_iteration=True

@@ -10,15 +10,22 @@
 
 and returns `forecast`: float32 `[batch, output_steps, num_nodes]` in reading
 units. Normalization is inside the graph. Shapes are part of the signature,
-so a request with the wrong number of steps or sensors is refused with an
-`INVALID_ARGUMENT` naming the shapes.
+and checked first in the graph: a request with the wrong number of steps or
+sensors, or whose inputs disagree on the batch or the steps, is refused with
+an `INVALID_ARGUMENT` naming the expected shapes
+(`history must be float32 [batch, 12, 207] ...`).
 """
 
 import numpy as np
 
-from apps.common.export import export_saved_model
-from apps.traffic import data
-from apps.traffic.train import load_run, load_split
+from attention_suite.apps.common.export import export_saved_model
+from attention_suite.apps.common.verify import run_saved_model
+from attention_suite.apps.traffic import data
+from attention_suite.apps.traffic.train import load_run, load_split
+
+# The largest difference allowed between a served and a Keras forecast, in
+# reading units.
+TOLERANCE = 1e-3
 
 
 def serving_archive(model, config, num_nodes):
@@ -36,8 +43,27 @@ def serving_archive(model, config, num_nodes):
     import tensorflow as tf
 
     steps = config.input_steps
+    expected = (
+        f"history must be float32 [batch, {steps}, {num_nodes}] (batch, "
+        f"steps, sensors), time_of_day float32 and day_of_week int32 "
+        f"[batch, {steps}]"
+    )
 
     def serve(history, time_of_day, day_of_week):
+        batch = tf.shape(history)[0]
+        checks = [
+            tf.debugging.assert_equal(
+                tf.shape(history), [batch, steps, num_nodes], message=expected
+            ),
+            tf.debugging.assert_equal(
+                tf.shape(time_of_day), [batch, steps], message=expected
+            ),
+            tf.debugging.assert_equal(
+                tf.shape(day_of_week), [batch, steps], message=expected
+            ),
+        ]
+        with tf.control_dependencies(checks):
+            history = tf.identity(history)
         forecast = model(
             {
                 "history": history,
@@ -78,35 +104,45 @@ def sample_requests(config, run_info, count=2):
         parts["test"], config.input_steps, config.output_steps
     )
     request = {
-        key: windows[key][:count]
-        for key in ("history", "time_of_day", "day_of_week")
+        key: value[:count] for key, value in data.model_inputs(windows).items()
     }
     request["history"] = np.nan_to_num(request["history"], nan=0.0)
     return [request]
 
 
-def export(run_dir, path, overwrite=False):
-    """Exports a run to `path` (a `saved_models/traffic/<version>` dir).
+def export_and_verify(run_dir, path, overwrite=False):
+    """Exports a run and checks the SavedModel against `predict`.
 
-    Must run under the TensorFlow backend.
+    Forecasts the sample requests (`sample_requests`, also the warm-up
+    requests) with the Keras model, exports, then serves the same requests
+    in a fresh process that imports only TensorFlow. Must run under the
+    TensorFlow backend.
 
     Args:
         run_dir: a trained run.
-        path: the version directory.
+        path: the version directory (`saved_models/traffic/<N>`).
         overwrite: whether an existing version is replaced.
 
     Returns:
-        `(path, requests, keras_outputs)`: the absolute path, the warm-up
-        requests and the Keras model's forecasts for them (to compare with
-        the served ones).
+        `(path, mismatches)`: the absolute path written and a list of
+        `(window, difference)` for the windows whose served forecast differs
+        from the Keras one by more than `TOLERANCE` (empty when all agree),
+        `difference` being the largest absolute one.
     """
     config, run_info, model = load_run(run_dir)
     archive = serving_archive(model, config, len(run_info["sensors"]))
     requests = sample_requests(config, run_info)
-    expected = [
-        {"forecast": np.asarray(model.predict(r, verbose=0))} for r in requests
-    ]
+    predicted = np.concatenate([model.predict(r, verbose=0) for r in requests])
     path = export_saved_model(
         path, archive, requests, model_name="traffic", overwrite=overwrite
     )
-    return path, requests, expected
+    served = np.concatenate(
+        [outputs["forecast"] for outputs in run_saved_model(path, requests)]
+    )
+    differences = np.max(np.abs(served - predicted), axis=(1, 2))
+    mismatches = [
+        (window, float(difference))
+        for window, difference in enumerate(differences)
+        if difference > TOLERANCE
+    ]
+    return path, mismatches

@@ -3,8 +3,8 @@
 import numpy as np
 import pandas as pd
 
-from apps.traffic import data
-from apps.traffic.readers import missing_mask
+from attention_suite.apps.traffic import data
+from attention_suite.apps.traffic.readers import missing_mask
 
 
 def history_inputs(series, sensors, input_steps):
@@ -59,14 +59,28 @@ def forecast_frame(model, series, sensors, input_steps):
 
     Returns:
         A DataFrame indexed by the forecast timestamps, one column per sensor.
+
+    Raises:
+        ValueError: the forecast is not finite everywhere (never written as
+            empty cells).
     """
     inputs, last = history_inputs(series, sensors, input_steps)
     forecast = np.asarray(model.predict(inputs, verbose=0))[0]
+    if not np.isfinite(forecast).all():
+        bad = sorted(
+            {sensors[i] for i in np.nonzero(~np.isfinite(forecast))[1]}
+        )
+        raise ValueError(
+            f"The forecast is not a number for sensor(s) {bad[:5]}: check "
+            "the history for readings the model cannot use."
+        )
     step = series.index.freq or pd.tseries.frequencies.to_offset(
         series.index[-1] - series.index[-2]
     )
     index = pd.date_range(last + step, periods=forecast.shape[0], freq=step)
-    return pd.DataFrame(forecast, index=pd.Index(index, name="timestamp"), columns=list(sensors))
+    return pd.DataFrame(
+        forecast, index=pd.Index(index, name="timestamp"), columns=list(sensors)
+    )
 
 
 def plot_forecast(history, forecast, sensors, actual=None):
@@ -88,16 +102,26 @@ def plot_forecast(history, forecast, sensors, actual=None):
     fig, axes = plt.subplots(
         len(sensors), 1, figsize=(8, 2.2 * len(sensors)), squeeze=False
     )
+
     def observed(frame, sensor):
         readings = frame[sensor]
         return readings.mask(missing_mask(readings))
 
     for ax, sensor in zip(axes[:, 0], sensors):
-        ax.plot(history.index, observed(history, sensor), color="0.4", label="history")
-        ax.plot(forecast.index, forecast[sensor], color="tab:blue", label="forecast")
+        ax.plot(
+            history.index,
+            observed(history, sensor),
+            color="0.4",
+            label="history",
+        )
+        ax.plot(
+            forecast.index, forecast[sensor], color="tab:blue", label="forecast"
+        )
         if actual is not None:
             ax.plot(
-                actual.index, observed(actual, sensor), color="tab:orange",
+                actual.index,
+                observed(actual, sensor),
+                color="tab:orange",
                 label="actual",
             )
         ax.set_title(f"sensor {sensor}", fontsize=9)
@@ -105,4 +129,3 @@ def plot_forecast(history, forecast, sensors, actual=None):
     axes[0, 0].legend(loc="lower left", fontsize=8)
     fig.tight_layout()
     return fig
-

@@ -10,7 +10,7 @@ import keras
 import numpy as np
 from keras import ops
 
-import layers
+from attention_suite import layers
 
 INPUT_NAMES = ("history", "time_of_day", "day_of_week")
 
@@ -27,6 +27,12 @@ class _Scaling(keras.layers.Layer):
         return {**super().get_config(), "mean": self.mean, "std": self.std}
 
 
+# A reading more than this many training standard deviations from the
+# training mean is not a physical reading (a sensor fault, a unit error, a
+# corrupted file): it is treated as missing, like NaN.
+MAX_ABS_ZSCORE = 100.0
+
+
 @keras.saving.register_keras_serializable(package="attention_suite.traffic")
 class Standardize(_Scaling):
     """Z-scores readings and marks the missing ones.
@@ -36,7 +42,9 @@ class Standardize(_Scaling):
         std: their standard deviation.
 
     Call arguments:
-        inputs: raw readings; NaN or 0 means missing.
+        inputs: raw readings; NaN, 0 and readings more than
+            `MAX_ABS_ZSCORE` standard deviations from the mean (e.g. 1e21)
+            are missing.
 
     Returns:
         `(normalized, observed)`: normalized readings with 0 where missing,
@@ -44,7 +52,13 @@ class Standardize(_Scaling):
     """
 
     def call(self, inputs):
-        observed = ops.logical_and(ops.isfinite(inputs), ops.not_equal(inputs, 0))
+        in_range = ops.less_equal(
+            ops.abs(inputs - self.mean), MAX_ABS_ZSCORE * self.std
+        )
+        observed = ops.logical_and(
+            ops.logical_and(ops.isfinite(inputs), ops.not_equal(inputs, 0)),
+            in_range,
+        )
         safe = ops.where(observed, inputs, self.mean)
         return (safe - self.mean) / self.std, observed
 
@@ -173,10 +187,18 @@ def build_attention_forecaster(
     day_of_week = keras.layers.Embedding(
         7, config.day_of_week_dim, name="day_of_week_embedding"
     )(inputs["day_of_week"] % 7)
-    per_node = lambda e: ops.repeat(ops.expand_dims(e, 2), num_nodes, axis=2)
+
+    def per_node(embedding):
+        return ops.repeat(ops.expand_dims(embedding, 2), num_nodes, axis=2)
+
     x = ops.concatenate([x, per_node(time_of_day), per_node(day_of_week)], -1)
     x = ops.concatenate(
-        [x, AdaptiveEmbedding(config.adaptive_dim, name="adaptive_embedding")(x)],
+        [
+            x,
+            AdaptiveEmbedding(config.adaptive_dim, name="adaptive_embedding")(
+                x
+            ),
+        ],
         -1,
     )
     width = x.shape[-1]
@@ -197,7 +219,11 @@ def build_attention_forecaster(
             config.num_heads, key_dim, dropout=config.dropout, name=name
         )
         x, scores = _attention_residual(
-            x, attention, name, config, mask=observed,
+            x,
+            attention,
+            name,
+            config,
+            mask=observed,
             attention_mask=graph_mask,
             return_attention_scores=return_spatial_attention,
         )
@@ -239,9 +265,7 @@ def build_gru_forecaster(config, num_nodes, mean, std):
     )
     # (B, T, N) -> (B, N, T, 2) -> (B * N, T, 2)
     x = ops.stack([values, time_of_day], axis=-1)
-    x = ops.reshape(
-        ops.transpose(x, (0, 2, 1, 3)), (-1, config.input_steps, 2)
-    )
+    x = ops.reshape(ops.transpose(x, (0, 2, 1, 3)), (-1, config.input_steps, 2))
     x = keras.layers.GRU(config.gru_units, name="gru")(x)
     x = keras.layers.Dense(config.output_steps, name="head")(x)
     x = ops.reshape(x, (-1, num_nodes, config.output_steps))
@@ -265,11 +289,14 @@ def build_model(config, num_nodes, mean, std, adjacency=None):
         A `keras.Model`.
     """
     if config.model == "attention":
-        return build_attention_forecaster(config, num_nodes, mean, std, adjacency)
+        return build_attention_forecaster(
+            config, num_nodes, mean, std, adjacency
+        )
     if config.model == "gru":
         return build_gru_forecaster(config, num_nodes, mean, std)
     raise ValueError(
-        f"Unknown traffic model {config.model!r}; expected 'attention' or 'gru'."
+        f"Unknown traffic model {config.model!r}; "
+        "expected 'attention' or 'gru'."
     )
 
 
@@ -287,6 +314,8 @@ def masked_mae(y_true, y_pred):
     y_true = ops.cast(y_true, "float32")
     y_pred = ops.cast(y_pred, "float32")
     observed = ops.logical_and(ops.isfinite(y_true), ops.not_equal(y_true, 0))
-    error = ops.where(observed, ops.abs(ops.where(observed, y_true, 0) - y_pred), 0)
+    error = ops.where(
+        observed, ops.abs(ops.where(observed, y_true, 0) - y_pred), 0
+    )
     count = ops.maximum(ops.sum(ops.cast(observed, "float32")), 1.0)
     return ops.sum(error) / count

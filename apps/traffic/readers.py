@@ -23,7 +23,6 @@ zero speed means "no reading", so downstream inputs and metrics treat zeros
 and NaNs alike as missing; `missing_mask` marks both.
 """
 
-import codecs
 import collections
 import os
 import pickle
@@ -56,7 +55,9 @@ _DATASETS = {
 }
 
 
-def read_speeds(path, start=None, freq="5min", feature=0, timestamp_column=None):
+def read_speeds(
+    path, start=None, freq="5min", feature=0, timestamp_column=None
+):
     """Reads a traffic speed (or flow) series, whatever its format.
 
     The format follows the file name: `.csv` / `.csv.gz`, `.h5` / `.hdf5` or
@@ -99,11 +100,13 @@ def read_speeds(path, start=None, freq="5min", feature=0, timestamp_column=None)
             `start` was given for it. The message names the file and the
             first place where the problem is.
 
-    Example:
+    Example (in a data directory that holds Los-loop):
 
-    >>> speeds = read_speeds("traffic/los_loop/los_speed.csv.gz")
-    >>> speeds.shape, str(speeds.index[0])
-    ((2016, 207), '2012-03-01 00:00:00')
+    ```python
+    speeds = read_speeds("traffic/los_loop/los_speed.csv.gz")
+    speeds.shape, str(speeds.index[0])
+    # ((2016, 207), '2012-03-01 00:00:00')
+    ```
     """
     kind = _file_format(path, _SPEED_FORMATS)
     if kind == "csv":
@@ -161,13 +164,16 @@ def read_adjacency(path, sensor_ids=None):
             parsed, is a pickle that asks for anything but NumPy arrays, is
             not square, does not match `sensor_ids` or lacks some of them.
 
-    Example:
+    Example (in a data directory that holds Los-loop and METR-LA's graph):
 
-    >>> speeds = read_speeds("traffic/los_loop/los_speed.csv.gz")
-    >>> adjacency = read_adjacency(
-    ...     "traffic/metr_la_graph/adj_mx.pkl", sensor_ids=speeds.columns)
-    >>> adjacency.shape
-    (207, 207)
+    ```python
+    speeds = read_speeds("traffic/los_loop/los_speed.csv.gz")
+    adjacency = read_adjacency(
+        "traffic/metr_la_graph/adj_mx.pkl", sensor_ids=speeds.columns
+    )
+    adjacency.shape
+    # (207, 207)
+    ```
     """
     kind = _file_format(path, _ADJACENCY_FORMATS)
     if sensor_ids is not None:
@@ -222,28 +228,124 @@ def dataset_paths(name, data_dir):
     return paths
 
 
-class _RestrictedUnpickler(pickle.Unpickler):
-    """An unpickler that builds only NumPy arrays and plain containers.
+# The most bytes one pickled graph array may hold (a float64 matrix of about
+# 11,500 sensors); a pickle asking for more is refused before allocating.
+MAX_GRAPH_BYTES = 2**30
 
-    Pickled lists, dicts, tuples, numbers and strings need no globals; NumPy
-    arrays need the few functions below. Any other global, which is how a
-    pickle runs code, is refused.
+
+class _PickledArray:
+    """A NumPy array that a graph pickle asks for, checked before it is made.
+
+    NumPy pickles an array as `_reconstruct(ndarray, shape, dtype)` followed
+    by `__setstate__((version, shape, dtype, is_fortran, raw_bytes))`. This
+    stand-in takes that state, checks that the dtype is a plain number type
+    (no object or structured dtype, whose raw bytes would be pointers) and
+    that the shape, the byte count and `MAX_GRAPH_BYTES` agree, and only then
+    copies the bytes into an array.
     """
 
-    # NumPy pickles arrays and scalars with these functions, found in
-    # `numpy.core.multiarray` before NumPy 2 and in `numpy._core` since.
-    _RECONSTRUCT = np.ndarray((0,)).__reduce__()[0]
-    _SCALAR = np.float32(0).__reduce__()[0]
+    def __setstate__(self, state):
+        shape, dtype, is_fortran, raw = state[-4:]
+        dtype = _number_dtype(dtype)
+        if not (
+            isinstance(shape, tuple)
+            and all(isinstance(n, int) and n >= 0 for n in shape)
+        ):
+            raise pickle.UnpicklingError(f"bad array shape {shape!r}")
+        size = int(np.prod(shape, dtype=object)) * dtype.itemsize
+        if size > MAX_GRAPH_BYTES:
+            raise pickle.UnpicklingError(
+                f"an array of shape {shape} and dtype {dtype} holds {size} "
+                f"bytes, over the limit of {MAX_GRAPH_BYTES}"
+            )
+        if isinstance(raw, str):  # Python 2 pickles, read as latin-1.
+            raw = raw.encode("latin1")
+        if not isinstance(raw, (bytes, bytearray)) or len(raw) != size:
+            raise pickle.UnpicklingError(
+                f"an array of shape {shape} and dtype {dtype} needs {size} "
+                "bytes of data"
+            )
+        order = "F" if is_fortran else "C"
+        self.array = np.frombuffer(raw, dtype).reshape(shape, order=order)
+
+
+def _number_dtype(dtype):
+    """`dtype` if it is a plain boolean, integer or float type.
+
+    Raises:
+        pickle.UnpicklingError: an object, structured or other dtype.
+    """
+    if not (
+        isinstance(dtype, np.dtype)
+        and dtype.kind in "biuf"
+        and dtype.fields is None
+        and not dtype.hasobject
+    ):
+        raise pickle.UnpicklingError(
+            f"dtype {dtype!r} is refused: a graph pickle may hold only "
+            "arrays of numbers"
+        )
+    return dtype
+
+
+def _reconstruct(subtype, shape, dtype):
+    """NumPy's `_reconstruct`, for plain arrays only (see `_PickledArray`)."""
+    if subtype is not _NDARRAY:
+        raise pickle.UnpicklingError("only plain NumPy arrays are allowed")
+    return _PickledArray()
+
+
+def _dtype(name, align=False, copy=True):
+    """NumPy's `dtype(...)`, for the names of number types only."""
+    if not isinstance(name, str):
+        raise pickle.UnpicklingError(f"bad dtype {name!r}")
+    return _number_dtype(np.dtype(name))
+
+
+def _scalar(dtype, raw):
+    """NumPy's `scalar(dtype, raw_bytes)`, for number types only."""
+    dtype = _number_dtype(dtype)
+    if isinstance(raw, str):
+        raw = raw.encode("latin1")
+    if not isinstance(raw, bytes) or len(raw) != dtype.itemsize:
+        raise pickle.UnpicklingError(f"bad {dtype} scalar data")
+    return np.frombuffer(raw, dtype)[0]
+
+
+def _latin1(text, encoding):
+    """`_codecs.encode(text, "latin1")`, how Python 3 pickles `bytes`."""
+    if encoding not in ("latin1", "latin-1") or not isinstance(text, str):
+        raise pickle.UnpicklingError(f"encoding {encoding!r} is refused")
+    return text.encode("latin1")
+
+
+# What `numpy.ndarray` unpickles to: a marker that `_reconstruct` accepts and
+# that cannot be called, so `ndarray(shape, dtype, buffer)` is refused.
+_NDARRAY = object()
+
+
+class _RestrictedUnpickler(pickle.Unpickler):
+    """An unpickler that builds only number arrays and plain containers.
+
+    Pickled lists, dicts, tuples, numbers and strings need no globals; NumPy
+    arrays and scalars need the few functions below, each replaced by a
+    checked version: only plain boolean, integer and float arrays of at most
+    `MAX_GRAPH_BYTES`, made from the pickle's own bytes. Any other global,
+    which is how a pickle runs code, is refused.
+    """
+
+    # NumPy's pickling functions live in `numpy.core.multiarray` before
+    # NumPy 2 and in `numpy._core.multiarray` since.
     _ALLOWED = {
-        ("numpy.core.multiarray", "_reconstruct"): _RECONSTRUCT,
-        ("numpy._core.multiarray", "_reconstruct"): _RECONSTRUCT,
-        ("numpy.core.multiarray", "scalar"): _SCALAR,
-        ("numpy._core.multiarray", "scalar"): _SCALAR,
-        ("numpy", "ndarray"): np.ndarray,
-        ("numpy", "dtype"): np.dtype,
+        ("numpy.core.multiarray", "_reconstruct"): _reconstruct,
+        ("numpy._core.multiarray", "_reconstruct"): _reconstruct,
+        ("numpy.core.multiarray", "scalar"): _scalar,
+        ("numpy._core.multiarray", "scalar"): _scalar,
+        ("numpy", "ndarray"): _NDARRAY,
+        ("numpy", "dtype"): _dtype,
         # Python 3 writes `bytes` (an array's buffer) in protocols 2 and 3
         # as `_codecs.encode(text, "latin1")`.
-        ("_codecs", "encode"): codecs.encode,
+        ("_codecs", "encode"): _latin1,
     }
 
     def find_class(self, module, name):
@@ -259,6 +361,23 @@ class _RestrictedUnpickler(pickle.Unpickler):
                 f"global '{module}.{name}' is forbidden: a graph pickle may "
                 "hold only NumPy arrays, lists, dicts and strings"
             ) from None
+
+    def load(self):
+        """Reads the pickle; its arrays come back as NumPy arrays."""
+        return _arrays_made(super().load())
+
+
+def _arrays_made(content):
+    """`content` with every `_PickledArray` replaced by its array."""
+    if isinstance(content, _PickledArray):
+        if not hasattr(content, "array"):
+            raise pickle.UnpicklingError("an array without its data")
+        return content.array
+    if isinstance(content, (list, tuple)):
+        return type(content)(_arrays_made(item) for item in content)
+    if isinstance(content, dict):
+        return {key: _arrays_made(value) for key, value in content.items()}
+    return content
 
 
 def _error(path, problem):
@@ -337,7 +456,10 @@ def _numbers(table, path, describe_row):
     """
     columns = [pd.to_numeric(table[name], errors="coerce") for name in table]
     values = np.stack(
-        [column.to_numpy(dtype=np.float64, na_value=np.nan) for column in columns],
+        [
+            column.to_numpy(dtype=np.float64, na_value=np.nan)
+            for column in columns
+        ],
         axis=1,
     )
     bad = np.isnan(values) & table.notna().to_numpy()
@@ -371,7 +493,9 @@ def _sensor_ids(names, path):
     if "" in ids:
         raise _error(path, f"sensor column {ids.index('') + 1} has no name")
     counts = collections.Counter(ids)
-    repeated = sorted(sensor_id for sensor_id, count in counts.items() if count > 1)
+    repeated = sorted(
+        sensor_id for sensor_id, count in counts.items() if count > 1
+    )
     if repeated:
         raise _error(path, f"duplicate sensor columns {repeated}")
     return ids
@@ -422,16 +546,22 @@ def _regular_index(timestamps, path, describe_row, freq):
 def _derived_index(start, freq, periods, path):
     """A regular index of `periods` steps of `freq` from `start`."""
     try:
-        return pd.date_range(start, periods=periods, freq=freq, name="timestamp")
+        return pd.date_range(
+            start, periods=periods, freq=freq, name="timestamp"
+        )
     except (ValueError, TypeError) as err:
         raise _error(
-            path, f"cannot make timestamps from start={start!r}, freq={freq!r} ({err})"
+            path,
+            f"cannot make timestamps from start={start!r}, "
+            f"freq={freq!r} ({err})",
         ) from None
 
 
 def _speed_frame(values, sensor_ids, index):
     """The DataFrame every reader returns."""
-    return pd.DataFrame(values.astype(np.float32), index=index, columns=sensor_ids)
+    return pd.DataFrame(
+        values.astype(np.float32), index=index, columns=sensor_ids
+    )
 
 
 def _find_timestamps(names, body, timestamp_column, path):
@@ -462,13 +592,16 @@ def _find_timestamps(names, body, timestamp_column, path):
         except (ValueError, TypeError):
             return None, None
     if timestamp_column not in names:
-        raise _error(path, f"no column named {timestamp_column!r} in the header")
+        raise _error(
+            path, f"no column named {timestamp_column!r} in the header"
+        )
     position = names.index(timestamp_column)
     try:
         return position, _parse_dates(body[position])
     except (ValueError, TypeError) as err:
         raise _error(
-            path, f"column {timestamp_column!r} does not hold timestamps ({err})"
+            path,
+            f"column {timestamp_column!r} does not hold timestamps ({err})",
         ) from None
 
 
@@ -488,7 +621,9 @@ def _parse_dates(cells):
 def _read_speed_csv(path, start, freq, timestamp_column):
     """Reads a T-GCN CSV or a CSV with a timestamp column (`read_speeds`)."""
     table = _read_text_table(path)
-    names = ["" if pd.isna(name) else str(name).strip() for name in table.iloc[0]]
+    names = [
+        "" if pd.isna(name) else str(name).strip() for name in table.iloc[0]
+    ]
     body = table.iloc[1:].reset_index(drop=True)
     if body.empty:
         raise _error(path, "the file has a header but no rows")
@@ -499,7 +634,9 @@ def _read_speed_csv(path, start, freq, timestamp_column):
     position, timestamps = _find_timestamps(names, body, timestamp_column, path)
     sensors = [column for column in body if column != position]
     sensor_ids = _sensor_ids([names[column] for column in sensors], path)
-    values = _numbers(body[sensors].set_axis(sensor_ids, axis=1), path, describe_row)
+    values = _numbers(
+        body[sensors].set_axis(sensor_ids, axis=1), path, describe_row
+    )
     if timestamps is None:
         index = _derived_index(
             DEFAULT_START if start is None else start, freq, len(body), path
@@ -517,7 +654,8 @@ def _read_speed_hdf(path, freq):
             frame = store[keys[0]] if keys else None
     except (OSError, RuntimeError, ValueError, TypeError) as err:
         raise _error(
-            path, f"cannot be read as HDF5 saved by pandas ({type(err).__name__})"
+            path,
+            f"cannot be read as HDF5 saved by pandas ({type(err).__name__})",
         ) from None
     if not isinstance(frame, pd.DataFrame):
         raise _error(path, "holds no DataFrame saved by pandas")
@@ -549,8 +687,16 @@ def _read_speed_npz(path, start, freq, feature):
     try:
         with np.load(path, allow_pickle=False) as archive:
             data = archive["data"] if "data" in archive.files else None
-    except (OSError, ValueError, EOFError, AttributeError, zipfile.BadZipFile) as err:
-        raise _error(path, f"cannot be read as a .npz archive ({err})") from None
+    except (
+        OSError,
+        ValueError,
+        EOFError,
+        AttributeError,
+        zipfile.BadZipFile,
+    ) as err:
+        raise _error(
+            path, f"cannot be read as a .npz archive ({err})"
+        ) from None
     if data is None:
         raise _error(path, "the archive has no array named 'data'")
     if data.ndim != 3 or not np.issubdtype(data.dtype, np.number):
@@ -586,6 +732,8 @@ def _read_dcrnn_pickle(path, sensor_ids):
         ValueError: the pickle asks for a forbidden global, is not in this
             layout or lacks some of `sensor_ids`.
     """
+    if os.path.getsize(path) > 2 * MAX_GRAPH_BYTES:
+        raise _error(path, "is too large for a graph pickle")
     try:
         with open(path, "rb") as file:
             content = _RestrictedUnpickler(file, encoding="latin1").load()
@@ -598,7 +746,9 @@ def _read_dcrnn_pickle(path, sensor_ids):
         TypeError,
         ValueError,
     ) as err:
-        raise _error(path, f"cannot be read as a graph pickle ({err})") from None
+        raise _error(
+            path, f"cannot be read as a graph pickle ({err})"
+        ) from None
     if not (
         isinstance(content, (list, tuple))
         and len(content) == 3
@@ -611,11 +761,15 @@ def _read_dcrnn_pickle(path, sensor_ids):
             "expected a pickled [sensor_ids, sensor_id_to_ind, adj_mx] list",
         )
     file_ids, _, adjacency = content
-    _check_adjacency(adjacency, path, [str(sensor_id) for sensor_id in file_ids])
+    _check_adjacency(
+        adjacency, path, [str(sensor_id) for sensor_id in file_ids]
+    )
     if sensor_ids is None:
         return adjacency
     positions = {str(sensor_id): i for i, sensor_id in enumerate(file_ids)}
-    missing = [sensor_id for sensor_id in sensor_ids if sensor_id not in positions]
+    missing = [
+        sensor_id for sensor_id in sensor_ids if sensor_id not in positions
+    ]
     if missing:
         raise _error(
             path,
@@ -627,7 +781,7 @@ def _read_dcrnn_pickle(path, sensor_ids):
 
 
 def _is_distance_list(table):
-    """Whether a CSV table is a `from,to,distance` list (see `read_adjacency`)."""
+    """Whether a CSV table is a `from,to,distance` list (`read_adjacency`)."""
     return table.shape[1] == 3 and (_has_header(table) or table.shape[0] != 3)
 
 
@@ -669,7 +823,9 @@ def _gaussian_kernel(path, table, sensor_ids):
     targets = rows[1].str.strip().map(positions).to_numpy(dtype=np.float64)
     known = ~np.isnan(sources) & ~np.isnan(targets) & ~np.isnan(distances)
     matrix = np.full((len(sensor_ids), len(sensor_ids)), np.inf)
-    matrix[sources[known].astype(int), targets[known].astype(int)] = distances[known]
+    matrix[sources[known].astype(int), targets[known].astype(int)] = distances[
+        known
+    ]
     std = matrix[np.isfinite(matrix)].std() if known.any() else 0.0
     if not std > 0:
         raise _error(
@@ -696,10 +852,13 @@ def _check_adjacency(adjacency, path, sensor_ids):
             does not have one row per sensor id.
     """
     if not np.issubdtype(adjacency.dtype, np.number):
-        raise _error(path, f"the adjacency matrix holds {adjacency.dtype} values")
+        raise _error(
+            path, f"the adjacency matrix holds {adjacency.dtype} values"
+        )
     if adjacency.ndim != 2 or adjacency.shape[0] != adjacency.shape[1]:
         raise _error(
-            path, f"the adjacency matrix of shape {adjacency.shape} is not square"
+            path,
+            f"the adjacency matrix of shape {adjacency.shape} is not square",
         )
     if not np.isfinite(adjacency).all():
         raise _error(path, "the adjacency matrix holds NaN or infinite values")

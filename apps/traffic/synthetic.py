@@ -11,7 +11,7 @@ import os
 import numpy as np
 import pandas as pd
 
-from apps.traffic.readers import DEFAULT_START
+from attention_suite.apps.traffic.readers import DEFAULT_START
 
 
 def demo_series(num_sensors=8, days=3, seed=0, missing_rate=0.002):
@@ -30,11 +30,16 @@ def demo_series(num_sensors=8, days=3, seed=0, missing_rate=0.002):
     """
     rng = np.random.default_rng(seed)
     steps = days * 288
-    index = pd.date_range(DEFAULT_START, periods=steps, freq="5min", name="timestamp")
+    index = pd.date_range(
+        DEFAULT_START, periods=steps, freq="5min", name="timestamp"
+    )
     hours = (np.arange(steps) % 288)[:, None] / 12.0
     # Each sensor sees the rush-hour dips 10 minutes after its upstream one.
     delay = np.arange(num_sensors)[None, :] / 6.0
-    dip = lambda center, width: np.exp(-(((hours - center - delay) / width) ** 2))
+
+    def dip(center, width):
+        return np.exp(-(((hours - center - delay) / width) ** 2))
+
     free_flow = 65.0 - 3.0 * rng.random(num_sensors)
     speeds = free_flow - 25.0 * dip(8.0, 1.2) - 20.0 * dip(17.5, 1.5)
     speeds += rng.normal(0.0, 1.5, speeds.shape)
@@ -45,7 +50,9 @@ def demo_series(num_sensors=8, days=3, seed=0, missing_rate=0.002):
     ring = np.arange(num_sensors)
     adjacency[ring, (ring + 1) % num_sensors] = 1.0
     adjacency[(ring + 1) % num_sensors, ring] = 1.0
-    return pd.DataFrame(speeds.astype("float32"), index=index, columns=columns), adjacency
+    return pd.DataFrame(
+        speeds.astype("float32"), index=index, columns=columns
+    ), adjacency
 
 
 def write_demo_files(directory, **kwargs):

@@ -1,4 +1,4 @@
-"""Training and evaluation of a traffic run.
+"""Training of a traffic run.
 
 A run directory holds `config.json`, `run.json` (data source, sensors,
 normalization statistics, split and wall times), the best `model.keras`,
@@ -8,19 +8,18 @@ run so that every number has a reference.
 """
 
 import dataclasses
+import json
 import os
 
 import keras
 
-from apps.common import runs, training
-from apps.common.atomic import atomic_write_json
-from apps.common.config import save_config
-from apps.common.paths import data_dir as resolve_data_dir
-from apps.traffic import baselines, data, metrics, readers
-from apps.traffic.config import TrafficConfig
-from apps.traffic.model import build_model, masked_mae
-
-INPUT_KEYS = ("history", "time_of_day", "day_of_week")
+from attention_suite.apps.common import runs, training
+from attention_suite.apps.common.atomic import atomic_write_json
+from attention_suite.apps.common.config import save_config
+from attention_suite.apps.common.paths import data_dir as resolve_data_dir
+from attention_suite.apps.traffic import data, readers
+from attention_suite.apps.traffic.config import TrafficConfig
+from attention_suite.apps.traffic.model import build_model, masked_mae
 
 
 def locate_data(source, data_dir=None, adjacency=None):
@@ -37,7 +36,9 @@ def locate_data(source, data_dir=None, adjacency=None):
     """
     if os.path.isfile(source):
         return os.path.abspath(source), adjacency and os.path.abspath(adjacency)
-    speeds, adjacency = readers.dataset_paths(source, resolve_data_dir(data_dir))
+    speeds, adjacency = readers.dataset_paths(
+        source, resolve_data_dir(data_dir)
+    )
     return os.path.abspath(speeds), os.path.abspath(adjacency)
 
 
@@ -62,10 +63,6 @@ def load_split(run_info, config):
         series, config.split, config.input_steps + config.output_steps
     )
     return parts, adjacency
-
-
-def _inputs(windows):
-    return {key: windows[key] for key in INPUT_KEYS}
 
 
 def _fit_one(config, parts, adjacency, stats, run_dir):
@@ -100,7 +97,9 @@ def _fit_one(config, parts, adjacency, stats, run_dir):
             keras.callbacks.ReduceLROnPlateau(
                 factor=0.5, patience=config.reduce_lr_patience, min_lr=1e-5
             )
-        ] if config.reduce_lr_patience else [],
+        ]
+        if config.reduce_lr_patience
+        else [],
     )
     return seconds
 
@@ -135,15 +134,49 @@ def train(config, source, run_dir, data_dir=None, adjacency=None):
     )
     os.makedirs(run_dir, exist_ok=True)
     save_config(config, os.path.join(run_dir, "config.json"))
-    atomic_write_json(os.path.join(run_dir, "run.json"), run_info)
-    run_info["train_seconds"] = _fit_one(config, parts, adjacency, stats, run_dir)
+    run_path = os.path.join(run_dir, "run.json")
+    # A run stopped during a later phase resumes there: the phases it
+    # finished (recorded in its `run.json`) are not trained again.
+    finished = _finished_phases(run_path, run_info)
+    run_info.update(finished)
+    atomic_write_json(run_path, run_info)
+    phases = {"train_seconds": (config, run_dir)}
     if config.model == "attention":
-        gru = dataclasses.replace(config, model="gru")
-        run_info["gru_train_seconds"] = _fit_one(
-            gru, parts, adjacency, stats, os.path.join(run_dir, "gru_baseline")
+        phases["gru_train_seconds"] = (
+            dataclasses.replace(config, model="gru"),
+            os.path.join(run_dir, "gru_baseline"),
         )
-    atomic_write_json(os.path.join(run_dir, "run.json"), run_info)
+    for key, (phase_config, phase_dir) in phases.items():
+        if key not in finished:
+            run_info[key] = _fit_one(
+                phase_config, parts, adjacency, stats, phase_dir
+            )
+            atomic_write_json(run_path, run_info)
     return run_info
+
+
+def _finished_phases(run_path, run_info):
+    """The training phases an earlier attempt at this run finished.
+
+    Args:
+        run_path: the run's `run.json`.
+        run_info: this attempt's run info (data and split), which must
+            match the earlier attempt's for its phases to count.
+
+    Returns:
+        `{"train_seconds": s, "gru_train_seconds": s}`, the finished ones.
+    """
+    if not os.path.exists(run_path):
+        return {}
+    with open(run_path) as file:
+        earlier = json.load(file)
+    if any(earlier.get(key) != value for key, value in run_info.items()):
+        return {}
+    return {
+        key: earlier[key]
+        for key in ("train_seconds", "gru_train_seconds")
+        if key in earlier
+    }
 
 
 def load_run(run_dir):
@@ -158,66 +191,4 @@ def load_run(run_dir):
     Raises:
         FileNotFoundError: `run_dir` is not a finished traffic run.
     """
-    return runs.load_run(run_dir, TrafficConfig, "traffic")
-
-
-def evaluate(run_dir):
-    """Scores the run and its baselines on the test split.
-
-    Reports masked MAE / RMSE / MAPE at 15, 30 and 60 minutes and averaged
-    over the 12 steps, for the model, the GRU baseline (if trained), the
-    last value and the historical average; writes `metrics.json` and
-    `metrics.md` into the run.
-
-    Args:
-        run_dir: a trained run.
-
-    Returns:
-        A dict `{method: horizon report}`.
-    """
-    config, run_info, model = load_run(run_dir)
-    parts, _ = load_split(run_info, config)
-    test = data.make_windows(parts["test"], config.input_steps, config.output_steps)
-    predictions = {
-        config.model: model.predict(_inputs(test), batch_size=64, verbose=0)
-    }
-    gru_path = os.path.join(run_dir, "gru_baseline", "model.keras")
-    if os.path.exists(gru_path):
-        predictions["gru"] = keras.saving.load_model(gru_path).predict(
-            _inputs(test), batch_size=64, verbose=0
-        )
-    predictions["last_value"] = baselines.last_value(
-        test["history"], config.output_steps
-    )
-    predictions["historical_average"] = baselines.HistoricalAverage(
-        parts["train"]
-    ).predict(test["target_time"])
-    report = {
-        name: metrics.horizon_report(prediction, test["target"])
-        for name, prediction in predictions.items()
-    }
-    runs.write_report(run_dir, report, format_report(report))
-    return report
-
-
-def format_report(report):
-    """A Markdown table: one row per method, MAE / RMSE / MAPE per horizon.
-
-    Args:
-        report: the dict of `evaluate`.
-
-    Returns:
-        The table as a string.
-    """
-    horizons = list(next(iter(report.values())))
-    header = "| method | " + " | ".join(
-        f"{h} MAE / RMSE / MAPE%" for h in horizons
-    ) + " |"
-    lines = [header, "|---" * (len(horizons) + 1) + "|"]
-    for name, rows in report.items():
-        cells = [
-            f"{rows[h]['mae']:.2f} / {rows[h]['rmse']:.2f} / {rows[h]['mape']:.1f}"
-            for h in horizons
-        ]
-        lines.append(f"| {name} | " + " | ".join(cells) + " |")
-    return "\n".join(lines) + "\n"
+    return runs.read_run(run_dir, TrafficConfig, "traffic")

@@ -1,1 +1,1 @@
-"""Machine translation: Multi30k or your own pairs, GRU+attention or Transformer."""
+"""Machine translation: Multi30k or your pairs; GRU+attention, Transformer."""

@@ -2,30 +2,36 @@
 
 import sys
 
-from apps.common import commands
+from attention_suite.apps.common import commands
 
 
 def _evaluate(args):
-    from apps.translation import evaluate
+    from attention_suite.apps.translation import evaluate
 
     report = evaluate.evaluate(
-        args.run, split=args.split, beam_size=args.beam_size, data_dir=args.data_dir
+        args.run,
+        split=args.split,
+        beam_size=args.beam_size,
+        data_dir=args.data_dir,
     )
     print(evaluate.format_report(report), end="")
     return 0
 
 
 def _predict(args):
-    from apps.translation import infer, train
+    from attention_suite.apps.translation import infer, train
 
     config, _, tokenizer, model = train.load_run(args.run)
     translator = infer.Translator(model, tokenizer, config)
     texts = args.text or [line.rstrip("\n") for line in sys.stdin]
     if args.plot:
-        from apps.common.plotting import plot_attention, save_figure
+        from attention_suite.apps.common.plotting import (
+            plot_attention,
+            save_figure,
+        )
 
-        translation, source, target, weights = translator.translate_with_alignment(
-            texts[0], args.beam_size
+        translation, source, target, weights = (
+            translator.translate_with_alignment(texts[0], args.beam_size)
         )
         print(translation)
         ax = plot_attention(weights, source, target, title=translation)
@@ -44,31 +50,46 @@ def add_parser(subparsers):
         subparsers: the `attn` sub-parsers action.
     """
     verbs = commands.add_app(
-        subparsers, "translate", "machine translation (Multi30k, your own TSV pairs)"
+        subparsers,
+        "translate",
+        "machine translation (Multi30k, your own TSV pairs)",
     )
 
     commands.add_train_verb(
-        verbs, "learn a tokenizer and train a translator",
+        verbs,
+        "learn a tokenizer and train a translator",
         "'multi30k' (default) or a TSV of source<TAB>target lines",
-        "apps.translation", "TranslationConfig",
+        "attention_suite.apps.translation",
+        "TranslationConfig",
     )
 
     evaluate = verbs.add_parser(
         "evaluate", help="sacreBLEU and chrF on the test split, with a baseline"
     )
-    evaluate.add_argument("--run", required=True)
-    evaluate.add_argument("--split", default="test", choices=("val", "test"))
-    evaluate.add_argument("--beam-size", type=int, help="default: the run's")
-    evaluate.add_argument("--data-dir", help="default: $ATTN_DATA_DIR")
+    commands.add_run_option(evaluate)
+    commands.add_split_option(evaluate)
+    commands.add_beam_size_option(evaluate)
+    commands.add_data_dir_option(evaluate)
+    commands.add_progress_option(evaluate)
     evaluate.set_defaults(handler=_evaluate)
 
-    predict = verbs.add_parser("predict", help="translate sentences (or stdin lines)")
-    predict.add_argument("--run", required=True)
-    predict.add_argument("--beam-size", type=int, help="default: the run's")
+    predict = verbs.add_parser(
+        "predict", help="translate sentences (or stdin lines)"
+    )
+    commands.add_run_option(predict)
+    commands.add_beam_size_option(predict)
     predict.add_argument("--plot", help="PNG of the first sentence's alignment")
-    predict.add_argument("text", nargs="*", help="sentences (default: read stdin)")
+    commands.add_progress_option(predict)
+    predict.add_argument(
+        "text", nargs="*", help="sentences (default: read stdin)"
+    )
     predict.set_defaults(handler=_predict)
 
     commands.add_text_serving_verbs(
-        verbs, "translate", "translation", "apps.translation.export", "translation", "translations"
+        verbs,
+        "translate",
+        "translation",
+        "attention_suite.apps.translation.export",
+        "translation",
+        "translations",
     )

@@ -2,6 +2,14 @@
 
 import dataclasses
 
+from attention_suite.apps.common.config import (
+    check_multiple,
+    check_settings,
+    setting,
+)
+
+MODELS = ("transformer", "gru_attention")
+
 
 @dataclasses.dataclass
 class TranslationConfig:
@@ -15,24 +23,29 @@ class TranslationConfig:
     source: str = "en"
     target: str = "de"
     # Keep only the first `train_limit` training pairs (0: all of them).
-    train_limit: int = 0
-    vocabulary_size: int = 8000
-    max_length: int = 64
-    # "transformer" or "gru_attention".
-    model: str = "transformer"
-    embedding_dim: int = 256
-    num_layers: int = 3
-    num_heads: int = 4
-    intermediate_dim: int = 1024
-    units: int = 256
-    dropout: float = 0.1
-    label_smoothing: float = 0.1
-    batch_size: int = 64
-    epochs: int = 30
-    learning_rate: float = 1e-3
-    warmup_steps: int = 1000
-    patience: int = 5
-    max_minutes: float = 85.0
-    beam_size: int = 4
-    length_penalty: float = 0.6
-    seed: int = 7
+    train_limit: int = setting(0, minimum=0)
+    # More pieces than the 4 special ones (padding, unknown, start, end).
+    vocabulary_size: int = setting(8000, above=4)
+    max_length: int = setting(64, minimum=2)
+    model: str = setting("transformer", choices=MODELS)
+    embedding_dim: int = setting(256, minimum=1)
+    num_layers: int = setting(3, minimum=1)
+    num_heads: int = setting(4, minimum=1)
+    intermediate_dim: int = setting(1024, minimum=1)
+    units: int = setting(256, minimum=1)
+    dropout: float = setting(0.1, minimum=0, below=1)
+    label_smoothing: float = setting(0.1, minimum=0, below=1)
+    batch_size: int = setting(64, minimum=1)
+    epochs: int = setting(30, minimum=1)
+    learning_rate: float = setting(1e-3, above=0)
+    warmup_steps: int = setting(1000, minimum=0)
+    patience: int = setting(5, minimum=0)
+    max_minutes: float = setting(85.0, above=0)
+    beam_size: int = setting(4, minimum=1)
+    length_penalty: float = setting(0.6, minimum=0)
+    seed: int = setting(7, minimum=0)
+
+    def __post_init__(self):
+        check_settings(self)
+        if self.model == "transformer":
+            check_multiple(self, "embedding_dim", "num_heads")

@@ -1,27 +1,26 @@
-"""Parallel corpora, the subword tokenizer and `tf.data` pipelines.
+"""Parallel corpora: Multi30k and users' TSV files.
 
 A corpus is a dict of splits (`"train"`, `"val"`, `"test"`), each a pair of
 equally long lists `(sources, targets)` of raw, untokenized sentences. It
 comes from Multi30k (task 1, any two of en/de/fr) in a data directory, or
 from a user's TSV file of `source<TAB>target` lines.
 
-The tokenizer (`apps.common.tokenizers`) is one SentencePiece model learned
-on the training sources and targets together: a joint vocabulary, so the
-embeddings can be shared.
+No source sentence is scored on what training saw (sentences compared after
+NFKC normalization, case folding and white-space collapsing): Multi30k keeps
+its test split whole and drops the pairs of val and train whose source is a
+test source, then the train pairs whose source is a val source (one train
+pair of en-de; none of test's sources occurs elsewhere). A TSV file keeps
+the first pair of each source sentence before it is split.
 """
 
 import gzip
 import os
 
-from apps.common.paths import load_dataset
-from apps.common.splits import held_out_split
-from apps.common.tokenizers import (  # noqa: F401  (the app's tokenizer API)
-    BOS_ID,
-    EOS_ID,
-    PAD_ID,
-    UNK_ID,
-    load_tokenizer,
-    train_tokenizer,
+from attention_suite.apps.common.paths import load_dataset
+from attention_suite.apps.common.splits import (
+    drop_duplicates,
+    drop_leaks,
+    held_out_split,
 )
 
 LANGUAGES = ("en", "de", "fr")
@@ -47,7 +46,9 @@ def read_lines(path):
         with opener(path, "rt", encoding="utf-8", newline="\n") as f:
             return f.read().splitlines()
     except (UnicodeDecodeError, gzip.BadGzipFile, EOFError) as error:
-        raise ValueError(f"{path} is not readable UTF-8 text: {error}") from None
+        raise ValueError(
+            f"{path} is not readable UTF-8 text: {error}"
+        ) from None
 
 
 def check_pair(source, target):
@@ -100,15 +101,29 @@ def read_multi30k(directory, source="en", target="de"):
                 f"Multi30k {stem}: {len(sides[0])} {source} lines but "
                 f"{len(sides[1])} {target} lines."
             )
-        corpus[split] = tuple(sides)
-    return corpus
+        corpus[split] = list(zip(*sides))
+    return _columns(drop_leaks(corpus, key=_source)[0])
+
+
+def _source(pair):
+    """The source side of a `(source, target)` pair."""
+    return pair[0]
+
+
+def _columns(splits):
+    """`{split: [(source, target), ...]}` as `{split: (sources, targets)}`."""
+    return {
+        name: ([s for s, _ in part], [t for _, t in part])
+        for name, part in splits.items()
+    }
 
 
 def read_tsv(path, held_out=0.05, seed=0):
     """Reads `source<TAB>target` lines and splits them into a corpus.
 
     A random (seeded) `held_out` fraction goes to validation and another to
-    test; the rest is for training.
+    test; the rest is for training. Pairs whose source repeats an earlier
+    pair's are dropped first.
 
     Args:
         path: the TSV file (UTF-8, optionally gzipped).
@@ -132,11 +147,8 @@ def read_tsv(path, held_out=0.05, seed=0):
                 f"{len(fields)} tab-separated field(s)."
             )
         pairs.append(tuple(fields))
-    splits = held_out_split(pairs, path, held_out, seed)
-    return {
-        name: ([s for s, _ in part], [t for _, t in part])
-        for name, part in splits.items()
-    }
+    pairs, _ = drop_duplicates(pairs, key=_source)
+    return _columns(held_out_split(pairs, path, held_out, seed))
 
 
 def load_corpus(data, data_dir=None, source="en", target="de"):

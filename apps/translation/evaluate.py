@@ -1,48 +1,80 @@
 """Scoring a translation run with sacreBLEU and chrF.
 
 BLEU is sacreBLEU's default: cased, detokenized hypotheses against the raw
-references with the `13a` tokenizer; the lowercased score is reported too, to
-compare with papers that lowercase. The identity baseline (the source copied
-unchanged) scores in the same run so that every number has context.
+references with the `13a` tokenizer. Two more BLEU columns compare with
+papers: lowercased (`13a`), and the from-scratch papers' "tokenized BLEU":
+hypotheses and references lowercased and tokenized by the Moses tokenizer
+(`sacremoses`, in the target language) and scored by sacreBLEU without a
+tokenizer of its own. Every score keeps its sacreBLEU signature. The identity
+baseline (the source copied unchanged) scores in the same run so that every
+number has context.
 """
 
 import os
 import time
 
 import sacrebleu
+import sacremoses
 
-from apps.common import runs
-from apps.common.atomic import atomic_write_bytes
-from apps.translation import infer, train
+from attention_suite.apps.common import runs
+from attention_suite.apps.common.atomic import atomic_write_bytes
+from attention_suite.apps.common.tables import markdown_table
+from attention_suite.apps.translation import infer, train
 
 
-def score(hypotheses, references):
-    """Corpus BLEU (cased and lowercased) and chrF.
+def score(hypotheses, references, language="en"):
+    """Corpus BLEU (cased, lowercased, Moses-tokenized) and chrF.
 
     Args:
         hypotheses: list of detokenized translations.
         references: list of reference translations, aligned.
+        language: the target language, for the Moses tokenizer.
 
     Returns:
-        A dict with `bleu`, `bleu_lowercase`, `chrf` and the sacreBLEU
-        signature of the cased BLEU.
+        A dict with `bleu`, `bleu_lowercase`, `bleu_moses`, `chrf` and
+        `signatures`, the sacreBLEU signature of each of them.
     """
     if len(hypotheses) != len(references):
         raise ValueError(
             f"{len(hypotheses)} hypotheses for {len(references)} references."
         )
-    bleu = sacrebleu.metrics.BLEU()
-    cased = bleu.corpus_score(hypotheses, [references])
-    lowercase = sacrebleu.metrics.BLEU(lowercase=True).corpus_score(
-        hypotheses, [references]
-    )
-    chrf = sacrebleu.metrics.CHRF().corpus_score(hypotheses, [references])
-    return {
-        "bleu": round(cased.score, 2),
-        "bleu_lowercase": round(lowercase.score, 2),
-        "chrf": round(chrf.score, 2),
-        "signature": str(bleu.get_signature()),
+    metrics = {
+        "bleu": sacrebleu.metrics.BLEU(),
+        "bleu_lowercase": sacrebleu.metrics.BLEU(lowercase=True),
+        "bleu_moses": sacrebleu.metrics.BLEU(tokenize="none"),
+        "chrf": sacrebleu.metrics.CHRF(),
     }
+    tokenized = moses_tokenized(hypotheses + references, language)
+    texts = {
+        "bleu_moses": (
+            tokenized[: len(hypotheses)],
+            tokenized[len(hypotheses) :],
+        )
+    }
+    result, signatures = {}, {}
+    for name, metric in metrics.items():
+        hyps, refs = texts.get(name, (hypotheses, references))
+        result[name] = round(metric.corpus_score(hyps, [refs]).score, 2)
+        signatures[name] = str(metric.get_signature())
+    signatures["bleu_moses"] += f"|moses:{language}|lc"
+    return {**result, "signatures": signatures}
+
+
+def moses_tokenized(texts, language):
+    """Lowercased, Moses-tokenized texts (no XML escaping).
+
+    Args:
+        texts: strings.
+        language: the language code of the Moses tokenizer (e.g. `"de"`).
+
+    Returns:
+        The tokenized strings, tokens separated by single spaces.
+    """
+    tokenizer = sacremoses.MosesTokenizer(lang=language)
+    return [
+        tokenizer.tokenize(text.lower(), escape=False, return_str=True)
+        for text in texts
+    ]
 
 
 def evaluate(run_dir, split="test", beam_size=None, data_dir=None):
@@ -61,26 +93,38 @@ def evaluate(run_dir, split="test", beam_size=None, data_dir=None):
         A dict `{method: scores}`, plus `"split"` and `"sentences"`.
     """
     config, run_info, tokenizer, model = train.load_run(run_dir)
-    corpus = train.load_corpus(config, run_info["data"], data_dir)
+    corpus = train.load_run_corpus(config, run_info["data"], data_dir)
     sources, references = corpus[split]
     translator = infer.Translator(model, tokenizer, config)
     beam_size = beam_size or config.beam_size
     report = {
         "split": split,
         "sentences": len(sources),
-        "identity": score(list(sources), references),
+        "identity": score(list(sources), references, config.target),
     }
     for name, beam in (("greedy", 1), (f"beam{beam_size}", beam_size)):
         start = time.monotonic()
         hypotheses = translator.translate(sources, beam_size=beam)
         seconds = time.monotonic() - start
-        report[name] = {**score(hypotheses, references), "seconds": round(seconds, 1)}
+        report[name] = {
+            **score(hypotheses, references, config.target),
+            "seconds": round(seconds, 1),
+        }
         atomic_write_bytes(
             os.path.join(run_dir, f"{split}.{name}.txt"),
             "".join(h + "\n" for h in hypotheses).encode("utf-8"),
         )
     runs.write_report(run_dir, report, format_report(report))
     return report
+
+
+# The report's columns: score key -> title.
+_COLUMNS = {
+    "bleu": "BLEU",
+    "bleu_lowercase": "BLEU (lowercase)",
+    "bleu_moses": "BLEU (lowercase, Moses-tokenized)",
+    "chrf": "chrF",
+}
 
 
 def format_report(report):
@@ -92,16 +136,11 @@ def format_report(report):
     Returns:
         The table as a string.
     """
-    lines = [
-        f"{report['split']} ({report['sentences']} sentences)",
-        "",
-        "| method | BLEU | BLEU (lowercase) | chrF |",
-        "|---|---:|---:|---:|",
+    rows = [
+        [name] + [f"{scores[key]:.2f}" for key in _COLUMNS]
+        for name, scores in report.items()
+        if isinstance(scores, dict)
     ]
-    for name, scores in report.items():
-        if isinstance(scores, dict):
-            lines.append(
-                f"| {name} | {scores['bleu']:.2f} | "
-                f"{scores['bleu_lowercase']:.2f} | {scores['chrf']:.2f} |"
-            )
-    return "\n".join(lines) + "\n"
+    header = ["method", *_COLUMNS.values()]
+    title = f"{report['split']} ({report['sentences']} sentences)"
+    return f"{title}\n\n{markdown_table(header, rows)}"

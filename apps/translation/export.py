@@ -14,11 +14,11 @@ TensorFlow and `tensorflow_text` (for the SentencePiece ops, which stock TF
 Serving links in).
 """
 
-from apps.common import text
-from apps.common.export import text_archive
-from apps.common.verify import export_text_model
-from apps.translation import infer
-from apps.translation.train import load_run
+from attention_suite.apps.common import text
+from attention_suite.apps.common.export import text_archive
+from attention_suite.apps.common.verify import export_text_model
+from attention_suite.apps.translation import infer
+from attention_suite.apps.translation.train import load_run
 
 SIGNATURE_INPUT = "text"
 # Inputs a server must survive; each gets a translation (maybe empty).
@@ -27,7 +27,8 @@ HARD_INPUTS = (
     "   \t ",
     " ".join(["word"] * 5000),
     "A dog \U0001f436 runs on the beach \U0001f3d6\ufe0f.",
-    "\u0928\u092e\u0938\u094d\u0924\u0947 \u4e16\u754c \u0627\u0644\u0633\u0644\u0627\u0645",
+    "\u0928\u092e\u0938\u094d\u0924\u0947 \u4e16\u754c "
+    "\u0627\u0644\u0633\u0644\u0627\u0645",
     b"caf\xe9 \xff\xfe invalid bytes",
 )
 
@@ -57,9 +58,12 @@ def serving_archive(translator):
         }
 
     return text_archive(
-        translator.model, tokenizer,
-        {"serving_default": translate,
-         "translate_with_attention": translate_with_attention},
+        translator.model,
+        tokenizer,
+        {
+            "serving_default": translate,
+            "translate_with_attention": translate_with_attention,
+        },
         SIGNATURE_INPUT,
     )
 
@@ -84,8 +88,12 @@ def export_and_verify(run_dir, path, overwrite=False):
     config, run_info, tokenizer, model = load_run(run_dir)
     translator = infer.Translator(model, tokenizer, config)
     return export_text_model(
-        path, serving_archive(translator), translator,
+        path,
+        serving_archive(translator),
+        translator,
         list(run_info.get("samples", [])) + list(HARD_INPUTS),
-        "translation", model_name="translation", input_name=SIGNATURE_INPUT,
+        "translation",
+        model_name="translation",
+        input_name=SIGNATURE_INPUT,
         overwrite=overwrite,
     )

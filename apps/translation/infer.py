@@ -1,9 +1,10 @@
 """Translating raw strings: tokenization, search, detokenization.
 
-The tokenization, the search and the detokenization are those every text
-app shares (`apps.common.text`, `apps.common.decoding`,
-`apps.common.generation`); this module adds the alignment of a translation
-with its source.
+The tokenization, the search and the detokenization are those every text app
+shares (`attention_suite.apps.common.text`,
+`attention_suite.apps.common.decoding`,
+`attention_suite.apps.common.generation`); this module adds the alignment of a
+translation with its source.
 
 Input handling, the same here and in the SavedModel: bytes that are not
 valid UTF-8 become U+FFFD, white space and control characters collapse to
@@ -15,8 +16,8 @@ translation, never an error.
 
 from keras import ops
 
-from apps.common.generation import TextGenerator
-from apps.translation.data import BOS_ID
+from attention_suite.apps.common.generation import TextGenerator
+from attention_suite.apps.common.tokenizers import BOS_ID
 
 
 def alignment(model, source, ids):
@@ -42,15 +43,19 @@ class Translator(TextGenerator):
     """Translates Python strings with a trained model and its tokenizer.
 
     Args:
-        model: a translator from `apps.translation.model`.
+        model: a translator from `attention_suite.apps.translation.model`.
         tokenizer: the run's `SentencePieceTokenizer`.
         config: the run's `TranslationConfig`.
     """
 
     def __init__(self, model, tokenizer, config):
         super().__init__(
-            model, tokenizer, config.max_length, config.max_length,
-            beam_size=config.beam_size, length_penalty=config.length_penalty,
+            model,
+            tokenizer,
+            config.max_length,
+            config.max_length,
+            beam_size=config.beam_size,
+            length_penalty=config.length_penalty,
         )
         self.config = config
 

@@ -1,6 +1,6 @@
 """Encoder-decoder translation models built from `layers/` and KerasHub.
 
-Both follow the interface of `apps.common.seq2seq`: `call` gives
+Both follow the interface of `attention_suite.apps.common.seq2seq`: `call` gives
 teacher-forced logits `(B, T, V)`, `decode(..., return_attention=True)` also
 gives the attention over the source `(B, T, S)` for the alignment plots, and
 `step` gives the logits `(B, V)` of one decoding step.
@@ -9,8 +9,8 @@ gives the attention over the source `(B, T, S)` for the alignment plots, and
 import keras
 from keras import ops
 
-import layers
-from apps.common.seq2seq import (
+from attention_suite import layers
+from attention_suite.apps.common.seq2seq import (
     Seq2SeqModel,
     TransformerEncoderDecoder,
     padding_mask,
@@ -37,12 +37,16 @@ class TransformerTranslator(TransformerEncoderDecoder):
 
     def decode(self, target_in, memory, training=None, return_attention=False):
         hidden = self.decode_hidden(
-            target_in, memory, training=training,
+            target_in,
+            memory,
+            training=training,
             return_attention=return_attention,
         )
         if return_attention:
             hidden, attention = hidden
-            return self._logits(hidden, training), ops.cast(attention, "float32")
+            return self._logits(hidden, training), ops.cast(
+                attention, "float32"
+            )
         return self._logits(hidden, training)
 
     def step(self, tokens, index, state):
@@ -74,8 +78,15 @@ class GRUAttentionTranslator(Seq2SeqModel):
         dropout: dropout rate on embeddings and attentional vectors.
     """
 
-    def __init__(self, vocabulary_size, embedding_dim=256, units=256,
-                 attention_units=256, dropout=0.2, **kwargs):
+    def __init__(
+        self,
+        vocabulary_size,
+        embedding_dim=256,
+        units=256,
+        attention_units=256,
+        dropout=0.2,
+        **kwargs,
+    ):
         super().__init__(vocabulary_size, embedding_dim, dropout, **kwargs)
         self.units = units
         self.attention_units = attention_units
@@ -83,10 +94,13 @@ class GRUAttentionTranslator(Seq2SeqModel):
             keras.layers.GRU(units, return_sequences=True, return_state=True),
             name="encoder",
         )
-        self.bridge = keras.layers.Dense(units, activation="tanh", name="bridge")
+        self.bridge = keras.layers.Dense(
+            units, activation="tanh", name="bridge"
+        )
         self.cell = keras.layers.GRUCell(units, name="decoder_cell")
         self.attention = layers.Attention(
-            score="additive", score_kwargs={"units": attention_units},
+            score="additive",
+            score_kwargs={"units": attention_units},
             name="attention",
         )
         self.combine = keras.layers.Dense(
@@ -119,7 +133,9 @@ class GRUAttentionTranslator(Seq2SeqModel):
     def _step(self, carry, embedded, memory):
         """One decoder step; `carry` is `(state, feed, weights)`."""
         state, feed, _ = carry
-        state, _ = self.cell(ops.concatenate([embedded, feed], axis=-1), [state])
+        state, _ = self.cell(
+            ops.concatenate([embedded, feed], axis=-1), [state]
+        )
         state = state[0] if isinstance(state, (list, tuple)) else state
         context, weights = self.attention(
             state,
@@ -152,7 +168,9 @@ class GRUAttentionTranslator(Seq2SeqModel):
         )
         logits = self._logits(ops.transpose(feeds, (1, 0, 2)), training)
         if return_attention:
-            return logits, ops.cast(ops.transpose(weights, (1, 0, 2)), "float32")
+            return logits, ops.cast(
+                ops.transpose(weights, (1, 0, 2)), "float32"
+            )
         return logits
 
     def start_state(self, memory, max_length):
@@ -161,7 +179,9 @@ class GRUAttentionTranslator(Seq2SeqModel):
 
     def step(self, tokens, index, state):
         carry = (state["state"], state["feed"], None)
-        decoder_state, feed, _ = self._step(carry, self.embedding(tokens), state)
+        decoder_state, feed, _ = self._step(
+            carry, self.embedding(tokens), state
+        )
         logits = self._logits(feed)
         return logits, {**state, "state": decoder_state, "feed": feed}
 

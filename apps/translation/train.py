@@ -1,25 +1,32 @@
-"""Training and evaluation of a translation run.
+"""Training of a translation run.
 
 A run directory holds `config.json`, `run.json` (data source, corpus sizes,
 backend, wall time), `tokenizer.model` (the SentencePiece model), the best
 `model.keras`, `history.csv`, and after `evaluate`, `metrics.json`,
 `metrics.md` and the test hypotheses.
+
+The tokenizer is one SentencePiece model learned on the training sources
+and targets together: a joint vocabulary, so the embeddings can be shared.
 """
 
 import os
 
 import keras
 
-from apps.common import runs, training
-from apps.common.atomic import atomic_write_json
-from apps.common.config import save_config
-from apps.common.tokenizers import TOKENIZER_FILE, run_tokenizer
-from apps.translation import data
-from apps.translation.config import TranslationConfig
-from apps.translation.model import build_model
+from attention_suite.apps.common import runs, training
+from attention_suite.apps.common.atomic import atomic_write_json
+from attention_suite.apps.common.config import save_config
+from attention_suite.apps.common.tokenizers import (
+    TOKENIZER_FILE,
+    load_tokenizer,
+    train_or_load_tokenizer,
+)
+from attention_suite.apps.translation import data
+from attention_suite.apps.translation.config import TranslationConfig
+from attention_suite.apps.translation.model import build_model
 
 
-def load_corpus(config, source, data_dir=None):
+def load_run_corpus(config, source, data_dir=None):
     """The corpus of a run, with `config.train_limit` applied.
 
     Args:
@@ -28,7 +35,7 @@ def load_corpus(config, source, data_dir=None):
         data_dir: the data directory for Multi30k.
 
     Returns:
-        The corpus dict (see `apps.translation.data`).
+        The corpus dict (see `attention_suite.apps.translation.data`).
     """
     corpus = data.load_corpus(source, data_dir, config.source, config.target)
     if config.train_limit:
@@ -56,12 +63,14 @@ def train(config, source, run_dir, data_dir=None):
     # Seeding clears TensorFlow's kernel caches, which own the tokenizer's
     # SentencePiece resource: it must come before the tokenizer exists.
     keras.utils.set_random_seed(config.seed)
-    corpus = load_corpus(config, source, data_dir)
+    corpus = load_run_corpus(config, source, data_dir)
     os.makedirs(run_dir, exist_ok=True)
     sources, targets = corpus["train"]
-    tokenizer = run_tokenizer(
-        os.path.join(run_dir, TOKENIZER_FILE), sources + targets,
-        config.vocabulary_size, config.seed,
+    tokenizer = train_or_load_tokenizer(
+        os.path.join(run_dir, TOKENIZER_FILE),
+        sources + targets,
+        config.vocabulary_size,
+        config.seed,
     )
     save_config(config, os.path.join(run_dir, "config.json"))
     run_info = {
@@ -75,8 +84,14 @@ def train(config, source, run_dir, data_dir=None):
 
     model = build_model(config, tokenizer.vocabulary_size())
     history, seconds = training.fit_seq2seq(
-        model, tokenizer, corpus["train"], corpus["val"], config, run_dir,
-        config.max_length, config.max_length,
+        model,
+        tokenizer,
+        corpus["train"],
+        corpus["val"],
+        config,
+        run_dir,
+        config.max_length,
+        config.max_length,
     )
     run_info.update(train_seconds=seconds, epochs_run=len(history.epoch))
     atomic_write_json(os.path.join(run_dir, "run.json"), run_info)
@@ -89,6 +104,10 @@ def load_run(run_dir):
     Raises:
         FileNotFoundError: `run_dir` is not a finished translation run.
     """
-    return runs.load_text_run(
-        run_dir, TranslationConfig, "translate", TOKENIZER_FILE, data.load_tokenizer
+    return runs.read_text_run(
+        run_dir,
+        TranslationConfig,
+        "translate",
+        TOKENIZER_FILE,
+        load_tokenizer,
     )

@@ -1,11 +1,15 @@
 """Tests of the `attn` command line, run the way a user runs it."""
 
+import argparse
 import math
 import os
+import re
 import subprocess
 import sys
 
 import pytest
+
+from attention_suite.apps.cli import build_parser
 
 SCORES = ("dot", "scaled_dot", "general", "additive", "location")
 # The rows of the traffic step's table: the model and its three baselines.
@@ -13,6 +17,13 @@ TRAFFIC_METHODS = ("attention", "gru", "last_value", "historical_average")
 # A PNG file starts with this signature and ends with its IEND chunk.
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 PNG_END = b"IEND\xaeB`\x82"
+# What TensorFlow, absl and CUDA probing write to stderr: C++ log lines
+# (`I0000 00:00:1796310668.748593 6076 cudart_stub.cc:31] ...`), the absl
+# notice before them, the CPU-feature notice, and Python log records.
+TF_LOG = re.compile(
+    r"^[IWEF]\d{4} \d\d:\d\d:\d\d|absl::InitializeLog|cpu_feature_guard"
+    r"|rebuild TensorFlow|cuInit|cuda drivers|^WARNING:(tensorflow|absl)"
+)
 # The source word each target word of the demo's toy sentence translates.
 ALIGNED = {
     "le": "the",
@@ -24,15 +35,16 @@ ALIGNED = {
 }
 
 
-def attn(*args, cwd):
+def attn(*args, cwd, env=None):
     """Runs `attn ARGS...` in a new process in `cwd`; returns the finished run.
 
     Runs `python -m apps.cli` with this interpreter, which works whether or
-    not the `attn` script is on the `PATH`.
+    not the `attn` script is on the `PATH`; `env` adds environment variables.
     """
     return subprocess.run(
-        [sys.executable, "-m", "apps.cli", *args],
+        [sys.executable, "-m", "attention_suite.apps.cli", *args],
         cwd=cwd,
+        env={**os.environ, **(env or {})},
         capture_output=True,
         text=True,
         timeout=900,
@@ -123,13 +135,19 @@ def test_demo_writes_its_files_and_nothing_else(demo):
         "translation_run",
     ]
     assert sorted(os.listdir(out / "saved_models")) == [
-        "qa", "summarization", "translation"
+        "qa",
+        "summarization",
+        "translation",
     ]
     for app in ("qa", "summarization", "translation"):
         assert sorted(os.listdir(out / "saved_models" / app)) == ["1"]
-    for name in ("attention_weights.png", "qa_attention.png",
-                 "summarization_attention.png",
-                 "traffic_forecast.png", "translation_alignment.png"):
+    for name in (
+        "attention_weights.png",
+        "qa_attention.png",
+        "summarization_attention.png",
+        "traffic_forecast.png",
+        "translation_alignment.png",
+    ):
         png = out / name
         data = png.read_bytes()
         assert data[:8] == PNG_SIGNATURE, name
@@ -143,7 +161,13 @@ def test_demo_prints_a_table_per_score(demo):
     assert sorted(tables) == sorted(SCORES)
     for keys, rows in tables.values():
         assert [query for query, _ in rows] == [
-            "le", "chat", "noir", "s'assit", "sur", "le", "tapis"
+            "le",
+            "chat",
+            "noir",
+            "s'assit",
+            "sur",
+            "le",
+            "tapis",
         ]
         assert all(len(weights) == len(keys) for _, weights in rows)
 
@@ -168,8 +192,10 @@ def test_demo_translation_learns_and_the_saved_model_agrees(demo):
     beam = next(line for line in lines if line.startswith("| beam"))
     assert float(beam.split("|")[2]) > 50.0  # BLEU on held-out sentences
     predicted = [line.split("  ->  ")[1] for line in lines if "  ->  " in line]
-    served_from = lines.index("The SavedModel, in a fresh TensorFlow-only process:")
-    served = [line.strip() for line in lines[served_from + 1:served_from + 3]]
+    served_from = lines.index(
+        "The SavedModel, in a fresh TensorFlow-only process:"
+    )
+    served = [line.strip() for line in lines[served_from + 1 : served_from + 3]]
     assert len(predicted) == 2 and served == predicted
 
 
@@ -178,18 +204,23 @@ def test_demo_summarization_beats_lead_copies_and_the_saved_model_agrees(demo):
     rouge = {
         cells[2]: [float(x) for x in cells[3:6]]
         for cells in (
-            [c.strip() for c in line.split("|")] for line in lines
+            [c.strip() for c in line.split("|")]
+            for line in lines
             if line.startswith("| original")
         )
     }
-    assert all(m > l for m, l in zip(rouge["beam4"], rouge["lead"]))
+    assert all(
+        model > lead for model, lead in zip(rouge["beam4"], rouge["lead"])
+    )
     assert rouge["beam4"][0] > 50.0
     predicted = [line.split("  ->  ")[1] for line in lines if "  ->  " in line]
     # The unseen project names come from the emails.
     assert "Zenkalo" in predicted[0] and "Belmira" in predicted[1]
     assert sum(line.startswith("  copied: ") for line in lines) == 2
-    served_from = lines.index("The SavedModel, in a fresh TensorFlow-only process:")
-    served = [line.strip() for line in lines[served_from + 1:served_from + 3]]
+    served_from = lines.index(
+        "The SavedModel, in a fresh TensorFlow-only process:"
+    )
+    served = [line.strip() for line in lines[served_from + 1 : served_from + 3]]
     assert len(predicted) == 2 and served == predicted
 
 
@@ -203,10 +234,13 @@ def test_demo_qa_beats_the_baseline_and_the_saved_model_agrees(demo):
     assert scores["bidaf"][1] > scores["sliding_window"][1] + 30.0
     predicted = [
         line.split("  ->  ")[1].split("  score")[0]
-        for line in lines if "  ->  " in line
+        for line in lines
+        if "  ->  " in line
     ]
-    served_from = lines.index("The SavedModel, in a fresh TensorFlow-only process:")
-    served = [line.strip() for line in lines[served_from + 1:served_from + 3]]
+    served_from = lines.index(
+        "The SavedModel, in a fresh TensorFlow-only process:"
+    )
+    served = [line.strip() for line in lines[served_from + 1 : served_from + 3]]
     assert len(predicted) == 2 and served == predicted
 
 
@@ -259,3 +293,86 @@ def test_unwritable_out_dir_exits_2_with_a_one_line_message(tmp_path):
     assert run.stderr.count("\n") == 1
     assert "cannot write to" in run.stderr
     assert run.stdout == ""
+
+
+def tensorflow_logs(stderr):
+    """The lines of `stderr` that TensorFlow, absl or CUDA probing wrote."""
+    return [line for line in stderr.splitlines() if TF_LOG.search(line)]
+
+
+def options(parser, path="attn"):
+    """Yields `(command, option)` for every argument under `parser`."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, subparser in action.choices.items():
+                yield from options(subparser, f"{path} {name}")
+        else:
+            yield path, action
+
+
+def test_every_option_has_help():
+    missing = [
+        (command, action.option_strings or action.dest)
+        for command, action in options(build_parser())
+        if not action.help or action.help == argparse.SUPPRESS
+    ]
+    assert missing == []
+
+
+def test_export_takes_a_model_version_and_attn_version_is_the_program(
+    tmp_path,
+):
+    args = build_parser().parse_args(
+        ["qa", "export", "--run", "r", "--model-version", "3"]
+    )
+    assert args.model_version == 3
+    run = attn("qa", "export", "--run", "r", "--version", "3", cwd=tmp_path)
+    assert run.returncode == 2
+    assert "--model-version" in run.stderr
+    run = attn("--version", cwd=tmp_path)
+    assert run.returncode == 0
+    assert run.stdout.startswith("attn ")
+
+
+def test_tensorflow_logs_are_hidden_and_errors_shown(tmp_path):
+    missing = ["--run", "no_run", "--history", "no_history.csv"]
+    # Even with TensorFlow's C++ logging turned all the way up.
+    noisy = {"TF_CPP_MIN_LOG_LEVEL": "0"}
+    run = attn("traffic", "predict", *missing, cwd=tmp_path, env=noisy)
+    assert run.returncode == 1
+    assert run.stderr.startswith("attn traffic: error: ")
+    assert run.stderr.count("\n") == 1, run.stderr
+    verbose = attn(
+        "--verbose", "traffic", "predict", *missing, cwd=tmp_path, env=noisy
+    )
+    assert verbose.returncode == 1
+    assert tensorflow_logs(verbose.stderr), verbose.stderr
+    assert verbose.stderr.endswith(run.stderr)
+
+
+def test_demo_stderr_has_no_tensorflow_logs(demo):
+    assert tensorflow_logs(demo[0].stderr) == []
+
+
+def test_demo_run_predict_shows_progress_on_stderr(demo, tmp_path):
+    _, out = demo
+    run_dir = str(out / "translation_run")
+    sentences = ["A dog runs.", "A cat sleeps.", "Two men play."]
+    run = attn(
+        "translate",
+        "predict",
+        "--run",
+        run_dir,
+        "--progress",
+        *sentences,
+        cwd=tmp_path,
+    )
+    assert run.returncode == 0, run.stderr
+    assert len(run.stdout.splitlines()) == len(sentences)
+    # The bar starts at 0/3, with the ETA to come.
+    assert "search: " in run.stderr and "0/3 [" in run.stderr
+    quiet = attn(
+        "translate", "predict", "--run", run_dir, *sentences, cwd=tmp_path
+    )
+    assert quiet.stdout == run.stdout
+    assert quiet.stderr == ""

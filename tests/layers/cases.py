@@ -8,7 +8,7 @@ import keras
 import numpy as np
 from keras import ops
 
-import layers
+from attention_suite import layers
 
 
 def _rand(*shape, seed=0):
@@ -28,7 +28,9 @@ class Case:
             precision policy (like a model's final softmax).
     """
 
-    def __init__(self, name, make, specs, inputs, call=None, float32_output=False):
+    def __init__(
+        self, name, make, specs, inputs, call=None, float32_output=False
+    ):
         self.name = name
         self.make = make
         self.specs = specs
@@ -57,7 +59,11 @@ def _score_case(score, **score_kwargs):
             score=score, score_kwargs=score_kwargs or None, dtype=dtype
         ),
         [_seq(), _seq(), ((None,), "bool")],
-        [_rand(2, 3, 8), _rand(2, 5, 8, seed=1), np.array([[1] * 5, [1] * 3 + [0] * 2], bool)],
+        [
+            _rand(2, 3, 8),
+            _rand(2, 5, 8, seed=1),
+            np.array([[1] * 5, [1] * 3 + [0] * 2], bool),
+        ],
         lambda layer, q, v, mask: layer(q, v, value_mask=mask),
     )
 
@@ -66,9 +72,13 @@ def _mha_case(implementation, **kwargs):
     return Case(
         f"mha_{implementation}",
         lambda dtype: layers.MultiHeadAttention(
-            num_heads=4, key_dim=4, num_key_value_heads=2,
-            implementation=implementation, query_chunk_size=2,
-            dtype=dtype, **kwargs,
+            num_heads=4,
+            key_dim=4,
+            num_key_value_heads=2,
+            implementation=implementation,
+            query_chunk_size=2,
+            dtype=dtype,
+            **kwargs,
         ),
         [_seq(), _seq()],
         [_rand(2, 5, 8), _rand(2, 6, 8, seed=1)],
@@ -133,18 +143,22 @@ CASES = [
         lambda dtype: layers.CoverageAttention(units=6, dtype=dtype),
         [((8,), "float32"), _seq(), ((None,), "float32"), ((None,), "bool")],
         [
-            _rand(2, 8), _rand(2, 5, 8, seed=1),
+            _rand(2, 8),
+            _rand(2, 5, 8, seed=1),
             np.abs(_rand(2, 5, seed=2)),
             np.array([[1] * 5, [1] * 3 + [0] * 2], bool),
         ],
-        lambda layer, q, v, coverage, mask: layer(q, v, coverage, value_mask=mask)[0],
+        lambda layer, q, v, coverage, mask: layer(
+            q, v, coverage, value_mask=mask
+        )[0],
     ),
     Case(
         "bidirectional_attention",
         lambda dtype: layers.BidirectionalAttention(dtype=dtype),
         [_seq(), _seq(), ((None,), "bool"), ((None,), "bool")],
         [
-            _rand(2, 6, 8), _rand(2, 3, 8, seed=1),
+            _rand(2, 6, 8),
+            _rand(2, 3, 8, seed=1),
             np.array([[1] * 6, [1] * 4 + [0] * 2], bool),
             np.array([[1] * 3, [1] * 2 + [0]], bool),
         ],
@@ -157,7 +171,8 @@ CASES = [
         lambda dtype: layers.PointerGenerator(dtype=dtype),
         [_seq(12), ((None, None), "float32"), ((None,), "int32"), _seq(6)],
         [
-            _rand(2, 3, 12), _rand(2, 3, 5, seed=1),
+            _rand(2, 3, 12),
+            _rand(2, 3, 5, seed=1),
             np.array([[4, 4, 7, 11, 0], [1, 2, 3, 9, 9]], "int32"),
             _rand(2, 3, 6, seed=2),
         ],

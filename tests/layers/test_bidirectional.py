@@ -2,11 +2,11 @@
 
 import keras
 import numpy as np
-import pytest
-
 import numpy_reference as ref
+import pytest
 from helpers import to_numpy
-from layers import BidirectionalAttention
+
+from attention_suite.layers import BidirectionalAttention
 
 B, T, J, D = 2, 7, 4, 6
 
@@ -25,8 +25,12 @@ def inputs(rng):
 def _seeded_layer(context, query, rng):
     layer = BidirectionalAttention()
     layer(context, query)
-    layer.set_weights([rng.normal(size=w.shape).astype("float32")
-                       for w in layer.get_weights()])
+    layer.set_weights(
+        [
+            rng.normal(size=w.shape).astype("float32")
+            for w in layer.get_weights()
+        ]
+    )
     return layer
 
 
@@ -34,7 +38,10 @@ def test_matches_the_numpy_reference_with_padding(inputs, rng):
     context, query, context_mask, query_mask = inputs
     layer = _seeded_layer(context, query, rng)
     outputs, (to_query, to_context) = layer(
-        context, query, context_mask=context_mask, query_mask=query_mask,
+        context,
+        query,
+        context_mask=context_mask,
+        query_mask=query_mask,
         return_attention_scores=True,
     )
     want, want_a, want_b = ref.bidirectional_attention(
@@ -73,7 +80,9 @@ def test_keras_masks_flow_from_embeddings(rng):
     outputs, (to_query, to_context) = layer(
         context, query, return_attention_scores=True
     )
-    explicit = layer(context, query, context_mask=ids != 0, query_mask=question != 0)
+    explicit = layer(
+        context, query, context_mask=ids != 0, query_mask=question != 0
+    )
     np.testing.assert_allclose(to_numpy(outputs), to_numpy(explicit), atol=1e-6)
     assert np.all(to_numpy(to_query)[1, :, 1:] == 0.0)
     assert np.all(to_numpy(to_context)[0, 3:] == 0.0)
@@ -81,7 +90,10 @@ def test_keras_masks_flow_from_embeddings(rng):
 
 @pytest.mark.parametrize(
     "context_shape, query_shape, message",
-    [((B, T), (B, J, D), "context"), ((B, T, D), (B, J, D + 1), "feature sizes")],
+    [
+        ((B, T), (B, J, D), "context"),
+        ((B, T, D), (B, J, D + 1), "feature sizes"),
+    ],
 )
 def test_bad_shapes_name_the_problem(context_shape, query_shape, message):
     with pytest.raises(ValueError, match=message):

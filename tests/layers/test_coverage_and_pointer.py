@@ -3,9 +3,14 @@
 
 import numpy as np
 import pytest
-
 from helpers import to_numpy
-from layers import CoverageAttention, PointerGenerator, copy_distribution, coverage_loss
+
+from attention_suite.layers import (
+    CoverageAttention,
+    PointerGenerator,
+    copy_distribution,
+    coverage_loss,
+)
 
 B, S, D, V = 2, 5, 8, 12
 
@@ -35,7 +40,9 @@ def test_coverage_attention_matches_the_paper(rng, source):
     )
     want = _softmax(hidden @ v, mask)
     np.testing.assert_allclose(weights, want, atol=1e-6)
-    np.testing.assert_allclose(context, np.einsum("bs,bsd->bd", want, source), atol=1e-5)
+    np.testing.assert_allclose(
+        context, np.einsum("bs,bsd->bd", want, source), atol=1e-5
+    )
     np.testing.assert_allclose(new_coverage, coverage + want, atol=1e-6)
     assert (weights[1, 3:] == 0).all()
 
@@ -63,7 +70,9 @@ def test_projected_key_is_a_shortcut_not_a_change(rng, source):
 
 
 def test_coverage_loss_is_zero_without_overlap_and_grows_with_it():
-    steps = np.eye(S, dtype="float32")[None].repeat(B, 0)  # one position per step
+    steps = np.eye(S, dtype="float32")[None].repeat(
+        B, 0
+    )  # one position per step
     coverage = np.cumsum(steps, axis=1) - steps  # coverage before each step
     np.testing.assert_array_equal(to_numpy(coverage_loss(steps, coverage)), 0.0)
     repeated = np.zeros_like(steps)
@@ -90,7 +99,9 @@ def test_pointer_generator_mixes_both_distributions(rng):
     ids = rng.integers(0, V, size=(B, S))
     features = rng.normal(size=(B, 3, 4)).astype("float32")
     log_probs, p_gen = to_numpy(
-        layer(logits, weights, ids, features, return_generation_probability=True)
+        layer(
+            logits, weights, ids, features, return_generation_probability=True
+        )
     )
     kernel, bias = (to_numpy(w) for w in layer.weights)
     gate = 1 / (1 + np.exp(-(features @ kernel + bias)))
@@ -98,7 +109,10 @@ def test_pointer_generator_mixes_both_distributions(rng):
     for b in range(B):
         for j in range(S):
             copied[b, :, ids[b, j]] += weights[b, :, j]
-    want = gate * _softmax(logits, np.ones_like(logits, bool)) + (1 - gate) * copied
+    want = (
+        gate * _softmax(logits, np.ones_like(logits, bool))
+        + (1 - gate) * copied
+    )
     np.testing.assert_allclose(np.exp(log_probs), want, atol=1e-6)
     np.testing.assert_allclose(p_gen, gate[..., 0], atol=1e-6)
     np.testing.assert_allclose(np.exp(log_probs).sum(-1), 1.0, atol=1e-5)
@@ -115,7 +129,9 @@ def test_a_source_only_token_can_be_produced(rng):
     logits[0, 2] = 5.0
     weights = np.array([[0.05, 0.05, 0.8, 0.05, 0.05]], "float32")
     ids = np.array([[3, 4, 11, 5, 6]])
-    log_probs = to_numpy(layer(logits, weights, ids, np.ones((1, 4), "float32")))
+    log_probs = to_numpy(
+        layer(logits, weights, ids, np.ones((1, 4), "float32"))
+    )
     assert log_probs.shape == (1, V)
     assert log_probs[0].argmax() == 11
 
@@ -123,6 +139,8 @@ def test_a_source_only_token_can_be_produced(rng):
 def test_pointer_generator_rejects_mismatched_sources():
     with pytest.raises(ValueError, match="source lengths"):
         PointerGenerator()(
-            np.zeros((2, V)), np.zeros((2, S)), np.zeros((2, S + 1), "int32"),
+            np.zeros((2, V)),
+            np.zeros((2, S)),
+            np.zeros((2, S + 1), "int32"),
             np.zeros((2, 4)),
         )

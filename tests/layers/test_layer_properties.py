@@ -4,7 +4,6 @@ mixed precision, unknown batch and sequence sizes."""
 import keras
 import numpy as np
 import pytest
-
 from cases import CASES
 from helpers import gradients, to_numpy
 
@@ -36,7 +35,9 @@ def test_config_round_trip(case):
     clone = type(layer).from_config(config)
     assert clone.get_config() == config
     serialized = keras.saving.serialize_keras_object(layer)
-    assert type(keras.saving.deserialize_keras_object(serialized)) is type(layer)
+    assert type(keras.saving.deserialize_keras_object(serialized)) is type(
+        layer
+    )
 
 
 @pytest.mark.parametrize("case", CASES, ids=ids)
@@ -74,7 +75,9 @@ def test_mixed_precision_close_to_float32(case, policy):
     mixed.set_weights(model32.get_weights())
     got = to_numpy(mixed(case.inputs))
     assert layer.compute_dtype == policy.split("_")[1]
-    assert str(got.dtype) == ("float32" if case.float32_output else policy.split("_")[1])
+    assert str(got.dtype) == (
+        "float32" if case.float32_output else policy.split("_")[1]
+    )
     # bfloat16 keeps 8 bits of mantissa: after a few matmuls and norms its
     # error grows with the outputs' magnitude, so the bound scales with it.
     tolerance = 2e-2 if policy == "mixed_float16" else 5e-2

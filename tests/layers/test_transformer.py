@@ -2,9 +2,12 @@
 
 import numpy as np
 import pytest
-
 from helpers import to_numpy
-from layers import TransformerDecoderBlock, TransformerEncoderBlock
+
+from attention_suite.layers import (
+    TransformerDecoderBlock,
+    TransformerEncoderBlock,
+)
 
 B, S, T, D = 2, 7, 5, 16
 
@@ -65,14 +68,18 @@ def test_decoder_is_causal(data):
     out = to_numpy(decoder(target))
     changed = target.copy()
     changed[:, -1] += 1.0
-    np.testing.assert_allclose(to_numpy(decoder(changed))[:, :-1], out[:, :-1], atol=1e-5)
+    np.testing.assert_allclose(
+        to_numpy(decoder(changed))[:, :-1], out[:, :-1], atol=1e-5
+    )
 
 
 def test_decoder_returns_cross_attention_weights(data):
     source, target, source_mask = data
     decoder = TransformerDecoderBlock(32, 4)
     out, scores = decoder(
-        target, source, encoder_padding_mask=source_mask,
+        target,
+        source,
+        encoder_padding_mask=source_mask,
         return_attention_scores=True,
     )
     assert scores.shape == (B, 4, T, S)

@@ -1,14 +1,12 @@
-"""Shared app infrastructure: atomic writes, configs, versions."""
+"""Shared app infrastructure: atomic writes, versions, paths, training."""
 
-import dataclasses
 import os
 
 import pytest
 
-from apps.common.atomic import atomic_directory, atomic_write_json
-from apps.common.config import load_config, save_config
-from apps.common.export import version_path
-from apps.common.paths import data_dir
+from attention_suite.apps.common.atomic import atomic_directory
+from attention_suite.apps.common.export import version_path
+from attention_suite.apps.common.paths import data_dir
 
 
 def test_atomic_directory_appears_only_when_complete(tmp_path):
@@ -37,38 +35,6 @@ def test_atomic_directory_overwrite_rules(tmp_path):
     assert os.listdir(tmp_path) == ["1"]
 
 
-@dataclasses.dataclass
-class _Config:
-    epochs: int = 3
-    name: str = "a"
-    split: tuple = (0.7, 0.3)
-
-
-def test_config_from_file_and_overrides(tmp_path):
-    path = tmp_path / "config.json"
-    atomic_write_json(path, {"epochs": 5})
-    config = load_config(_Config, path, ["name=b", "split=[0.5, 0.5]"])
-    assert (config.epochs, config.name, config.split) == (5, "b", [0.5, 0.5])
-    save_config(config, tmp_path / "saved.json")
-    assert load_config(_Config, tmp_path / "saved.json") == config
-
-
-@pytest.mark.parametrize(
-    "content, overrides, message",
-    [
-        ('{"epoch": 1}', [], r"Unknown setting\(s\) \['epoch'\]"),
-        ("{not json", [], "is not valid JSON"),
-        ("[1, 2]", [], "must hold a JSON object"),
-        ("{}", ["epochs"], "Expected NAME=VALUE"),
-    ],
-)
-def test_config_errors(tmp_path, content, overrides, message):
-    path = tmp_path / "config.json"
-    path.write_text(content)
-    with pytest.raises(ValueError, match=message):
-        load_config(_Config, path, overrides)
-
-
 @pytest.mark.parametrize("version", [0, -1, "2", 1.5])
 def test_versions_are_positive_integers(version):
     with pytest.raises(ValueError, match="positive integer"):
@@ -90,7 +56,7 @@ def test_fit_runs_extra_callbacks_beside_its_own(tmp_path):
     import numpy as np
     import tensorflow as tf
 
-    from apps.common.training import fit
+    from attention_suite.apps.common.training import fit
 
     keras.utils.set_random_seed(0)
     model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
@@ -100,8 +66,19 @@ def test_fit_runs_extra_callbacks_beside_its_own(tmp_path):
         (np.ones((8, 3), "float32"), np.zeros((8, 1), "float32"))
     ).batch(4)
     plateau = keras.callbacks.ReduceLROnPlateau(factor=0.5, patience=1)
-    history, _ = fit(model, data, data, str(tmp_path), epochs=4, patience=10,
-                     max_minutes=5, verbose=0, callbacks=[plateau])
+    history, _ = fit(
+        model,
+        data,
+        data,
+        str(tmp_path),
+        epochs=4,
+        patience=10,
+        max_minutes=5,
+        verbose=0,
+        callbacks=[plateau],
+    )
     assert len(history.epoch) == 4
     assert float(model.optimizer.learning_rate) < 1e-9
-    assert (tmp_path / "model.keras").exists() and (tmp_path / "history.csv").exists()
+    assert (tmp_path / "model.keras").exists() and (
+        tmp_path / "history.csv"
+    ).exists()

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from keras import ops
 
-from apps.common import decoding
+from attention_suite.apps.common import decoding
 
 V, START, END = 7, 1, 2
 
@@ -24,7 +24,7 @@ def _bigram_step(seed):
 
 def _ngrams(row, size):
     row = [START] + [int(t) for t in row]
-    return [tuple(row[i:i + size]) for i in range(len(row) - size + 1)]
+    return [tuple(row[i : i + size]) for i in range(len(row) - size + 1)]
 
 
 def _search(seed, beam_size, size):
@@ -35,7 +35,13 @@ def _search(seed, beam_size, size):
         )
     else:
         ids, _ = decoding.beam_search(
-            step, state, 3, 12, START, END, beam_size=beam_size,
+            step,
+            state,
+            3,
+            12,
+            START,
+            END,
+            beam_size=beam_size,
             no_repeat_ngram_size=size,
         )
     return ops.convert_to_numpy(ids)

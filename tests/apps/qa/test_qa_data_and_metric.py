@@ -6,26 +6,45 @@ import gzip
 import json
 
 import pytest
-
-from apps.qa import data, evaluate
 from helpers import real_data_dir
+
+from attention_suite.apps.qa import data, evaluate
 
 CONTEXT = "The cat sat on the mat. The cat was black and the mat was red."
 
 
 def _document(qas, context=CONTEXT, title="Cats"):
-    return {"version": "1.1", "data": [
-        {"title": title, "paragraphs": [{"context": context, "qas": qas}]}
-    ]}
+    return {
+        "version": "1.1",
+        "data": [
+            {"title": title, "paragraphs": [{"context": context, "qas": qas}]}
+        ],
+    }
 
 
 def test_reader_repairs_and_reports_bad_records(tmp_path):
     qas = [
-        {"id": "ok", "question": "Who sat?", "answers": [{"text": "cat", "answer_start": 4}]},
+        {
+            "id": "ok",
+            "question": "Who sat?",
+            "answers": [{"text": "cat", "answer_start": 4}],
+        },
         # Wrong offset: moved to the first occurrence of the text.
-        {"id": "moved", "question": "What colour?", "answers": [{"text": "mat", "answer_start": 3}]},
-        {"id": "absent", "question": "Dog?", "answers": [{"text": "dog", "answer_start": 0}]},
-        {"id": "blank", "question": "  ", "answers": [{"text": "cat", "answer_start": 4}]},
+        {
+            "id": "moved",
+            "question": "What colour?",
+            "answers": [{"text": "mat", "answer_start": 3}],
+        },
+        {
+            "id": "absent",
+            "question": "Dog?",
+            "answers": [{"text": "dog", "answer_start": 0}],
+        },
+        {
+            "id": "blank",
+            "question": "  ",
+            "answers": [{"text": "cat", "answer_start": 4}],
+        },
         {"id": "broken", "answers": []},
     ]
     path = tmp_path / "squad.json.gz"
@@ -36,16 +55,29 @@ def test_reader_repairs_and_reports_bad_records(tmp_path):
     assert examples[1].answers == (("mat", 19),)
     for e in examples:
         for text, start in e.answers:
-            assert e.context[start:start + len(text)] == text
-    assert report == {"moved": 1, "answer not in context": 1, "no answers": 1,
-                      "empty question": 1, "malformed record": 1}
+            assert e.context[start : start + len(text)] == text
+    assert report == {
+        "moved": 1,
+        "answer not in context": 1,
+        "no answers": 1,
+        "empty question": 1,
+        "malformed record": 1,
+    }
 
 
 def test_empty_context_and_bad_files(tmp_path):
-    examples, report = data.parse_squad(_document(
-        [{"id": "q", "question": "Why?", "answers": [{"text": "x", "answer_start": 0}]}],
-        context="   ",
-    ))
+    examples, report = data.parse_squad(
+        _document(
+            [
+                {
+                    "id": "q",
+                    "question": "Why?",
+                    "answers": [{"text": "x", "answer_start": 0}],
+                }
+            ],
+            context="   ",
+        )
+    )
     assert examples == [] and report == {"empty context": 1}
     with pytest.raises(ValueError, match="not SQuAD JSON"):
         data.parse_squad({"articles": []})
@@ -57,6 +89,20 @@ def test_empty_context_and_bad_files(tmp_path):
         data.read_squad(str(tmp_path / "none.json"))
 
 
+def test_a_file_whose_records_are_all_rejected_names_itself_and_why(
+    tmp_path,
+):
+    rejected = tmp_path / "rejected.json"
+    question = {"id": "q", "question": "Why?", "answers": []}
+    rejected.write_text(json.dumps(_document([question, {"id": "r"}])))
+    with pytest.raises(
+        ValueError,
+        match=r"rejected.json holds no usable question: every record was "
+        r"rejected \(1 no answers, 1 malformed record\)",
+    ):
+        data.read_squad(str(rejected))
+
+
 def test_occurrences_finds_every_copy():
     assert data.occurrences(CONTEXT, "the mat") == [15, 46]
     assert data.occurrences(CONTEXT, "dog") == []
@@ -66,7 +112,8 @@ def test_occurrences_finds_every_copy():
 def test_article_split_keeps_articles_whole():
     examples = [
         data.Example(f"{t}-{i}", t, CONTEXT, "Who?", (("cat", 4),))
-        for t in "abcdefghij" for i in range(3)
+        for t in "abcdefghij"
+        for i in range(3)
     ]
     train, held_out = data.split_articles(examples, 2)
     assert len({e.title for e in held_out}) == 2
@@ -77,13 +124,17 @@ def test_article_split_keeps_articles_whole():
         data.split_articles(examples, 10)
 
 
-def test_limits_keep_the_first_training_and_evenly_spaced_val_questions(tmp_path):
-    from apps.qa import synthetic, train
-    from apps.qa.config import QAConfig
+def test_limits_keep_the_first_training_and_evenly_spaced_val_questions(
+    tmp_path,
+):
+    from attention_suite.apps.qa import synthetic, train
+    from attention_suite.apps.qa.config import QAConfig
 
     path = synthetic.write_demo_squad(str(tmp_path / "demo.json"))
-    full, _ = train.load_corpus(QAConfig(), path)
-    limited, _ = train.load_corpus(QAConfig(train_limit=5, val_limit=4), path)
+    full, _ = train.load_run_corpus(QAConfig(), path)
+    limited, _ = train.load_run_corpus(
+        QAConfig(train_limit=5, val_limit=4), path
+    )
     assert limited["train"] == full["train"][:5]
     step = len(full["val"]) / 4
     assert limited["val"] == [full["val"][int(k * step)] for k in range(4)]
@@ -107,7 +158,8 @@ def test_official_em_and_f1_by_hand(prediction, gold, em, f1):
 
 def test_scores_take_the_best_gold_answer():
     scores = evaluate.squad_scores(
-        ["Denver Broncos", "Carolina"], [["Broncos", "Denver Broncos"], ["Panthers"]]
+        ["Denver Broncos", "Carolina"],
+        [["Broncos", "Denver Broncos"], ["Panthers"]],
     )
     assert scores["exact_match"] == 50.0 and scores["f1"] == 50.0
     assert scores["per_question"] == [(1.0, 1.0), (0.0, 0.0)]
@@ -116,8 +168,10 @@ def test_scores_take_the_best_gold_answer():
 
 
 def test_sliding_window_picks_the_span_next_to_the_question_words():
-    context = ("Paris is the capital of France. The river Seine flows "
-               "through Paris. Berlin is the capital of Germany.")
+    context = (
+        "Paris is the capital of France. The river Seine flows "
+        "through Paris. Berlin is the capital of Germany."
+    )
     text, start, end = evaluate.sliding_window_answer(
         context, "What is the capital of Germany?", max_words=1, window=5
     )
@@ -130,6 +184,8 @@ def test_real_squad_files():
     sizes = {name: len(part) for name, part in corpus.items()}
     assert sizes["train"] + sizes["val"] == 87_599 and sizes["test"] == 10_570
     assert len({e.title for e in corpus["val"]}) == data.VAL_ARTICLES
-    assert not {e.title for e in corpus["train"]} & {e.title for e in corpus["val"]}
+    assert not {e.title for e in corpus["train"]} & {
+        e.title for e in corpus["val"]
+    }
     assert reports[data.SQUAD_DEV]["answer not in context"] == 0
     assert sum(len(e.answers) for e in corpus["test"]) == 34_726

@@ -8,16 +8,24 @@ import os
 
 import keras_hub
 import pytest
-
-from apps.common.verify import graph_ops
-from apps.qa import features
-from apps.qa.synthetic import demo_document, write_demo_squad
 from helpers import train_evaluate_export
 
+from attention_suite.apps.common.verify import graph_ops
+from attention_suite.apps.qa import features
+from attention_suite.apps.qa.synthetic import demo_document, write_demo_squad
+
 SETTINGS = [
-    "model=encoder", "frozen_layers=1", "window=48", "stride=24",
-    "max_question_length=12", "train_limit=320", "epochs=2", "batch_size=32",
-    "warmup_steps=5", "learning_rate=0.001", "dropout=0.0",
+    "model=encoder",
+    "frozen_layers=1",
+    "window=48",
+    "stride=24",
+    "max_question_length=12",
+    "train_limit=320",
+    "epochs=2",
+    "batch_size=32",
+    "warmup_steps=5",
+    "learning_rate=0.001",
+    "dropout=0.0",
 ]
 
 
@@ -31,8 +39,12 @@ def _write_tiny_preset(path):
     vocabulary = features.learn_vocabulary(texts, 400)
     keras_hub.models.BertTokenizer(vocabulary=vocabulary).save_to_preset(path)
     keras_hub.models.BertBackbone(
-        vocabulary_size=len(vocabulary), num_layers=2, num_heads=2,
-        hidden_dim=32, intermediate_dim=64, max_sequence_length=128,
+        vocabulary_size=len(vocabulary),
+        num_layers=2,
+        num_heads=2,
+        hidden_dim=32,
+        intermediate_dim=64,
+        max_sequence_length=128,
     ).save_to_preset(path)
 
 
@@ -54,7 +66,9 @@ def test_encoder_run_is_scored_with_the_baseline(run):
     scores = report["scores"]
     assert set(scores) == {"encoder", "sliding_window"}
     assert 0.0 <= scores["encoder"]["f1"] <= 100.0
-    with open(os.path.join(run["run"], "predictions.jsonl"), encoding="utf-8") as f:
+    with open(
+        os.path.join(run["run"], "predictions.jsonl"), encoding="utf-8"
+    ) as f:
         records = [json.loads(line) for line in f]
     assert report["questions"] == len(records) > 0
     assert {"answer", "start", "end", "score"} <= set(records[0]["encoder"])

@@ -12,19 +12,32 @@ import os
 import keras
 import numpy as np
 import pytest
-
-from apps.cli import main
-from apps.common.verify import graph_ops, run_saved_model, string_array
-from apps.qa import infer
-from apps.qa.export import HARD_INPUTS
-from apps.qa.synthetic import write_demo_squad
-from apps.qa.train import load_run
 from helpers import train_evaluate_export
 
+from attention_suite.apps.cli import main
+from attention_suite.apps.common.verify import (
+    graph_ops,
+    run_saved_model,
+    string_array,
+)
+from attention_suite.apps.qa import infer
+from attention_suite.apps.qa.export import HARD_INPUTS
+from attention_suite.apps.qa.synthetic import write_demo_squad
+from attention_suite.apps.qa.train import load_run
+
 TINY = [
-    "vocabulary_size=400", "embedding_dim=32", "units=32", "modeling_layers=1",
-    "window=48", "stride=24", "max_question_length=12", "epochs=5",
-    "batch_size=32", "warmup_steps=20", "learning_rate=0.005", "dropout=0.0",
+    "vocabulary_size=400",
+    "embedding_dim=32",
+    "units=32",
+    "modeling_layers=1",
+    "window=48",
+    "stride=24",
+    "max_question_length=12",
+    "epochs=5",
+    "batch_size=32",
+    "warmup_steps=20",
+    "learning_rate=0.005",
+    "dropout=0.0",
 ]
 ON_TORCH = keras.backend.backend() == "torch"
 if ON_TORCH:
@@ -48,7 +61,9 @@ def test_reader_beats_the_baseline_and_writes_predictions(run):
     if not ON_TORCH:
         assert scores["bidaf"]["f1"] > 60.0
         assert scores["bidaf"]["f1"] > scores["sliding_window"]["f1"] + 30.0
-    with open(os.path.join(run["run"], "predictions.jsonl"), encoding="utf-8") as f:
+    with open(
+        os.path.join(run["run"], "predictions.jsonl"), encoding="utf-8"
+    ) as f:
         records = [json.loads(line) for line in f]
     assert len(records) == report["questions"]
     assert {"answer", "start", "end", "score", "exact_match", "f1"} <= set(
@@ -60,9 +75,25 @@ def test_predict_prints_answer_span_and_score(run, tmp_path, capsys):
     context = tmp_path / "context.txt"
     context.write_text("Kato was born in Ramizen. Lobe was born in 1950.")
     capsys.readouterr()
-    assert main(["qa", "predict", "--run", run["run"], "--context", str(context),
-                 "When was Lobe born?", "--plot", str(tmp_path / "att.png")]) == 0
-    question, answer, span, score = capsys.readouterr().out.splitlines()[0].split("\t")
+    assert (
+        main(
+            [
+                "qa",
+                "predict",
+                "--run",
+                run["run"],
+                "--context",
+                str(context),
+                "When was Lobe born?",
+                "--plot",
+                str(tmp_path / "att.png"),
+            ]
+        )
+        == 0
+    )
+    question, answer, span, score = (
+        capsys.readouterr().out.splitlines()[0].split("\t")
+    )
     assert question == "When was Lobe born?"
     start, end = (int(x) for x in span.strip("[)").split(", "))
     assert context.read_text()[start:end] == answer
@@ -70,9 +101,23 @@ def test_predict_prints_answer_span_and_score(run, tmp_path, capsys):
 
 
 @pytest.mark.parametrize("context, question", [("  ", "Who?"), ("Text.", " ")])
-def test_predict_rejects_empty_input_in_one_line(run, context, question, capsys):
-    assert main(["qa", "predict", "--run", run["run"], "--context", context,
-                 question]) == 1
+def test_predict_rejects_empty_input_in_one_line(
+    run, context, question, capsys
+):
+    assert (
+        main(
+            [
+                "qa",
+                "predict",
+                "--run",
+                run["run"],
+                "--context",
+                context,
+                question,
+            ]
+        )
+        == 1
+    )
     assert "empty" in capsys.readouterr().err
 
 
@@ -89,10 +134,17 @@ def test_served_hard_inputs_match_predict_on_this_backend(run):
     expected = reader.answer(list(contexts), list(questions))
     (served,) = run_saved_model(
         run["model"],
-        [{"context": string_array(contexts), "question": string_array(questions)}],
+        [
+            {
+                "context": string_array(contexts),
+                "question": string_array(questions),
+            }
+        ],
         imports=("tensorflow_text",),
     )
-    assert [a.decode("utf-8") for a in served["answer"]] == [e["answer"] for e in expected]
+    assert [a.decode("utf-8") for a in served["answer"]] == [
+        e["answer"] for e in expected
+    ]
     assert served["start"].tolist() == [e["start"] for e in expected]
     np.testing.assert_allclose(
         served["score"], [e["score"] for e in expected], atol=1e-4

@@ -6,12 +6,16 @@ import keras
 import keras_hub
 import numpy as np
 import pytest
-
-from apps.qa.config import QAConfig
-from apps.qa.model import (
-    BiDAF, EncoderReader, SpanLoss, build_model, freeze_lower_layers,
-)
 from helpers import to_numpy
+
+from attention_suite.apps.qa.config import QAConfig
+from attention_suite.apps.qa.model import (
+    BiDAF,
+    EncoderReader,
+    SpanLoss,
+    build_model,
+    freeze_lower_layers,
+)
 
 
 def _log_softmax(x):
@@ -24,10 +28,15 @@ def test_span_loss_sums_the_probability_of_every_occurrence():
     logits = rng.normal(size=(2, 2, 6)).astype("float32")
     labels = np.array([[[1, 2], [4, 4]], [[0, 3], [-1, -1]]])
     start, end = _log_softmax(logits[:, 0]), _log_softmax(logits[:, 1])
-    expected = np.mean([
-        -np.log(np.exp(start[0, 1] + end[0, 2]) + np.exp(start[0, 4] + end[0, 4])),
-        -(start[1, 0] + end[1, 3]),
-    ])
+    expected = np.mean(
+        [
+            -np.log(
+                np.exp(start[0, 1] + end[0, 2])
+                + np.exp(start[0, 4] + end[0, 4])
+            ),
+            -(start[1, 0] + end[1, 3]),
+        ]
+    )
     loss = SpanLoss()(labels, logits)
     np.testing.assert_allclose(float(to_numpy(loss)), expected, rtol=1e-5)
 
@@ -41,8 +50,14 @@ def _bidaf():
 
 def _pretrained_bidaf():
     keras.utils.set_random_seed(0)
-    model = BiDAF(50, embedding_dim=8, units=8, modeling_layers=1,
-                  dropout=0.0, pretrained_dim=6)
+    model = BiDAF(
+        50,
+        embedding_dim=8,
+        units=8,
+        modeling_layers=1,
+        dropout=0.0,
+        pretrained_dim=6,
+    )
     model.build()
     model.set_pretrained_embeddings(
         np.random.default_rng(2).normal(size=(50, 6)).astype("float32")
@@ -92,7 +107,9 @@ def test_pretrained_embeddings_stay_frozen_while_the_rest_trains():
     model.compile(optimizer=keras.optimizers.Adam(0.1), loss=SpanLoss())
     labels = np.array([[[1, 2]], [[0, 3]]])
     model.train_on_batch(inputs, labels)
-    np.testing.assert_array_equal(to_numpy(model.embedding.embeddings), embeddings)
+    np.testing.assert_array_equal(
+        to_numpy(model.embedding.embeddings), embeddings
+    )
     assert not np.allclose(to_numpy(model.projection.kernel), projection)
 
 
@@ -105,12 +122,21 @@ def test_pretrained_embeddings_of_the_wrong_shape_are_refused():
 
 def test_build_model_copies_the_token_embeddings_of_a_local_preset(tmp_path):
     backbone = keras_hub.models.BertBackbone(
-        vocabulary_size=50, num_layers=1, num_heads=2, hidden_dim=16,
-        intermediate_dim=32, max_sequence_length=32,
+        vocabulary_size=50,
+        num_layers=1,
+        num_heads=2,
+        hidden_dim=16,
+        intermediate_dim=32,
+        max_sequence_length=32,
     )
     backbone.save_to_preset(str(tmp_path))
-    config = QAConfig(embeddings="pretrained", preset=str(tmp_path),
-                      embedding_dim=8, units=8, modeling_layers=1)
+    config = QAConfig(
+        embeddings="pretrained",
+        preset=str(tmp_path),
+        embedding_dim=8,
+        units=8,
+        modeling_layers=1,
+    )
     model = build_model(config, 50)
     np.testing.assert_allclose(
         to_numpy(model.embedding.embeddings),
@@ -122,11 +148,21 @@ def test_build_model_copies_the_token_embeddings_of_a_local_preset(tmp_path):
 @pytest.mark.parametrize(
     "settings, message",
     [
-        ({"embeddings": "glove"}, "Unknown embeddings 'glove'"),
-        ({"model": "gpt"}, "Unknown model 'gpt'"),
-        ({"frozen_layers": -1}, "frozen_layers must be >= 0"),
-        ({"frozen_layers": 2}, "frozen_layers applies to the encoder"),
-        ({"compare_windows": "max"}, "Unknown compare_windows 'max'"),
+        (
+            {"embeddings": "glove"},
+            "embeddings=glove: expected one of learned, pretrained",
+        ),
+        ({"model": "gpt"}, "model=gpt: expected one of bidaf, encoder"),
+        ({"frozen_layers": -1}, "frozen_layers=-1: expected an integer >= 0"),
+        (
+            {"frozen_layers": 2},
+            r"frozen_layers=2: expected 0 with model=bidaf \(only the encoder",
+        ),
+        (
+            {"compare_windows": "max"},
+            "compare_windows=max: expected one of probability, logit",
+        ),
+        ({"stride": 200}, r"stride=200: expected at most window=192"),
     ],
 )
 def test_config_names_a_bad_setting(settings, message):
@@ -136,8 +172,12 @@ def test_config_names_a_bad_setting(settings, message):
 
 def test_freeze_lower_layers_freezes_embeddings_then_layers_bottom_up():
     backbone = keras_hub.models.BertBackbone(
-        vocabulary_size=50, num_layers=2, num_heads=2, hidden_dim=16,
-        intermediate_dim=32, max_sequence_length=32,
+        vocabulary_size=50,
+        num_layers=2,
+        num_heads=2,
+        hidden_dim=16,
+        intermediate_dim=32,
+        max_sequence_length=32,
     )
     freeze_lower_layers(backbone, 2)
     assert not backbone.token_embedding.trainable
@@ -150,8 +190,12 @@ def test_freeze_lower_layers_freezes_embeddings_then_layers_bottom_up():
 def _encoder(frozen_layers=0):
     keras.utils.set_random_seed(0)
     backbone = keras_hub.models.BertBackbone(
-        vocabulary_size=50, num_layers=2, num_heads=2, hidden_dim=16,
-        intermediate_dim=32, max_sequence_length=32,
+        vocabulary_size=50,
+        num_layers=2,
+        num_heads=2,
+        hidden_dim=16,
+        intermediate_dim=32,
+        max_sequence_length=32,
     )
     model = EncoderReader(backbone, dropout=0.0, frozen_layers=frozen_layers)
     model.build()
@@ -159,10 +203,14 @@ def _encoder(frozen_layers=0):
 
 
 def _packed():
-    token_ids = np.array([[2, 7, 3, 9, 11, 3, 0, 0], [2, 8, 8, 3, 12, 13, 14, 3]])
+    token_ids = np.array(
+        [[2, 7, 3, 9, 11, 3, 0, 0], [2, 8, 8, 3, 12, 13, 14, 3]]
+    )
     return {
         "token_ids": token_ids,
-        "segment_ids": np.array([[0, 0, 0, 1, 1, 1, 0, 0], [0, 0, 0, 0, 1, 1, 1, 1]]),
+        "segment_ids": np.array(
+            [[0, 0, 0, 1, 1, 1, 0, 0], [0, 0, 0, 0, 1, 1, 1, 1]]
+        ),
         "padding_mask": token_ids != 0,
     }
 
@@ -185,7 +233,9 @@ def test_keras_file_round_trip(build, inputs, tmp_path):
     path = tmp_path / "reader.keras"
     model.save(path)
     restored = keras.saving.load_model(path)
-    np.testing.assert_allclose(to_numpy(restored(inputs())), expected, atol=1e-5)
+    np.testing.assert_allclose(
+        to_numpy(restored(inputs())), expected, atol=1e-5
+    )
 
 
 def test_a_reloaded_encoder_reader_keeps_its_frozen_layers(tmp_path):
@@ -194,7 +244,9 @@ def test_a_reloaded_encoder_reader_keeps_its_frozen_layers(tmp_path):
     model.save(path)
     restored = keras.saving.load_model(path)
     assert restored.frozen_layers == 2
-    trainable = [layer.trainable for layer in restored.backbone.transformer_layers]
+    trainable = [
+        layer.trainable for layer in restored.backbone.transformer_layers
+    ]
     assert trainable == [False, True]
     assert not restored.backbone.token_embedding.trainable
     assert len(restored.trainable_weights) == len(model.trainable_weights)

@@ -6,19 +6,31 @@ import os
 
 import numpy as np
 import pytest
-
-from apps.cli import main
-from apps.common.verify import graph_ops, run_saved_model, string_array
-from apps.summarization import infer
-from apps.summarization.export import HARD_INPUTS
-from apps.summarization.synthetic import write_demo_jsonl
-from apps.summarization.train import load_run
 from helpers import train_evaluate_export
 
+from attention_suite.apps.cli import main
+from attention_suite.apps.common.verify import (
+    graph_ops,
+    run_saved_model,
+    string_array,
+)
+from attention_suite.apps.summarization import infer
+from attention_suite.apps.summarization.export import HARD_INPUTS
+from attention_suite.apps.summarization.synthetic import write_demo_jsonl
+from attention_suite.apps.summarization.train import load_run
+
 TINY = [
-    "vocabulary_size=200", "embedding_dim=32", "units=32", "attention_units=32",
-    "max_source_length=48", "max_summary_length=10", "epochs=6",
-    "batch_size=32", "warmup_steps=20", "learning_rate=0.01", "dropout=0.0",
+    "vocabulary_size=200",
+    "embedding_dim=32",
+    "units=32",
+    "attention_units=32",
+    "max_source_length=48",
+    "max_summary_length=10",
+    "epochs=6",
+    "batch_size=32",
+    "warmup_steps=20",
+    "learning_rate=0.01",
+    "dropout=0.0",
     "beam_size=3",
 ]
 
@@ -41,16 +53,31 @@ def test_model_beats_lead_and_writes_summaries(run):
     for name in ("rouge1", "rouge2", "rougeL"):
         assert scores["beam3"][name] > scores["lead"][name]
         assert 0.0 <= scores["lead3"][name] <= 100.0
-    with open(os.path.join(run["run"], "test.beam3.txt"), encoding="utf-8") as f:
+    with open(
+        os.path.join(run["run"], "test.beam3.txt"), encoding="utf-8"
+    ) as f:
         assert len(f.read().splitlines()) == report["documents"]
 
 
 def test_predict_reads_files_and_texts(run, tmp_path, capsys):
     email = tmp_path / "email.txt"
-    email.write_bytes(b"Hi Ben,\nThe site visit for Torvu is now planned for Monday.")
+    email.write_bytes(
+        b"Hi Ben,\nThe site visit for Torvu is now planned for Monday."
+    )
     capsys.readouterr()
-    assert main(["summarize", "predict", "--run", run["run"], str(email),
-                 "Hi Anna, could we talk about the budget review?"]) == 0
+    assert (
+        main(
+            [
+                "summarize",
+                "predict",
+                "--run",
+                run["run"],
+                str(email),
+                "Hi Anna, could we talk about the budget review?",
+            ]
+        )
+        == 0
+    )
     assert len(capsys.readouterr().out.splitlines()) == 2
 
 
@@ -63,7 +90,9 @@ def test_details_explain_each_summary_piece(run):
     pieces, source = found["summary_pieces"], found["source_pieces"]
     assert found["attention"].shape == (len(pieces), len(source))
     np.testing.assert_allclose(found["attention"].sum(-1), 1.0, atol=1e-4)
-    assert ((found["copy_probability"] >= 0) & (found["copy_probability"] <= 1)).all()
+    assert (
+        (found["copy_probability"] >= 0) & (found["copy_probability"] <= 1)
+    ).all()
 
 
 def test_export_is_a_plain_graph_with_cpu_string_ops(run):
@@ -81,7 +110,9 @@ def served(run):
         {"text": string_array([t])} for t in run_info["samples"]
     ]
     outputs = run_saved_model(
-        run["model"], requests, signature="summarize_with_attention",
+        run["model"],
+        requests,
+        signature="summarize_with_attention",
         imports=("tensorflow_text",),
     )
     return {"hard": outputs[0], "samples": outputs[1:]}

@@ -4,18 +4,27 @@ serves the same summaries in a fresh TensorFlow-only process."""
 
 import numpy as np
 
-from apps.cli import main
-from apps.summarization import infer
-from apps.summarization.export import export_and_verify
-from apps.summarization.model import TransformerPointerGenerator
-from apps.summarization.synthetic import write_demo_jsonl
-from apps.summarization.train import load_run
+from attention_suite.apps.cli import main
+from attention_suite.apps.summarization import infer
+from attention_suite.apps.summarization.export import export_and_verify
+from attention_suite.apps.summarization.model import TransformerPointerGenerator
+from attention_suite.apps.summarization.synthetic import write_demo_jsonl
+from attention_suite.apps.summarization.train import load_run
 
 TINY = [
-    "model=transformer", "vocabulary_size=200", "embedding_dim=32",
-    "num_layers=1", "num_heads=2", "intermediate_dim=64",
-    "max_source_length=48", "max_summary_length=10", "epochs=4",
-    "batch_size=32", "warmup_steps=20", "learning_rate=0.005", "dropout=0.0",
+    "model=transformer",
+    "vocabulary_size=200",
+    "embedding_dim=32",
+    "num_layers=1",
+    "num_heads=2",
+    "intermediate_dim=64",
+    "max_source_length=48",
+    "max_summary_length=10",
+    "epochs=4",
+    "batch_size=32",
+    "warmup_steps=20",
+    "learning_rate=0.005",
+    "dropout=0.0",
     "beam_size=2",
 ]
 
@@ -34,9 +43,12 @@ def test_transformer_run_trains_explains_and_exports(tmp_path):
     )
     steps, pieces = found["attention"].shape
     assert (steps, pieces) == (
-        len(found["summary_pieces"]), len(found["source_pieces"])
+        len(found["summary_pieces"]),
+        len(found["source_pieces"]),
     )
     np.testing.assert_allclose(found["attention"].sum(-1), 1.0, atol=1e-4)
-    assert np.all((found["copy_probability"] >= 0) & (found["copy_probability"] <= 1))
+    assert np.all(
+        (found["copy_probability"] >= 0) & (found["copy_probability"] <= 1)
+    )
     _, mismatches = export_and_verify(run_dir, str(tmp_path / "saved" / "1"))
     assert mismatches == []

@@ -4,11 +4,11 @@ loss, and the bad inputs of `predict`."""
 import numpy as np
 import pandas as pd
 import pytest
-
-from apps.traffic import baselines, data, infer, metrics
-from apps.traffic.model import masked_mae
-from apps.traffic.synthetic import demo_series
 from helpers import to_numpy
+
+from attention_suite.apps.traffic import baselines, data, infer, metrics
+from attention_suite.apps.traffic.model import masked_mae
+from attention_suite.apps.traffic.synthetic import demo_series
 
 
 @pytest.fixture
@@ -42,12 +42,14 @@ def test_statistics_come_from_train_only(series):
     parts = data.chronological_split(series, (0.7, 0.1, 0.2), 24)
     before = data.train_statistics(parts["train"])
     changed = series.copy()
-    changed.iloc[len(parts["train"]):] += 100.0
+    changed.iloc[len(parts["train"]) :] += 100.0
     parts_changed = data.chronological_split(changed, (0.7, 0.1, 0.2), 24)
     assert data.train_statistics(parts_changed["train"]) == before
     train = parts["train"].to_numpy()
     observed = train[train != 0]
-    np.testing.assert_allclose(before, (observed.mean(), observed.std()), rtol=1e-5)
+    np.testing.assert_allclose(
+        before, (observed.mean(), observed.std()), rtol=1e-5
+    )
 
 
 def test_windows_are_contiguous_history_then_target(series):
@@ -121,7 +123,9 @@ def test_history_inputs_name_the_problem(series):
     sensors = list(series.columns)
     with pytest.raises(ValueError, match="has 5 steps; the model needs"):
         infer.history_inputs(series.iloc[:5], sensors, 12)
-    with pytest.raises(ValueError, match="has 3 sensors but the model was trained on 4"):
+    with pytest.raises(
+        ValueError, match="has 3 sensors but the model was trained on 4"
+    ):
         infer.history_inputs(series.iloc[:, :3], sensors, 12)
     inputs, last = infer.history_inputs(series[sensors[::-1]], sensors, 12)
     np.testing.assert_array_equal(
@@ -145,14 +149,24 @@ def test_forecast_plot_leaves_missing_readings_blank(series):
 
 
 def test_history_skip_lets_the_head_see_the_readings():
-    from apps.traffic.config import TrafficConfig
-    from apps.traffic.model import build_attention_forecaster
+    from attention_suite.apps.traffic.config import TrafficConfig
+    from attention_suite.apps.traffic.model import build_attention_forecaster
 
-    small = dict(input_dim=4, time_of_day_dim=2, day_of_week_dim=2,
-                 adaptive_dim=2, num_heads=1, num_layers=1, feedforward_dim=8)
+    small = dict(
+        input_dim=4,
+        time_of_day_dim=2,
+        day_of_week_dim=2,
+        adaptive_dim=2,
+        num_heads=1,
+        num_layers=1,
+        feedforward_dim=8,
+    )
     history = np.full((1, 12, 3), 50.0, "float32")
-    inputs = {"history": history, "time_of_day": np.zeros((1, 12), "float32"),
-              "day_of_week": np.zeros((1, 12), "int32")}
+    inputs = {
+        "history": history,
+        "time_of_day": np.zeros((1, 12), "float32"),
+        "day_of_week": np.zeros((1, 12), "int32"),
+    }
     for skip, extra in ((True, 12), (False, 0)):
         model = build_attention_forecaster(
             TrafficConfig(history_skip=skip, **small), 3, 50.0, 10.0
@@ -170,6 +184,8 @@ def test_history_skip_lets_the_head_see_the_readings():
     model.get_layer("head").bias.assign(np.zeros(12, "float32"))
     moved = history.copy()
     moved[0, -1] = 60.0
-    forecasts = [to_numpy(model(dict(inputs, history=h))) for h in (history, moved)]
+    forecasts = [
+        to_numpy(model(dict(inputs, history=h))) for h in (history, moved)
+    ]
     np.testing.assert_allclose(forecasts[0], 50.0, atol=1e-4)
     np.testing.assert_allclose(forecasts[1], 60.0, atol=1e-4)

@@ -1,5 +1,6 @@
 """Tests for the traffic speed and sensor-graph readers."""
 
+import codecs
 import gzip
 import os
 import pickle
@@ -8,9 +9,9 @@ import shlex
 import numpy as np
 import pandas as pd
 import pytest
-
-from apps.traffic import readers
 from helpers import real_data_dir
+
+from attention_suite.apps.traffic import readers
 
 SENSOR_IDS = ["773869", "767541", "717447"]
 
@@ -28,10 +29,14 @@ def write_csv(path, lines):
 
 def speeds_frame(rng, steps=6, freq="5min"):
     """A small speed DataFrame in METR-LA layout, with a zero and a NaN."""
-    values = rng.uniform(1, 70, size=(steps, len(SENSOR_IDS))).astype(np.float32)
+    values = rng.uniform(1, 70, size=(steps, len(SENSOR_IDS))).astype(
+        np.float32
+    )
     values[1, 0] = 0.0
     values[2, 1] = np.nan
-    index = pd.date_range("2012-03-01", periods=steps, freq=freq, name="timestamp")
+    index = pd.date_range(
+        "2012-03-01", periods=steps, freq=freq, name="timestamp"
+    )
     return pd.DataFrame(values, index=index, columns=SENSOR_IDS)
 
 
@@ -103,25 +108,44 @@ def test_npz_takes_the_feature_and_start(tmp_path, rng):
     assert list(speeds.columns) == ["0", "1", "2", "3"]
     assert speeds.index[0] == pd.Timestamp("2016-07-01")
     assert speeds.index.freq == pd.Timedelta("5min")
-    np.testing.assert_array_equal(speeds.to_numpy(), data[:, :, 2].astype(np.float32))
+    np.testing.assert_array_equal(
+        speeds.to_numpy(), data[:, :, 2].astype(np.float32)
+    )
 
 
 @pytest.mark.parametrize(
     "lines, match",
     [
-        (["1,2", "3,4", "5,abc"], r"non-numeric value 'abc' at data row 2.*column '2'"),
+        (
+            ["1,2", "3,4", "5,abc"],
+            r"non-numeric value 'abc' at data row 2.*column '2'",
+        ),
         (["1,2,1", "3,4,5"], r"duplicate sensor columns \['1'\]"),
         (["1,", "3,4"], r"sensor column 2 has no name"),
         (["1,2"], r"header but no rows"),
         (
-            ["t,1", "2024-05-01 10:00,1", "2024-05-01 10:05,1", "2024-05-01 10:15,1"],
-            r"irregular at data row 3.*0 days 00:10:00 after steps of 0 days 00:05",
+            [
+                "t,1",
+                "2024-05-01 10:00,1",
+                "2024-05-01 10:05,1",
+                "2024-05-01 10:15,1",
+            ],
+            r"irregular at data row 3.*0 days 00:10:00 after steps of "
+            r"0 days 00:05",
         ),
         (
-            ["t,1", "2024-05-01 10:00,1", "2024-05-01 10:05,1", "2024-05-01 10:05,1"],
+            [
+                "t,1",
+                "2024-05-01 10:00,1",
+                "2024-05-01 10:05,1",
+                "2024-05-01 10:05,1",
+            ],
             r"not increasing at data row 3",
         ),
-        (["t,1", "2024-05-01 10:00,1", ",2"], r"missing timestamp at data row 2"),
+        (
+            ["t,1", "2024-05-01 10:00,1", ",2"],
+            r"missing timestamp at data row 2",
+        ),
     ],
 )
 def test_bad_csv_speeds(tmp_path, lines, match):
@@ -135,7 +159,9 @@ def test_named_timestamp_column_must_exist_and_hold_dates(tmp_path):
     path = write_csv(tmp_path / "speeds.csv", ["a,b", "x,1", "y,2"])
     with pytest.raises(ValueError, match=r"no column named 'time'"):
         readers.read_speeds(path, timestamp_column="time")
-    with pytest.raises(ValueError, match=r"column 'a' does not hold timestamps"):
+    with pytest.raises(
+        ValueError, match=r"column 'a' does not hold timestamps"
+    ):
         readers.read_speeds(path, timestamp_column="a")
 
 
@@ -155,7 +181,9 @@ def test_empty_gzip_csv(tmp_path):
 
 def test_unknown_extension(tmp_path):
     path = write_csv(tmp_path / "speeds.txt", ["1,2", "3,4"])
-    with pytest.raises(ValueError, match=r"speeds\.txt: unknown file extension"):
+    with pytest.raises(
+        ValueError, match=r"speeds\.txt: unknown file extension"
+    ):
         readers.read_speeds(path)
     with pytest.raises(ValueError, match=r"unknown file extension"):
         readers.read_adjacency(path)
@@ -171,14 +199,18 @@ def test_irregular_hdf5_index(tmp_path, rng):
     frame.index = frame.index.delete(3).append(pd.DatetimeIndex(["2012-03-02"]))
     path = tmp_path / "metr-la.h5"
     frame.to_hdf(path, key="df")
-    with pytest.raises(ValueError, match=r"irregular at row 4 \(2012-03-01 00:20:00\)"):
+    with pytest.raises(
+        ValueError, match=r"irregular at row 4 \(2012-03-01 00:20:00\)"
+    ):
         readers.read_speeds(path)
 
 
 def test_hdf5_without_timestamps(tmp_path, rng):
     path = tmp_path / "metr-la.h5"
     speeds_frame(rng).reset_index(drop=True).to_hdf(path, key="df")
-    with pytest.raises(ValueError, match=r"index holds int64 values, not timestamps"):
+    with pytest.raises(
+        ValueError, match=r"index holds int64 values, not timestamps"
+    ):
         readers.read_speeds(path)
 
 
@@ -192,15 +224,31 @@ def test_not_an_hdf5_file(tmp_path):
     "arrays, kwargs, match",
     [
         ({"data": np.zeros((4, 2, 3))}, {}, r"pass start="),
-        ({"flow": np.zeros((4, 2, 3))}, {"start": "2018-01-01"}, r"no array named"),
-        ({"data": np.zeros((4, 2))}, {"start": "2018-01-01"}, r"shape \(4, 2\)"),
-        ({"data": np.zeros((0, 2, 3))}, {"start": "2018-01-01"}, r"'data' is empty"),
+        (
+            {"flow": np.zeros((4, 2, 3))},
+            {"start": "2018-01-01"},
+            r"no array named",
+        ),
+        (
+            {"data": np.zeros((4, 2))},
+            {"start": "2018-01-01"},
+            r"shape \(4, 2\)",
+        ),
+        (
+            {"data": np.zeros((0, 2, 3))},
+            {"start": "2018-01-01"},
+            r"'data' is empty",
+        ),
         (
             {"data": np.zeros((4, 2, 3))},
             {"start": "2018-01-01", "feature": 3},
             r"feature=3 is out of range for 3 features",
         ),
-        ({"data": np.zeros((4, 2, 3))}, {"start": "not a date"}, r"cannot make"),
+        (
+            {"data": np.zeros((4, 2, 3))},
+            {"start": "not a date"},
+            r"cannot make",
+        ),
     ],
 )
 def test_bad_npz(tmp_path, arrays, kwargs, match):
@@ -211,7 +259,9 @@ def test_bad_npz(tmp_path, arrays, kwargs, match):
 
 
 def test_missing_mask():
-    mask = readers.missing_mask(np.array([[0.0, np.nan], [3.5, -1.0]], np.float32))
+    mask = readers.missing_mask(
+        np.array([[0.0, np.nan], [3.5, -1.0]], np.float32)
+    )
     np.testing.assert_array_equal(mask, [[True, True], [False, False]])
     assert mask.dtype == bool
 
@@ -227,14 +277,18 @@ def write_dcrnn_pickle(path, sensor_ids, adjacency, protocol):
 @pytest.mark.parametrize("protocol", [0, 2])
 def test_dcrnn_pickle(tmp_path, rng, protocol):
     adjacency = rng.uniform(size=(3, 3)).astype(np.float32)
-    path = write_dcrnn_pickle(tmp_path / "adj_mx.pkl", SENSOR_IDS, adjacency, protocol)
+    path = write_dcrnn_pickle(
+        tmp_path / "adj_mx.pkl", SENSOR_IDS, adjacency, protocol
+    )
     np.testing.assert_array_equal(readers.read_adjacency(path), adjacency)
 
     reordered = readers.read_adjacency(path, sensor_ids=SENSOR_IDS[::-1])
     np.testing.assert_array_equal(reordered, adjacency[::-1, ::-1])
     assert reordered.dtype == np.float32
 
-    with pytest.raises(ValueError, match=r"1 of the 2 sensor ids are not in the graph"):
+    with pytest.raises(
+        ValueError, match=r"1 of the 2 sensor ids are not in the graph"
+    ):
         readers.read_adjacency(path, sensor_ids=["773869", "999"])
 
 
@@ -312,7 +366,11 @@ def test_adjacency_from_distances(tmp_path, header):
     "lines, sensor_ids, match",
     [
         (["a,b,1", "b,a,2", "a,a,0", "b,b,0"], None, r"needs sensor_ids"),
-        (["a,b,1", "b,a,-2", "a,a,0", "b,b,0"], ["a", "b"], r"negative .* line 2"),
+        (
+            ["a,b,1", "b,a,-2", "a,a,0", "b,b,0"],
+            ["a", "b"],
+            r"negative .* line 2",
+        ),
         (["a,b,1", "b,a,?", "a,a,0", "b,b,0"], ["a", "b"], r"'\?' at line 2"),
         (["a,b,1", "b,a,1", "x,y,0", "y,x,2"], ["a", "b"], r"do not vary"),
     ],
@@ -352,7 +410,10 @@ def test_real_data():
     assert speeds.index[0] == pd.Timestamp("2012-03-01 00:00")
     assert speeds.index.freq == pd.Timedelta("5min")
     assert (speeds.index[1:] - speeds.index[:-1] == pd.Timedelta("5min")).all()
-    assert readers.read_adjacency(adjacency_path, speeds.columns).shape == (207, 207)
+    assert readers.read_adjacency(adjacency_path, speeds.columns).shape == (
+        207,
+        207,
+    )
 
     # The Los-loop header holds the METR-LA sensor ids in DCRNN's order.
     metr_la_path = data_dir / "traffic" / "metr_la_graph" / "adj_mx.pkl"
@@ -369,3 +430,64 @@ def test_real_data():
     bay = readers.read_adjacency(bay_dir / "adj_mx_bay.pkl")
     assert bay.shape == (325, 325)
     np.testing.assert_allclose(kernel, bay, atol=1e-6)
+
+
+class _Reduces:
+    """Pickles as `function(*args)`, then `__setstate__(state)` if given."""
+
+    def __init__(self, function, args, state=None):
+        self.reduced = (
+            (function, args)
+            if state is None
+            else (
+                function,
+                args,
+                state,
+            )
+        )
+
+    def __reduce__(self):
+        return self.reduced
+
+
+_RECONSTRUCT = np.ndarray((0,)).__reduce__()[0]
+
+
+@pytest.mark.parametrize(
+    "adjacency, problem",
+    [
+        # `ndarray(shape, dtype, buffer)` called directly: object pointers
+        # made from the pickle's bytes (a plain unpickler crashes on use).
+        (
+            _Reduces(np.ndarray, ((1,), np.dtype(object), b"AAAAAAAA")),
+            "dtype",
+        ),
+        (np.array([1, "a"], dtype=object), "dtype"),
+        (np.zeros(2, dtype=[("a", "f4"), ("b", "i4")]), "dtype"),
+        # A few bytes asking for 8 TB, before anything is allocated.
+        (
+            _Reduces(
+                _RECONSTRUCT,
+                (np.ndarray, (0,), b"b"),
+                (1, (10**6, 10**6), np.dtype("f8"), False, b"x"),
+            ),
+            "over the limit",
+        ),
+        (
+            _Reduces(
+                _RECONSTRUCT,
+                (np.ndarray, (0,), b"b"),
+                (1, (2, 2), np.dtype("f4"), False, b"\0" * 4),
+            ),
+            "needs 16 bytes",
+        ),
+        (_Reduces(codecs.encode, ("payload", "zlib")), "encoding"),
+    ],
+)
+def test_hostile_graph_pickles_are_refused_before_allocating(
+    tmp_path, adjacency, problem
+):
+    path = tmp_path / "adj_mx.pkl"
+    path.write_bytes(pickle.dumps([SENSOR_IDS, {}, adjacency], protocol=2))
+    with pytest.raises(ValueError, match=f"graph pickle.*{problem}"):
+        readers.read_adjacency(path)

@@ -6,25 +6,35 @@ import os
 
 import numpy as np
 import pytest
+from helpers import train_evaluate_export
 from keras import ops
 
-from apps.cli import main
-from apps.common.verify import graph_ops, run_saved_model
-from apps.translation import data, infer
-from apps.translation.export import HARD_INPUTS
-from apps.translation.synthetic import write_demo_tsv
-from apps.translation.train import load_run
-from helpers import train_evaluate_export
+from attention_suite.apps.cli import main
+from attention_suite.apps.common import tokenizers
+from attention_suite.apps.common.verify import graph_ops, run_saved_model
+from attention_suite.apps.translation import infer
+from attention_suite.apps.translation.export import HARD_INPUTS
+from attention_suite.apps.translation.synthetic import write_demo_tsv
+from attention_suite.apps.translation.train import load_run
 
 TINY = {
     "transformer": [
-        "embedding_dim=32", "num_layers=1", "num_heads=2", "intermediate_dim=64",
+        "embedding_dim=32",
+        "num_layers=1",
+        "num_heads=2",
+        "intermediate_dim=64",
     ],
     "gru_attention": ["embedding_dim=32", "units=32"],
 }
 COMMON = [
-    "vocabulary_size=120", "max_length=24", "epochs=2", "batch_size=32",
-    "warmup_steps=10", "learning_rate=0.005", "beam_size=3", "dropout=0.0",
+    "vocabulary_size=120",
+    "max_length=24",
+    "epochs=2",
+    "batch_size=32",
+    "warmup_steps=10",
+    "learning_rate=0.005",
+    "beam_size=3",
+    "dropout=0.0",
 ]
 
 
@@ -46,28 +56,43 @@ def test_evaluation_reports_bleu_and_writes_hypotheses(run):
     for name in ("identity", "greedy", "beam3"):
         assert 0.0 <= report[name]["bleu"] <= 100.0
         assert report[name]["bleu"] <= report[name]["bleu_lowercase"] + 1e-6
-    with open(os.path.join(run["run"], "test.beam3.txt"), encoding="utf-8") as f:
+    with open(
+        os.path.join(run["run"], "test.beam3.txt"), encoding="utf-8"
+    ) as f:
         assert len(f.read().splitlines()) == report["sentences"]
 
 
 def test_predict_prints_one_translation_per_sentence(run, capsys):
     capsys.readouterr()
-    assert main(["translate", "predict", "--run", run["run"], "A dog runs.",
-                 "Today a cat sleeps in the park."]) == 0
+    assert (
+        main(
+            [
+                "translate",
+                "predict",
+                "--run",
+                run["run"],
+                "A dog runs.",
+                "Today a cat sleeps in the park.",
+            ]
+        )
+        == 0
+    )
     assert len(capsys.readouterr().out.splitlines()) == 2
 
 
 def _model(run):
     config, _, tokenizer, model = load_run(run["run"])
     translator = infer.Translator(model, tokenizer, config)
-    source = translator.encode(["A dog runs on the beach.", "Now the girl waits."])
+    source = translator.encode(
+        ["A dog runs on the beach.", "Now the girl waits."]
+    )
     return config, model, source
 
 
 def test_source_padding_changes_nothing(run):
     _, model, source = _model(run)
     padded = np.pad(source, ((0, 0), (0, 5)))
-    target_in = np.array([[data.BOS_ID, 5, 6, 7]] * 2, dtype="int32")
+    target_in = np.array([[tokenizers.BOS_ID, 5, 6, 7]] * 2, dtype="int32")
     plain = model({"source": source, "target_in": target_in})
     more = model({"source": padded, "target_in": target_in})
     np.testing.assert_allclose(
@@ -77,7 +102,7 @@ def test_source_padding_changes_nothing(run):
 
 def test_cached_steps_equal_teacher_forcing(run):
     _, model, source = _model(run)
-    target_in = np.array([[data.BOS_ID, 9, 4, 11, 6]] * 2, dtype="int32")
+    target_in = np.array([[tokenizers.BOS_ID, 9, 4, 11, 6]] * 2, dtype="int32")
     memory = model.encode(source)
     full = ops.convert_to_numpy(model.decode(target_in, memory))
     state = model.start_state(memory, 8)
@@ -90,15 +115,25 @@ def test_cached_steps_equal_teacher_forcing(run):
 
 def test_beam_of_one_is_greedy(run):
     config, model, source = _model(run)
-    from apps.common import decoding
+    from attention_suite.apps.common import decoding
 
     greedy = decoding.generate(
-        model, source, config.max_length, data.BOS_ID, data.EOS_ID, beam_size=1
+        model,
+        source,
+        config.max_length,
+        tokenizers.BOS_ID,
+        tokenizers.EOS_ID,
+        beam_size=1,
     )
     state = model.start_state(model.encode(source), config.max_length)
     beam, _ = decoding.beam_search(
-        model.step, state, source.shape[0], config.max_length, data.BOS_ID,
-        data.EOS_ID, beam_size=1,
+        model.step,
+        state,
+        source.shape[0],
+        config.max_length,
+        tokenizers.BOS_ID,
+        tokenizers.EOS_ID,
+        beam_size=1,
     )
     np.testing.assert_array_equal(
         ops.convert_to_numpy(greedy), ops.convert_to_numpy(beam)
@@ -112,8 +147,9 @@ def test_export_is_a_plain_graph_with_cpu_string_ops(run):
     # Only KerasHub's tokenizer places ops (string ops, and the shape ops
     # around them) on the CPU; the model and the search float freely.
     assert all(p.endswith("@/device:CPU:*") for p in pinned)
-    assert not any(p.split("@")[0] in ("MatMul", "BatchMatMulV2", "Einsum")
-                   for p in pinned)
+    assert not any(
+        p.split("@")[0] in ("MatMul", "BatchMatMulV2", "Einsum") for p in pinned
+    )
 
 
 @pytest.fixture(scope="module")
@@ -128,7 +164,9 @@ def served(run):
         {"text": np.array([t.encode()])} for t in run_info["samples"]
     ]
     outputs = run_saved_model(
-        run["model"], requests, signature="translate_with_attention",
+        run["model"],
+        requests,
+        signature="translate_with_attention",
         imports=("tensorflow_text",),
     )
     return {"hard": outputs[0], "samples": outputs[1:]}
@@ -151,4 +189,6 @@ def test_predict_on_this_backend_matches_the_saved_model(run, served):
     config, run_info, tokenizer, model = load_run(run["run"])
     translator = infer.Translator(model, tokenizer, config)
     predicted = [translator.translate([t])[0] for t in run_info["samples"]]
-    assert [s["translation"][0].decode() for s in served["samples"]] == predicted
+    assert [
+        s["translation"][0].decode() for s in served["samples"]
+    ] == predicted

@@ -21,13 +21,14 @@ layer, length), as the growth of the peak resident set size.
 Usage:
 
 ```
-python benchmarks/layers.py
-python benchmarks/layers.py --backends jax --lengths 128,512 --long 0
-python benchmarks/layers.py --quick
+python benchmarks/attention_layers.py
+python benchmarks/attention_layers.py --backends jax --lengths 128,512 --long 0
+python benchmarks/attention_layers.py --quick --backends jax --out DIR
 ```
 
 The full run writes `benchmarks/results/layers.json` and
-`benchmarks/results/layers.md`; `--quick` only prints its table.
+`benchmarks/results/layers.md` (`--out` picks another directory); `--quick`
+only prints its table, unless given `--out`.
 """
 
 import argparse
@@ -35,26 +36,15 @@ import gc
 import hashlib
 import json
 import os
-import re
-import resource
 import statistics
-import subprocess
-import sys
-import tempfile
 import time
+from importlib.util import find_spec
 from pathlib import Path
 
-BENCHMARK_DIR = Path(__file__).resolve().parent
-REPO_ROOT = BENCHMARK_DIR.parent
+import measure
 
-# Run as a script, this folder comes first on `sys.path`, where this file's
-# name would shadow the `layers` package.
-if sys.path and Path(sys.path[0]).resolve() == BENCHMARK_DIR:
-    sys.path[0] = str(REPO_ROOT)
+from attention_suite.apps.common.tables import markdown_table
 
-from benchmarks.reporting import machine_info, write_results  # noqa: E402
-
-BACKENDS = ("tensorflow", "jax", "torch")
 COMPILE_MODES = {
     "tensorflow": "tf.function(jit_compile=True)",
     "jax": "jax.jit",
@@ -88,16 +78,25 @@ FULL_CONFIG = {
     "long_modes": ("forward",),
     "query_chunk_size": 1024,
     "roof_size": 2048,
-    # See `time_steps`.
+    # See `measure.time_steps`.
     "timing": {
-        "warmup": 2, "min_repeats": 6, "max_repeats": 40, "budget_s": 8.0
+        "warmup": 2,
+        "min_repeats": 6,
+        "max_repeats": 40,
+        "budget_s": 8.0,
     },
     "memory_timing": {
-        "warmup": 1, "min_repeats": 1, "max_repeats": 1, "budget_s": 0.0
+        "warmup": 1,
+        "min_repeats": 1,
+        "max_repeats": 1,
+        "budget_s": 0.0,
     },
     # A forward step at 16384 tokens takes up to a minute on 2 CPU cores.
     "long_timing": {
-        "warmup": 1, "min_repeats": 1, "max_repeats": 1, "budget_s": 0.0
+        "warmup": 1,
+        "min_repeats": 1,
+        "max_repeats": 1,
+        "budget_s": 0.0,
     },
     "memory_budget_mib": 6144,
 }
@@ -113,7 +112,10 @@ QUICK_CONFIG = {
     "query_chunk_size": 64,
     "roof_size": 256,
     "timing": {
-        "warmup": 1, "min_repeats": 3, "max_repeats": 3, "budget_s": 0.0
+        "warmup": 1,
+        "min_repeats": 3,
+        "max_repeats": 3,
+        "budget_s": 0.0,
     },
 }
 # (B, H, Tq, Tk) float32 tensors alive at the peak of a step of the explicit
@@ -200,7 +202,7 @@ def build_layer(name, model, inputs):
     import keras
     import numpy as np
 
-    from layers import MultiHeadAttention
+    from attention_suite.layers import MultiHeadAttention
 
     if name == "keras":
         layer = keras.layers.MultiHeadAttention(
@@ -328,71 +330,6 @@ STEP_BUILDERS = {
 }
 
 
-def time_steps(steps, warmup, min_repeats, max_repeats, budget_s):
-    """Times the given steps interleaved, after warm-up calls.
-
-    Each round calls every step once, starting from a different step each
-    round, so slow-downs from other processes hit all steps alike.
-
-    Args:
-        steps: dict from name to a function running one synchronized step.
-        warmup: untimed calls of each step first (at least 1: the first call
-            compiles).
-        min_repeats: rounds to run at least.
-        max_repeats: rounds to run at most.
-        budget_s: after `min_repeats`, stop once this many seconds passed.
-
-    Returns:
-        Two dicts from name to the seconds of the first call (compilation
-        included) and to the list of seconds of the timed rounds.
-    """
-    names = list(steps)
-    first, times = {}, {name: [] for name in names}
-    for name in names:
-        start = time.perf_counter()
-        steps[name]()
-        first[name] = time.perf_counter() - start
-        for _ in range(warmup - 1):
-            steps[name]()
-    start = time.perf_counter()
-    for round_index in range(max_repeats):
-        if (
-            round_index >= min_repeats
-            and time.perf_counter() - start >= budget_s
-        ):
-            break
-        shift = round_index % len(names)
-        for name in names[shift:] + names[:shift]:
-            step_start = time.perf_counter()
-            steps[name]()
-            times[name].append(time.perf_counter() - step_start)
-    return first, times
-
-
-def resident_mib():
-    """The current resident set size of this process, in MiB."""
-    status = Path("/proc/self/status").read_text()
-    return int(re.search(r"VmRSS:\s+(\d+)", status).group(1)) / 1024
-
-
-def reset_peak_rss():
-    """Resets this process' peak RSS to its current RSS (Linux >= 4.0).
-
-    Returns:
-        Whether the reset worked; if not, the peak covers the whole process.
-    """
-    try:
-        Path("/proc/self/clear_refs").write_text("5")
-    except OSError:
-        return False
-    return True
-
-
-def peak_rss_mib():
-    """The peak resident set size of this process, in MiB."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
 def max_abs_differences(layers, inputs, reference):
     """Largest absolute output difference of each layer to a reference.
 
@@ -421,13 +358,13 @@ def run_case(case):
 
     Args:
         case: dict with `impls` (names), `length`, `batch`, `backward`,
-            `model` (see `build_layer`), `timing` (see `time_steps`) and
-            `roof_size` (0 for no matmul roof).
+            `model` (see `build_layer`), `timing` (see `measure.time_steps`)
+            and `roof_size` (0 for no matmul roof).
 
     Returns:
-        A JSON-serializable dict of results (see `time_steps`; the matmul
-        roof is timed as `"matmul"`). Memory results are only given for a
-        single layer, since one process' peak would mix several.
+        A JSON-serializable dict of results (see `measure.time_steps`; the
+        matmul roof is timed as `"matmul"`). Memory results are only given
+        for a single layer, since one process' peak would mix several.
     """
     import keras
     import numpy as np
@@ -450,13 +387,13 @@ def run_case(case):
     if case["roof_size"]:
         steps["matmul"] = matmul_step(case["roof_size"])
     gc.collect()
-    peak_reset = reset_peak_rss()
-    baseline_mib = resident_mib()
-    result["first_step_s"], result["times_s"] = time_steps(
+    peak_reset = measure.reset_peak_rss()
+    baseline_mib = measure.resident_mib()
+    result["first_step_s"], result["times_s"] = measure.time_steps(
         steps, **case["timing"]
     )
     if len(layers) == 1:
-        result["peak_rss_mib"] = peak_rss_mib()
+        result["peak_rss_mib"] = measure.peak_rss_mib()
         result["peak_rss_growth_mib"] = result["peak_rss_mib"] - baseline_mib
         result["peak_reset"] = peak_reset
     return result
@@ -477,25 +414,7 @@ def spawn(backend, case):
     Returns:
         The child's results; `{"error": ...}` if it failed.
     """
-    with tempfile.TemporaryDirectory() as tmp:
-        out = Path(tmp) / "result.json"
-        command = [
-            sys.executable,
-            str(Path(__file__).resolve()),
-            "--backend",
-            backend,
-            "--case",
-            json.dumps(case),
-            "--json-out",
-            str(out),
-        ]
-        env = {"TF_CPP_MIN_LOG_LEVEL": "2", **os.environ}
-        env["KERAS_BACKEND"] = backend
-        completed = subprocess.run(command, env=env, cwd=REPO_ROOT)
-        if out.exists():
-            result = json.loads(out.read_text())
-        else:
-            result = {"error": f"exit status {completed.returncode}"}
+    result = measure.run_child(__file__, backend, ["--case", json.dumps(case)])
     if "times_s" in result:
         summarize_times(result, case["roof_size"])
     summary = {
@@ -717,45 +636,50 @@ def markdown(results):
     compile_modes = ", ".join(
         f"{backend}: {mode}" for backend, mode in config["compile"].items()
     )
-    lines = [
-        f"Self-attention, float32, {config['num_heads']} heads of "
-        f"{config['key_dim']}, model dim {config['model_dim']}, "
-        f"{config['tokens_per_step']} tokens per step; {machine['cpu']}, "
-        f"{machine['cores']} cores; {compile_modes}.",
-        "",
-        "Forward+backward seconds per step: medians of interleaved repeats "
-        "in one process; *paired* is the median over repeats of ours/keras. "
-        "Peak MiB: growth of the peak RSS, one process per layer.",
-        "",
-        "| backend | length | batch | ours s | keras s | naive s "
-        "| ours/keras | paired | ours GFLOP/s | roof GFLOP/s "
-        "| peak MiB ours / keras / naive |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
-    ]
+    short_rows = []
     for row in results["short"]:
         seconds = row.get("seconds", {})
         peaks = " / ".join(
             fmt(row["peak_rss_growth_mib"][name], ".0f") for name in SHORT_IMPLS
         )
-        lines.append(
-            f"| {row['backend']} | {row['length']} | {row['batch']} | "
-            + " | ".join(fmt(seconds.get(name), ".4f") for name in SHORT_IMPLS)
-            + f" | {fmt(row.get('ratio_ours_keras'), '.2f')}"
-            f" | {fmt(row.get('paired_ratio_ours_keras'), '.2f')}"
-            f" | {fmt(row.get('ours_gflops'), '.1f')}"
-            f" | {fmt(row.get('roof_gflops'), '.1f')} | {peaks} |"
+        short_rows.append(
+            [row["backend"], row["length"], row["batch"]]
+            + [fmt(seconds.get(name), ".4f") for name in SHORT_IMPLS]
+            + [
+                fmt(row.get("ratio_ours_keras"), ".2f"),
+                fmt(row.get("paired_ratio_ours_keras"), ".2f"),
+                fmt(row.get("ours_gflops"), ".1f"),
+                fmt(row.get("roof_gflops"), ".1f"),
+                peaks,
+            ]
         )
-    if results["long"]:
-        lines += [
-            "",
-            f"Long sequence: `implementation=\"chunked\"` with "
-            f"`query_chunk_size={config['query_chunk_size']}` and the "
-            "explicit path; GFLOP/s counts only the FLOPs of the mode run.",
-            "",
-            "| backend | path | length | batch | mode | s/step | GFLOP/s "
-            "| peak MiB | attention matrices MiB (lower bound) | note |",
-            "|---|---|---:|---:|---|---:|---:|---:|---:|---|",
-        ]
+    text = (
+        f"Self-attention, float32, {config['num_heads']} heads of "
+        f"{config['key_dim']}, model dim {config['model_dim']}, "
+        f"{config['tokens_per_step']} tokens per step; {machine['cpu']}, "
+        f"{machine['cores']} cores; {compile_modes}.\n\n"
+        "Forward+backward seconds per step: medians of interleaved repeats "
+        "in one process; *paired* is the median over repeats of ours/keras. "
+        "Peak MiB: growth of the peak RSS, one process per layer.\n\n"
+    ) + markdown_table(
+        [
+            "backend",
+            "length",
+            "batch",
+            "ours s",
+            "keras s",
+            "naive s",
+            "ours/keras",
+            "paired",
+            "ours GFLOP/s",
+            "roof GFLOP/s",
+            "peak MiB ours / keras / naive",
+        ],
+        short_rows,
+    )
+    if not results["long"]:
+        return text
+    long_rows = []
     for row in results["long"]:
         bounds = row["attention_matrices_mib_lower_bound"]
         mode = row.get("mode")
@@ -765,21 +689,49 @@ def markdown(results):
         ]
         if "skipped" in row:
             notes.append(f"skipped: {row['skipped']}")
-        lines.append(
-            f"| {row['backend']} | {row['impl']} | {row['length']} "
-            f"| {row['batch']} | {mode or '-'} "
-            f"| {fmt(row.get('seconds', {}).get(row['impl']), '.2f')} "
-            f"| {fmt(row.get('gflops'), '.1f')} "
-            f"| {fmt(row.get('peak_rss_growth_mib'), '.0f')} "
-            f"| {bounds[mode or config['long_modes'][-1]]:.0f} "
-            f"| {'; '.join(notes)} |"
+        long_rows.append(
+            [
+                row["backend"],
+                row["impl"],
+                row["length"],
+                row["batch"],
+                mode or "-",
+                fmt(row.get("seconds", {}).get(row["impl"]), ".2f"),
+                fmt(row.get("gflops"), ".1f"),
+                fmt(row.get("peak_rss_growth_mib"), ".0f"),
+                f"{bounds[mode or config['long_modes'][-1]]:.0f}",
+                "; ".join(notes),
+            ]
         )
-    return "\n".join(lines) + "\n"
+    return (
+        text + f'\nLong sequence: `implementation="chunked"` with '
+        f"`query_chunk_size={config['query_chunk_size']}` and the explicit "
+        "path; GFLOP/s counts only the FLOPs of the mode run.\n\n"
+        + markdown_table(
+            [
+                "backend",
+                "path",
+                "length",
+                "batch",
+                "mode",
+                "s/step",
+                "GFLOP/s",
+                "peak MiB",
+                "attention matrices MiB (lower bound)",
+                "note",
+            ],
+            long_rows,
+            align="llrrlrrrrl",
+        )
+    )
 
 
 def source_digest():
     """SHA-256 of the benchmarked layer's source file."""
-    source = REPO_ROOT / "layers" / "multi_head_attention.py"
+    spec = find_spec("attention_suite.layers")
+    source = (
+        Path(spec.submodule_search_locations[0]) / "multi_head_attention.py"
+    )
     return hashlib.sha256(source.read_bytes()).hexdigest()
 
 
@@ -795,7 +747,7 @@ def run_benchmark(backends, config):
     """
     start = time.perf_counter()
     results = {
-        "machine": machine_info(),
+        "machine": measure.machine_info(),
         "config": {
             **config,
             "dtype": "float32",
@@ -840,11 +792,7 @@ def parse_args():
         description=__doc__.splitlines()[0],
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument(
-        "--backends",
-        default=",".join(BACKENDS),
-        help="comma-separated backends (default: all three)",
-    )
+    measure.add_arguments(parser, "tiny sizes to smoke-test the script")
     parser.add_argument(
         "--lengths",
         help="comma-separated self-attention lengths (default: 128,512,2048)",
@@ -860,30 +808,17 @@ def parse_args():
         help="also run the long case forward+backward (minutes per step on "
         "a few CPU cores); by default it runs forward only",
     )
-    parser.add_argument(
-        "--quick",
-        action="store_true",
-        help="tiny sizes to smoke-test the script; writes no result files",
-    )
     # Used by the parent to start one case in a child process.
-    parser.add_argument("--backend", help=argparse.SUPPRESS)
     parser.add_argument("--case", help=argparse.SUPPRESS)
-    parser.add_argument("--json-out", help=argparse.SUPPRESS)
     return parser.parse_args()
 
 
 def main():
     args = parse_args()
-    if args.backend:
-        os.environ["KERAS_BACKEND"] = args.backend
-        out = Path(args.json_out)
-        try:
-            result = run_case(json.loads(args.case))
-        except Exception as error:
-            message = str(error).strip().splitlines()[-1].strip()
-            out.write_text(json.dumps({"error": message}))
-            raise
-        out.write_text(json.dumps(result))
+    if args.json_out:
+        measure.write_child_result(
+            args.json_out, lambda: run_case(json.loads(args.case))
+        )
         return
     config = dict(QUICK_CONFIG if args.quick else FULL_CONFIG)
     if args.lengths is not None:
@@ -892,12 +827,13 @@ def main():
         config["long_length"] = args.long
     if args.long_backward:
         config["long_modes"] = ("forward+backward", "forward")
-    results = run_benchmark(args.backends.split(","), config)
+    results = run_benchmark(args.backends, config)
     table = markdown(results)
     print(table)
     print(f"Total: {results['total_seconds']:.0f} s")
-    if not args.quick:
-        write_results("layers", results, table)
+    out = measure.results_dir(args)
+    if out:
+        measure.write_results(out, "layers", results, table)
 
 
 if __name__ == "__main__":

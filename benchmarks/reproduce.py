@@ -1,0 +1,246 @@
+"""Re-runs a published figure from scratch into a fresh results file.
+
+Each figure the README publishes has an entry in `FIGURES`: the app, its
+config and its data. `python benchmarks/reproduce.py NAME` trains a new run
+with that config (`attn <app> train`), scores it on the test split (`attn
+<app> evaluate`), and writes everything behind the figure to one JSON file:
+the commit (and whether the tree had uncommitted changes), the exact
+commands, the full config, the run's record (`run.json`), the per-epoch
+history of every training phase, the metrics, the wall time of each command
+and the machine.
+
+    python benchmarks/reproduce.py translation-transformer
+    python benchmarks/reproduce.py traffic-los-loop --out results.json
+
+`--set NAME=VALUE`, `--data` and any arguments after `--` pass through to
+`train` (a figure made with them is not the published one: the results file
+records them).
+"""
+
+import argparse
+import datetime
+import glob
+import json
+import os
+import shlex
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import measure
+import pandas as pd
+
+from attention_suite.apps.common.atomic import atomic_write_json
+
+REPO = Path(__file__).resolve().parents[1]
+
+# Published figure -> the app command, its config and the dataset it reads.
+FIGURES = {
+    "translation-transformer": (
+        "translate",
+        "apps/translation/configs/multi30k_transformer.json",
+        "multi30k",
+    ),
+    "translation-gru": (
+        "translate",
+        "apps/translation/configs/multi30k_gru_attention.json",
+        "multi30k",
+    ),
+    "summarization-aeslc": (
+        "summarize",
+        "apps/summarization/configs/aeslc.json",
+        "aeslc",
+    ),
+    "summarization-aeslc-transformer": (
+        "summarize",
+        "apps/summarization/configs/aeslc_transformer.json",
+        "aeslc",
+    ),
+    "summarization-bbc": (
+        "summarize",
+        "apps/summarization/configs/bbc.json",
+        "bbc",
+    ),
+    "qa-bidaf": ("qa", "apps/qa/configs/squad_bidaf.json", "squad"),
+    "qa-encoder": ("qa", "apps/qa/configs/squad_encoder.json", "squad"),
+    "traffic-los-loop": (
+        "traffic",
+        "apps/traffic/configs/los_loop.json",
+        "los_loop",
+    ),
+}
+
+
+def commit():
+    """The checked-out commit and whether the tree differs from it.
+
+    Returns:
+        `{"commit": sha or None, "uncommitted_changes": bool or None}`.
+    """
+
+    def git(*args):
+        return subprocess.run(
+            ["git", *args], cwd=REPO, capture_output=True, text=True
+        )
+
+    head = git("rev-parse", "HEAD")
+    if head.returncode != 0:
+        return {"commit": None, "uncommitted_changes": None}
+    status = git("status", "--porcelain", "--untracked-files=no")
+    return {
+        "commit": head.stdout.strip(),
+        "uncommitted_changes": bool(status.stdout.strip()),
+    }
+
+
+def run_attn(arguments):
+    """Runs `attn ARGUMENTS` from the repository root; fails loudly.
+
+    Args:
+        arguments: the arguments after `attn`.
+
+    Returns:
+        `(command, seconds)`: the command as a user types it and its wall
+        time.
+
+    Raises:
+        SystemExit: the command failed (its output is already shown).
+    """
+    command = "attn " + shlex.join(arguments)
+    print(f"$ {command}", flush=True)
+    start = time.monotonic()
+    done = subprocess.run(
+        [sys.executable, "-m", "attention_suite.apps.cli", *arguments],
+        cwd=REPO,
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"{command} failed with exit code {done.returncode}")
+    return command, round(time.monotonic() - start, 1)
+
+
+def histories(run_dir):
+    """Every `history.csv` of a run (one per training phase), as records.
+
+    Args:
+        run_dir: the run directory.
+
+    Returns:
+        `{path relative to the run: [one dict per epoch]}`.
+    """
+    found = {}
+    pattern = os.path.join(run_dir, "**", "history.csv")
+    for path in sorted(glob.glob(pattern, recursive=True)):
+        relative = os.path.relpath(path, run_dir)
+        found[relative] = pd.read_csv(path).to_dict(orient="records")
+    return found
+
+
+def read_json(path):
+    """The parsed JSON file at `path`."""
+    with open(path) as file:
+        return json.load(file)
+
+
+def reproduce(
+    name, run_dir, data=None, data_dir=None, overrides=(), train_args=()
+):
+    """Trains and evaluates a figure's run and gathers its provenance.
+
+    Args:
+        name: a key of `FIGURES`.
+        run_dir: a new run directory.
+        data: `--data` for `train` (default: the figure's dataset).
+        data_dir: `--data-dir` for both commands.
+        overrides: `NAME=VALUE` settings passed to `train` with `--set`.
+        train_args: more `train` arguments (e.g. `["--adjacency", path]`).
+
+    Returns:
+        The results dict.
+    """
+    app, config, dataset = FIGURES[name]
+    train = [app, "train", "--config", config, "--out", str(run_dir)]
+    train += ["--data", data or dataset]
+    for override in overrides:
+        train += ["--set", override]
+    train += list(train_args)
+    evaluate = [app, "evaluate", "--run", str(run_dir)]
+    if data_dir:
+        train += ["--data-dir", data_dir]
+        evaluate += ["--data-dir", data_dir]
+    train_command, train_seconds = run_attn(train)
+    evaluate_command, evaluate_seconds = run_attn(evaluate)
+    return {
+        "figure": name,
+        **commit(),
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(),
+        "commands": [train_command, evaluate_command],
+        "overrides": list(overrides),
+        "wall_seconds": {"train": train_seconds, "evaluate": evaluate_seconds},
+        "config": read_json(os.path.join(run_dir, "config.json")),
+        "run": read_json(os.path.join(run_dir, "run.json")),
+        "history": histories(run_dir),
+        "test": read_json(os.path.join(run_dir, "metrics.json")),
+        "machine": measure.machine_info(),
+    }
+
+
+def main(argv=None):
+    """Parses the command line and writes the results file.
+
+    Args:
+        argv: the arguments; `None` reads `sys.argv`.
+    """
+    parser = argparse.ArgumentParser(
+        description="Re-run a published figure from scratch.",
+        epilog="Arguments after `--` go to `attn <app> train` as they are.",
+    )
+    parser.add_argument("figure", choices=sorted(FIGURES))
+    parser.add_argument(
+        "--out",
+        help="results file to write (default: "
+        "benchmarks/results/reproduced/<figure>-<time>.json)",
+    )
+    parser.add_argument(
+        "--runs-dir",
+        default="runs/reproduce",
+        help="where the new run directory goes (default: runs/reproduce)",
+    )
+    parser.add_argument(
+        "--data", help="train on this dataset or file instead of the figure's"
+    )
+    parser.add_argument(
+        "--data-dir", help="directory holding the datasets ($ATTN_DATA_DIR)"
+    )
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="override one config setting (repeatable); recorded",
+    )
+    argv = sys.argv[1:] if argv is None else list(argv)
+    split = argv.index("--") if "--" in argv else len(argv)
+    args = parser.parse_args(argv[:split])
+    train_args = argv[split + 1 :]
+    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    run_dir = Path(args.runs_dir) / f"{args.figure}-{stamp}"
+    out = Path(
+        args.out
+        or measure.RESULTS_DIR / "reproduced" / f"{args.figure}-{stamp}.json"
+    )
+    results = reproduce(
+        args.figure,
+        run_dir,
+        args.data,
+        args.data_dir,
+        args.set,
+        train_args,
+    )
+    out.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_json(out, results)
+    print(f"{args.figure}: results written to {out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,85 @@
+"""Configs: JSON files and `--set` overrides, checked against each field."""
+
+import dataclasses
+
+import pytest
+
+from attention_suite.apps.common.atomic import atomic_write_json
+from attention_suite.apps.common.config import (
+    check_multiple,
+    check_settings,
+    load_config,
+    save_config,
+    setting,
+)
+
+
+@dataclasses.dataclass
+class _Config:
+    epochs: int = setting(3, minimum=1)
+    name: str = "a"
+    split: tuple = (0.7, 0.3)
+    rate: float = setting(0.5, above=0, maximum=1)
+    mode: str = setting("fast", choices=("fast", "slow"))
+    shuffle: bool = True
+    width: int = 8
+    heads: int = 2
+
+    def __post_init__(self):
+        check_settings(self)
+        check_multiple(self, "width", "heads")
+
+
+def test_config_from_file_and_overrides(tmp_path):
+    path = tmp_path / "config.json"
+    atomic_write_json(path, {"epochs": 5, "rate": 1})
+    config = load_config(_Config, path, ["name=7", "split=[0.5, 0.5]"])
+    assert config == _Config(epochs=5, name="7", split=(0.5, 0.5), rate=1.0)
+    assert isinstance(config.rate, float)
+    save_config(config, tmp_path / "saved.json")
+    assert load_config(_Config, tmp_path / "saved.json") == config
+
+
+@pytest.mark.parametrize(
+    "content, overrides, message",
+    [
+        ('{"epoch": 1}', [], r"Unknown setting\(s\) \['epoch'\]"),
+        ("{not json", [], "is not valid JSON"),
+        ("[1, 2]", [], "must hold a JSON object"),
+        ("{}", ["epochs"], "Expected NAME=VALUE"),
+    ],
+)
+def test_config_file_errors(tmp_path, content, overrides, message):
+    path = tmp_path / "config.json"
+    path.write_text(content)
+    with pytest.raises(ValueError, match=message):
+        load_config(_Config, path, overrides)
+
+
+@pytest.mark.parametrize(
+    "override, message",
+    [
+        ("epochs=abc", "epochs=abc: expected an integer >= 1."),
+        ("epochs=2.5", "epochs=2.5: expected an integer >= 1."),
+        ("epochs=true", "epochs=true: expected an integer >= 1."),
+        ("epochs=0", "epochs=0: expected an integer >= 1."),
+        ("rate=0", "rate=0: expected a number > 0 and <= 1."),
+        ("rate=1.5", "rate=1.5: expected a number > 0 and <= 1."),
+        ("rate=NaN", "rate=NaN: expected a number > 0 and <= 1."),
+        ("mode=medium", "mode=medium: expected one of fast, slow."),
+        ("shuffle=1", "shuffle=1: expected true or false."),
+        ("split=0.5", "split=0.5: expected a list."),
+        ("width=9", "width=9: expected a multiple of heads=2."),
+    ],
+)
+def test_a_bad_value_names_the_setting_and_what_is_expected(override, message):
+    with pytest.raises(ValueError) as error:
+        load_config(_Config, None, [override])
+    assert str(error.value) == f"Invalid setting {message}"
+
+
+def test_configs_built_in_code_are_checked_too():
+    with pytest.raises(ValueError, match="epochs=0: expected"):
+        _Config(epochs=0)
+    with pytest.raises(ValueError, match="epochs=0: expected"):
+        dataclasses.replace(_Config(), epochs=0)
