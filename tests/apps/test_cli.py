@@ -38,8 +38,9 @@ ALIGNED = {
 def attn(*args, cwd, env=None):
     """Runs `attn ARGS...` in a new process in `cwd`; returns the finished run.
 
-    Runs `python -m apps.cli` with this interpreter, which works whether or
-    not the `attn` script is on the `PATH`; `env` adds environment variables.
+    Runs `python -m attention_suite.apps.cli` with this interpreter, which
+    works whether or not the `attn` script is on the `PATH`; `env` adds
+    environment variables.
     """
     return subprocess.run(
         [sys.executable, "-m", "attention_suite.apps.cli", *args],
