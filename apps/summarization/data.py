@@ -159,16 +159,14 @@ def read_aeslc(path):
         if not examples:
             raise ValueError(f"{path} holds no AESLC {split} emails.")
         examples.sort(key=lambda example: example.name)
-    return _without_leaks(corpus, collections.Counter())
-
-
-def _without_leaks(corpus, report):
-    """`corpus` less the copies of test (then val) texts, and `report`."""
     corpus, removed = drop_leaks(corpus, key=lambda example: example.text)
-    for split, count in removed.items():
-        if count:
-            report[f"copies of held-out texts removed from {split}"] = count
-    return corpus, report
+    report = collections.Counter(
+        {
+            f"copies of held-out texts removed from {split}": count
+            for split, count in removed.items()
+        }
+    )
+    return corpus, +report
 
 
 def read_bbc(path, held_out=BBC_HELD_OUT):

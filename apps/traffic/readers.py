@@ -266,7 +266,9 @@ class _PickledArray:
                 "bytes of data"
             )
         order = "F" if is_fortran else "C"
+        # A writable copy, as NumPy's own unpickling gives.
         self.array = np.frombuffer(raw, dtype).reshape(shape, order=order)
+        self.array = self.array.copy(order="K")
 
 
 def _number_dtype(dtype):

@@ -491,3 +491,12 @@ def test_hostile_graph_pickles_are_refused_before_allocating(
     path.write_bytes(pickle.dumps([SENSOR_IDS, {}, adjacency], protocol=2))
     with pytest.raises(ValueError, match=f"graph pickle.*{problem}"):
         readers.read_adjacency(path)
+
+
+def test_a_pickled_graph_comes_back_writable(tmp_path):
+    path = write_dcrnn_pickle(
+        tmp_path / "adj_mx.pkl", SENSOR_IDS, np.eye(3, dtype="float32"), 2
+    )
+    adjacency = readers.read_adjacency(path)
+    adjacency[0, 1] = 0.5
+    assert adjacency[0, 1] == 0.5
