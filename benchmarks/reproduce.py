@@ -3,7 +3,8 @@
 Each figure the README publishes has an entry in `FIGURES`: the app, its
 config and its data. `python benchmarks/reproduce.py NAME` trains a new run
 with that config (`attn <app> train`), scores it on the test split (`attn
-<app> evaluate`), and writes everything behind the figure to one JSON file:
+<app> evaluate`, and under each protocol of `PROTOCOLS` the figure is also
+published with), and writes everything behind the figure to one JSON file:
 the commit (and whether the tree had uncommitted changes), the exact
 commands, the full config, the run's record (`run.json`), the per-epoch
 history of every training phase, the metrics, the wall time of each command
@@ -70,6 +71,9 @@ FIGURES = {
         "los_loop",
     ),
 }
+# Figures also scored under another protocol (`evaluate --protocol NAME`,
+# written to `metrics_NAME.json` and recorded as `test_NAME`).
+PROTOCOLS = {"traffic-los-loop": ("tgcn",)}
 
 
 def commit():
@@ -169,18 +173,27 @@ def reproduce(
         train += ["--data-dir", data_dir]
         evaluate += ["--data-dir", data_dir]
     train_command, train_seconds = run_attn(train)
-    evaluate_command, evaluate_seconds = run_attn(evaluate)
+    commands, seconds, scores = [train_command], {"train": train_seconds}, {}
+    for protocol in (None, *PROTOCOLS.get(name, ())):
+        suffix = f"_{protocol}" if protocol else ""
+        command, seconds[f"evaluate{suffix}"] = run_attn(
+            evaluate + (["--protocol", protocol] if protocol else [])
+        )
+        commands.append(command)
+        scores[f"test{suffix}"] = read_json(
+            os.path.join(run_dir, f"metrics{suffix}.json")
+        )
     return {
         "figure": name,
         **commit(),
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(),
-        "commands": [train_command, evaluate_command],
+        "commands": commands,
         "overrides": list(overrides),
-        "wall_seconds": {"train": train_seconds, "evaluate": evaluate_seconds},
+        "wall_seconds": seconds,
         "config": read_json(os.path.join(run_dir, "config.json")),
         "run": read_json(os.path.join(run_dir, "run.json")),
         "history": histories(run_dir),
-        "test": read_json(os.path.join(run_dir, "metrics.json")),
+        **scores,
         "machine": measure.machine_info(),
     }
 

@@ -42,10 +42,11 @@ def test_reproduce_records_the_provenance_of_a_figure(tmp_path):
     results = json.loads(out.read_text())
     assert re.fullmatch(r"[0-9a-f]{40}", results["commit"])
     assert isinstance(results["uncommitted_changes"], bool)
-    train, evaluate = results["commands"]
+    train, evaluate, evaluate_tgcn = results["commands"]
     assert train.startswith("attn traffic train --config ")
     assert f"--adjacency {adjacency}" in train and "--set epochs=1" in train
     assert evaluate.startswith("attn traffic evaluate --run ")
+    assert evaluate_tgcn == evaluate + " --protocol tgcn"
     assert results["overrides"] == TRAFFIC_TINY
     assert results["config"]["epochs"] == 1
     assert results["run"]["train_seconds"] > 0
@@ -53,5 +54,6 @@ def test_reproduce_records_the_provenance_of_a_figure(tmp_path):
         len(epochs) == 1 for epochs in results["history"].values()
     )
     assert set(results["test"]) >= {"attention", "gru"}
+    assert set(results["test_tgcn"]["attention"]["15min"]) >= {"accuracy"}
     assert results["wall_seconds"]["train"] > 0
     assert results["machine"]["cores"] >= 1

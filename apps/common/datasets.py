@@ -4,8 +4,8 @@
 `<data_dir>/<subdir>/`, checks each against its published SHA-256 and only
 then moves it into place, so the data directory never holds a partial or
 corrupt file. Files already present with the right checksum are kept.
-`mirror` (or `$ATTN_DATA_MIRROR`) replaces the source URL's base, for a
-local copy or an internal mirror laid out like the source.
+`mirror` (or `$ATTN_DATA_MIRROR`) replaces the source URLs: a file is then
+read from `<mirror>/<file name>`, for a local copy or an internal mirror.
 """
 
 import dataclasses
@@ -28,12 +28,31 @@ class Dataset:
         base_url: the URL its file names are appended to.
         files: file name -> SHA-256 hex digest.
         description: one line for `attn data list`.
+        urls: file name -> full URL, for the files that are not at
+            `base_url`.
     """
 
     subdir: str
     base_url: str
     files: dict
     description: str
+    urls: dict = dataclasses.field(default_factory=dict)
+
+    def url(self, file_name, mirror=None):
+        """Where one of the dataset's files is downloaded from.
+
+        Args:
+            file_name: a key of `files`.
+            mirror: a base URL replacing the sources, or None.
+
+        Returns:
+            The URL.
+        """
+        if mirror:
+            return mirror.rstrip("/") + "/" + file_name
+        return self.urls.get(file_name) or (
+            self.base_url.rstrip("/") + "/" + file_name
+        )
 
 
 _MULTI30K_FILES = {
@@ -76,6 +95,86 @@ REGISTRY = {
         files=_MULTI30K_FILES,
         description=(
             "Multi30k task 1: en/de/fr image captions (Elliott et al. 2016)"
+        ),
+    ),
+    # Traffic: the series and sensor graph of each set, where
+    # `attn traffic train --data NAME` looks for them. The checksums are the
+    # ones its publishers and long-standing mirrors give.
+    "metr-la": Dataset(
+        subdir=os.path.join("traffic", "metr_la"),
+        base_url=(
+            "https://raw.githubusercontent.com/liyaguang/DCRNN/"
+            "602afd9d767d3aa1c9b3eac51710d6aeee12c227/data/sensor_graph/"
+        ),
+        files={
+            "metr-la.h5": (
+                "64784b76d6fb8ec9bff4b6decafb354da2bb37840468fdccee5044e511277c05"
+            ),
+            "adj_mx.pkl": (
+                "a35687c6e15aa228dc45027b0ed2a0ea0f4ec78f573deb992c595092d12f61b3"
+            ),
+        },
+        urls={
+            "metr-la.h5": (
+                "https://huggingface.co/datasets/MintBruce/SkyTraffic/resolve/"
+                "800700306275910dcfbb0ac3977c12e72e81f24a/metr-la.h5"
+            ),
+        },
+        description=(
+            "METR-LA: 207 Los Angeles loop detectors, 5-minute speeds, "
+            "Mar-Jun 2012 (Li et al. 2018)"
+        ),
+    ),
+    "pems-bay": Dataset(
+        subdir=os.path.join("traffic", "pems_bay"),
+        base_url="https://zenodo.org/records/4263971/files/",
+        files={
+            "pems-bay.h5": (
+                "65d69fb0a2323dba9867179eb7af47c8b814186bc459ff0a4937d21614153c8f"
+            ),
+            "adj_mx_bay.pkl": (
+                "116275f5704d0d492018e14c047f7ae5004385b450aa907f88424055a4a97370"
+            ),
+        },
+        description=(
+            "PEMS-BAY: 325 Bay Area sensors, 5-minute speeds, Jan-May 2017 "
+            "(Li et al. 2018)"
+        ),
+    ),
+    "pems04": Dataset(
+        subdir=os.path.join("traffic", "pems04"),
+        base_url=(
+            "https://huggingface.co/datasets/jimmygao3218/PEMS04/resolve/main/"
+        ),
+        files={
+            "PEMS04.npz": (
+                "95a3c9b720fffdb85f0330d09bfab41b0b3cad0ca86c0d7d5f3accacb4ac999a"
+            ),
+            "PEMS04.csv": (
+                "3e36226ec088ab5fb7d7896f5ae733153e6e27477a759427b65e64adb8be1d23"
+            ),
+        },
+        description=(
+            "PEMS04: 307 San Francisco Bay sensors, 5-minute flow, occupancy "
+            "and speed, Jan-Feb 2018 (Guo et al. 2019)"
+        ),
+    ),
+    "pems08": Dataset(
+        subdir=os.path.join("traffic", "pems08"),
+        base_url=(
+            "https://huggingface.co/datasets/jimmygao3218/PEMS08/resolve/main/"
+        ),
+        files={
+            "PEMS08.npz": (
+                "e1d03ce74e9fb79149e6e7c37c680214822c4a285baa2f42278cacabcd25c075"
+            ),
+            "PEMS08.csv": (
+                "e5ab2a62f275741e6b07d3fba1623883ff9d692d406a44724d26efddc5e24b20"
+            ),
+        },
+        description=(
+            "PEMS08: 170 San Bernardino sensors, 5-minute flow, occupancy "
+            "and speed, Jul-Aug 2016 (Guo et al. 2019)"
         ),
     ),
 }
@@ -138,7 +237,7 @@ def fetch(name, data_dir, mirror=None, log=print):
             f"Unknown dataset {name!r}; known datasets: {sorted(REGISTRY)}."
         )
     dataset = REGISTRY[name]
-    base = mirror or os.environ.get(MIRROR_ENV) or dataset.base_url
+    mirror = mirror or os.environ.get(MIRROR_ENV)
     directory = os.path.join(data_dir, dataset.subdir)
     os.makedirs(directory, exist_ok=True)
     for file_name, expected in dataset.files.items():
@@ -146,6 +245,6 @@ def fetch(name, data_dir, mirror=None, log=print):
         if os.path.exists(path) and sha256(path) == expected:
             log(f"{file_name}: present, checksum ok")
             continue
-        _download(base.rstrip("/") + "/" + file_name, path, expected)
+        _download(dataset.url(file_name, mirror), path, expected)
         log(f"{file_name}: downloaded, checksum ok")
     return directory

@@ -69,13 +69,14 @@ def read_text_run(run_dir, config_class, app, tokenizer_file, load_tokenizer):
     return config, run_info, tokenizer, model
 
 
-def write_report(run_dir, report, markdown):
-    """Writes an evaluation as `metrics.json` and `metrics.md` (atomically).
+def write_report(run_dir, report, markdown, name="metrics"):
+    """Writes an evaluation as `<name>.json` and `<name>.md` (atomically).
 
     Args:
         run_dir: the run directory.
         report: a JSON-serializable dict.
         markdown: the same as a Markdown table.
+        name: the files' name without extension.
     """
-    atomic_write_json(os.path.join(run_dir, "metrics.json"), report)
-    atomic_write_bytes(os.path.join(run_dir, "metrics.md"), markdown.encode())
+    atomic_write_json(os.path.join(run_dir, f"{name}.json"), report)
+    atomic_write_bytes(os.path.join(run_dir, f"{name}.md"), markdown.encode())

@@ -1,4 +1,11 @@
-"""Forecasts without learning: persistence and the historical average."""
+"""Forecasts without learning: persistence and two historical averages.
+
+`HistoricalAverage` is the usual one (the training mean at the same time of
+day); `input_mean` is what the T-GCN code calls HA (the mean of the input
+window, iterated forward).
+"""
+
+import warnings
 
 import numpy as np
 
@@ -26,16 +33,43 @@ def last_value(history, output_steps):
     return np.repeat(values[:, None], output_steps, axis=1)
 
 
+def input_mean(history, output_steps):
+    """The T-GCN code's HA: each step is the mean of the last window.
+
+    The first forecast is the mean of the input window; the window then
+    slides one step, taking that forecast as its newest reading, and so on.
+
+    Args:
+        history: `(S, input_steps, N)` readings with NaN for missing (left
+            out of the means).
+        output_steps: steps to forecast.
+
+    Returns:
+        `(S, output_steps, N)` forecasts.
+    """
+    window = np.asarray(history, dtype="float64")
+    forecasts = []
+    for _ in range(output_steps):
+        with warnings.catch_warnings():
+            # A sensor with no reading in the window stays NaN.
+            warnings.simplefilter("ignore", RuntimeWarning)
+            step = np.nanmean(window, axis=1)
+        forecasts.append(step)
+        window = np.concatenate([window[:, 1:], step[:, None]], axis=1)
+    return np.stack(forecasts, axis=1).astype("float32")
+
+
 class HistoricalAverage:
     """Mean training reading per sensor at the same time of day.
 
     Args:
         train_series: the training part (DataFrame).
         steps_per_day: time-of-day slots (288 for 5-minute data).
+        missing: which readings are missing (`readers.missing_mask`).
     """
 
-    def __init__(self, train_series, steps_per_day=288):
-        values = as_float_with_nan(train_series)
+    def __init__(self, train_series, steps_per_day=288, missing="zero-and-nan"):
+        values = as_float_with_nan(train_series, missing)
         slots = self._slots(train_series.index, steps_per_day)
         self.steps_per_day = steps_per_day
         self.table = np.full(

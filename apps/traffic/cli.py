@@ -20,6 +20,12 @@ def _train(args):
         args.out,
         args.data_dir,
         adjacency=args.adjacency,
+        read_options={
+            "start": args.start,
+            "freq": args.freq,
+            "feature": args.feature,
+            "timestamp_column": args.timestamp_column,
+        },
     )
     print(
         f"Trained {config.model} in {info['train_seconds']:.0f} s"
@@ -36,9 +42,10 @@ def _train(args):
 def _evaluate(args):
     from attention_suite.apps.traffic import evaluate
 
-    report = evaluate.evaluate(args.run)
+    report = evaluate.evaluate(args.run, args.protocol)
     print(evaluate.format_report(report), end="")
-    print(f"Written to {os.path.join(args.run, 'metrics.json')}")
+    name = "metrics" if args.protocol == "default" else "metrics_tgcn"
+    print(f"Written to {os.path.join(args.run, name + '.json')}")
     return 0
 
 
@@ -48,10 +55,10 @@ def _predict(args):
     from attention_suite.apps.traffic import infer, readers, train
 
     config, run_info, model = train.load_run(args.run)
-    history = readers.read_speeds(args.history)
-    forecast = infer.forecast_frame(
-        model, history, run_info["sensors"], config.input_steps
+    history = readers.read_speeds(
+        args.history, start=args.start, freq=run_info["freq"]
     )
+    forecast = infer.forecast_frame(model, history, config, run_info)
     text = forecast.to_csv(float_format="%.3f")
     if args.out:
         atomic_write_bytes(args.out, text.encode())
@@ -64,7 +71,10 @@ def _predict(args):
         if unknown:
             raise ValueError(f"Unknown sensor id(s) to plot: {unknown}.")
         figure = infer.plot_forecast(
-            history.iloc[-4 * config.input_steps :], forecast, args.plot
+            history.iloc[-4 * config.input_steps :],
+            forecast,
+            args.plot,
+            missing=config.missing,
         )
         save_figure(figure, args.plot_out)
         print(f"Plot written to {args.plot_out}")
@@ -127,12 +137,41 @@ def add_parser(subparsers):
         "--adjacency",
         help="sensor graph (CSV matrix, DCRNN pickle or distances)",
     )
+    train.add_argument(
+        "--start",
+        help="time of the first row of a file without timestamps "
+        "(T-GCN CSV, .npz), e.g. 2018-01-01",
+    )
+    train.add_argument(
+        "--freq",
+        help="step between rows of a file without timestamps, e.g. 15min "
+        "(a file with timestamps must agree)",
+    )
+    train.add_argument(
+        "--feature",
+        type=int,
+        help="feature of a .npz series to forecast (PEMS: 0 flow, "
+        "1 occupancy, 2 speed; default 0)",
+    )
+    train.add_argument(
+        "--timestamp-column",
+        help="the CSV column holding the timestamps (default: the first "
+        "column, if it holds dates)",
+    )
 
     evaluate = verbs.add_parser(
         "evaluate",
-        help="masked MAE/RMSE/MAPE on the test split, with baselines",
+        help="errors on the test split at each horizon, with baselines",
     )
     commands.add_run_option(evaluate)
+    evaluate.add_argument(
+        "--protocol",
+        choices=("default", "tgcn"),
+        default="default",
+        help="default: the run's test split, masked MAE/RMSE/MAPE at each "
+        "horizon; tgcn: the T-GCN papers' (last 20 %%, errors pooled up to "
+        "each horizon, unmasked, with their accuracy and HA)",
+    )
     evaluate.set_defaults(handler=_evaluate)
 
     predict = verbs.add_parser(
@@ -143,6 +182,11 @@ def add_parser(subparsers):
         "--history",
         required=True,
         help="recent readings (any supported format); the last steps are used",
+    )
+    predict.add_argument(
+        "--start",
+        help="time of the history's first row, if the file has no "
+        "timestamps (its step is the run's)",
     )
     predict.add_argument("--out", help="CSV to write (default: print)")
     predict.add_argument(

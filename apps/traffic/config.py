@@ -7,6 +7,7 @@ from attention_suite.apps.common.config import (
     invalid_setting,
     setting,
 )
+from attention_suite.apps.traffic.readers import MISSING_RULES
 
 MODELS = ("attention", "gru")
 
@@ -16,15 +17,19 @@ class TrafficConfig:
     """Everything a traffic run depends on; saved as `config.json`.
 
     Protocol: a chronological `split` (train/val/test fractions), z-score
-    statistics fitted on train only, `input_steps` in, `output_steps` out.
+    statistics fitted on train only, `input_steps` in, `output_steps` out,
+    errors reported at `horizons` (minutes ahead, multiples of the series'
+    step within the forecast), readings that are `missing` left out.
     """
 
     dataset: str = "los_loop"
     split: tuple = (0.7, 0.1, 0.2)
     input_steps: int = setting(12, minimum=1)
-    # At least the 12 steps (60 minutes) of the farthest horizon that
-    # `evaluate` reports.
-    output_steps: int = setting(12, minimum=12)
+    output_steps: int = setting(12, minimum=1)
+    horizons: tuple = (15, 30, 60)
+    # Which readings are missing: zeros and NaN (METR-LA's convention) or
+    # only NaN (where a zero is a real reading, as in flow or taxi data).
+    missing: str = setting("zero-and-nan", choices=MISSING_RULES)
     # The attention forecaster ("attention") or the GRU baseline ("gru").
     model: str = setting("attention", choices=MODELS)
     input_dim: int = setting(16, minimum=1)
@@ -54,6 +59,32 @@ class TrafficConfig:
     def __post_init__(self):
         check_settings(self)
         self.split = check_split(self.split)
+        self.horizons = check_horizons(self.horizons)
+
+    def horizon_steps(self, step_minutes):
+        """The forecast step of each horizon, for a series' step length.
+
+        Args:
+            step_minutes: minutes between the series' rows.
+
+        Returns:
+            A tuple of 1-based forecast steps, one per horizon.
+
+        Raises:
+            ValueError: a horizon is not a whole number of steps, or lies
+                beyond the `output_steps` of the forecast.
+        """
+        steps = tuple(minutes / step_minutes for minutes in self.horizons)
+        reach = self.output_steps * step_minutes
+        if any(s != int(s) for s in steps) or max(steps) > self.output_steps:
+            raise invalid_setting(
+                "horizons",
+                list(self.horizons),
+                f"multiples of the series' {step_minutes:g}-minute step up "
+                f"to the {reach:g} minutes of output_steps="
+                f"{self.output_steps}",
+            )
+        return tuple(int(s) for s in steps)
 
 
 def check_split(fractions):
@@ -82,3 +113,32 @@ def check_split(fractions):
             "split", list(fractions), "three positive fractions summing to 1"
         )
     return tuple(float(f) for f in fractions)
+
+
+def check_horizons(minutes):
+    """Checks the horizons to report, in minutes ahead.
+
+    Args:
+        minutes: the horizons.
+
+    Returns:
+        The horizons, a tuple of positive integers.
+
+    Raises:
+        ValueError: they are not increasing positive integers.
+    """
+    integers = all(
+        isinstance(m, int) and not isinstance(m, bool) for m in minutes
+    )
+    if (
+        not minutes
+        or not integers
+        or min(minutes) <= 0
+        or list(minutes) != sorted(set(minutes))
+    ):
+        raise invalid_setting(
+            "horizons",
+            list(minutes),
+            "increasing positive whole minutes, e.g. [15, 30, 60]",
+        )
+    return tuple(minutes)

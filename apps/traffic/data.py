@@ -1,12 +1,14 @@
 """The forecasting protocol: chronological split, windows, time features.
 
 A series is a DataFrame from `attention_suite.apps.traffic.readers.read_speeds`:
-a regular `DatetimeIndex` and one column per sensor. Missing readings (NaN, or
-zero as in METR-LA-style data) become NaN here; the model ignores them as inputs
-and the metrics ignore them as targets.
+a regular `DatetimeIndex` and one column per sensor. Missing readings (NaN,
+and by default zero as in METR-LA-style data: the `missing` setting) become
+NaN here; the model ignores them as inputs and the metrics ignore them as
+targets.
 """
 
 import numpy as np
+import pandas as pd
 
 from attention_suite.apps.traffic.config import check_split
 from attention_suite.apps.traffic.readers import missing_mask
@@ -26,14 +28,16 @@ def chronological_split(series, fractions, min_steps):
     Returns:
         A dict `{"train", "val", "test"}` of DataFrames; every timestamp of
         a later part is strictly after every timestamp of an earlier one.
+        The parts are cut at `int(total * fraction)` as the T-GCN code cuts
+        its 80 / 20 split, so a 70 / 10 / 20 split tests on the same steps.
 
     Raises:
         ValueError: bad fractions, or a part shorter than `min_steps`.
     """
     fractions = check_split(fractions)
     total = len(series)
-    train_end = int(round(total * fractions[0]))
-    val_end = train_end + int(round(total * fractions[1]))
+    train_end = cut(total, fractions[0])
+    val_end = cut(total, fractions[0] + fractions[1])
     parts = {
         "train": series.iloc[:train_end],
         "val": series.iloc[train_end:val_end],
@@ -48,17 +52,28 @@ def chronological_split(series, fractions, min_steps):
     return parts
 
 
-def as_float_with_nan(series):
+def cut(total, fraction):
+    """`int(total * fraction)`, safe from rounding (`0.7 + 0.1` < `0.8`)."""
+    return int(total * fraction + 1e-9)
+
+
+def step_minutes(index):
+    """Minutes between the rows of a regular `DatetimeIndex`."""
+    return pd.Timedelta(index.freq).total_seconds() / 60
+
+
+def as_float_with_nan(series, missing="zero-and-nan"):
     """Returns the series' values as float32 with missing readings as NaN.
 
     Args:
         series: DataFrame of readings.
+        missing: which readings are missing (`readers.missing_mask`).
 
     Returns:
         A float32 array `(steps, sensors)`.
     """
     values = series.to_numpy(dtype="float32", copy=True)
-    values[missing_mask(values)] = np.nan
+    values[missing_mask(values, missing)] = np.nan
     return values
 
 
@@ -78,13 +93,14 @@ def time_features(index):
     )
 
 
-def make_windows(series, input_steps, output_steps):
+def make_windows(series, input_steps, output_steps, missing="zero-and-nan"):
     """Cuts a series into (history, future) training windows, stride 1.
 
     Args:
         series: DataFrame of readings with a `DatetimeIndex`.
         input_steps: steps of history per window.
         output_steps: steps to forecast per window.
+        missing: which readings are missing (`readers.missing_mask`).
 
     Returns:
         A dict of arrays: `history` `(S, input_steps, N)` raw readings with
@@ -92,7 +108,7 @@ def make_windows(series, input_steps, output_steps):
         the history steps, `target` `(S, output_steps, N)` and `target_time`
         `(S, output_steps)` timestamps.
     """
-    values = as_float_with_nan(series)
+    values = as_float_with_nan(series, missing)
     time_of_day, day_of_week = time_features(series.index)
     count = len(series) - input_steps - output_steps + 1
     starts = np.arange(count)[:, None]
@@ -107,16 +123,17 @@ def make_windows(series, input_steps, output_steps):
     }
 
 
-def train_statistics(train_series):
+def train_statistics(train_series, missing="zero-and-nan"):
     """Mean and standard deviation of the observed training readings.
 
     Args:
         train_series: the training part.
+        missing: which readings are missing (`readers.missing_mask`).
 
     Returns:
         `(mean, std)` as Python floats.
     """
-    values = as_float_with_nan(train_series)
+    values = as_float_with_nan(train_series, missing)
     observed = values[np.isfinite(values)]
     if observed.size == 0:
         raise ValueError("The training part has no observed readings.")

@@ -51,15 +51,19 @@ def _forecast_figure(run_dir):
     parts, _ = train.load_split(run_info, config)
     # Missing readings (zeros) become NaN, which the model skips and the
     # plot draws as gaps.
-    test = parts["test"].mask(readers.missing_mask(parts["test"]))
+    test = parts["test"].mask(
+        readers.missing_mask(parts["test"], config.missing)
+    )
     start = test.index.indexer_at_time(FORECAST_START)[0]
     history = test.iloc[start - 3 * config.input_steps : start]
     actual = test.iloc[start : start + config.output_steps]
-    forecast = infer.forecast_frame(
-        model, history, run_info["sensors"], config.input_steps
-    )
+    forecast = infer.forecast_frame(model, history, config, run_info)
     return infer.plot_forecast(
-        history, forecast, run_info["sensors"][:PLOTTED_SENSORS], actual=actual
+        history,
+        forecast,
+        run_info["sensors"][:PLOTTED_SENSORS],
+        actual=actual,
+        missing=config.missing,
     )
 
 

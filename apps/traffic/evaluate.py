@@ -1,61 +1,157 @@
-"""Scoring a traffic run and its baselines on the test split.
+"""Scoring a traffic run and its baselines on the test part, two ways.
 
-Errors are masked MAE / RMSE / MAPE (`metrics.horizon_report`) at 15, 30
-and 60 minutes and averaged over the output steps. The GRU baseline (when
-the run trained one), the last value and the historical average score in
-the same run so that every number has a reference.
+`protocol="default"` (DCRNN's): the run's own test split, missing targets
+left out, MAE / RMSE / MAPE at each of the run's `horizons` (the single
+step that far ahead) and averaged over the output steps; the baselines are
+the GRU (when the run trained one), the last value and the historical
+average by time of day. Written to `metrics.json` / `metrics.md`.
+
+`protocol="tgcn"` (the T-GCN papers' code): the test part is the last 20 %
+of the series from `int(0.8 * n)`, windows are cut per horizon with
+`range(len - input_steps - steps)`, each horizon pools every step up to
+it, nothing is masked, and RMSE / MAE come with the papers' accuracy, R²
+and explained variance; their HA is the input mean iterated forward.
+Written to `metrics_tgcn.json` / `metrics_tgcn.md`.
 """
 
 import os
 
 import keras
+import numpy as np
 
 from attention_suite.apps.common import runs
 from attention_suite.apps.common.tables import markdown_table
 from attention_suite.apps.traffic import baselines, data, metrics, train
 
+PROTOCOLS = ("default", "tgcn")
+# The T-GCN code trains on the first 80 % of the series and tests on the
+# rest.
+TGCN_TRAIN_RATE = 0.8
 
-def evaluate(run_dir):
-    """Scores the run and its baselines on the test split.
 
-    Writes `metrics.json` and `metrics.md` into the run.
+def evaluate(run_dir, protocol="default"):
+    """Scores the run and its baselines on the test part.
+
+    Writes `metrics.json` and `metrics.md` (`metrics_tgcn.*` for the T-GCN
+    protocol) into the run.
 
     Args:
         run_dir: a trained run.
+        protocol: `"default"` or `"tgcn"` (see the module docstring).
 
     Returns:
-        A dict `{method: horizon report}`.
+        A dict `{method: {horizon: errors}}`.
+
+    Raises:
+        ValueError: an unknown protocol, or (T-GCN) a run whose training or
+            validation part reaches into the T-GCN test part.
     """
+    if protocol not in PROTOCOLS:
+        raise ValueError(
+            f"Unknown protocol {protocol!r}; expected one of {list(PROTOCOLS)}."
+        )
     config, run_info, model = train.load_run(run_dir)
-    parts, _ = train.load_split(run_info, config)
-    test = data.make_windows(
-        parts["test"], config.input_steps, config.output_steps
-    )
-    inputs = data.model_inputs(test)
-    predictions = {
-        config.model: model.predict(inputs, batch_size=64, verbose=0)
-    }
+    models = {config.model: model}
     gru_path = os.path.join(run_dir, "gru_baseline", "model.keras")
     if os.path.exists(gru_path):
-        predictions["gru"] = keras.saving.load_model(gru_path).predict(
-            inputs, batch_size=64, verbose=0
-        )
+        models["gru"] = keras.saving.load_model(gru_path, compile=False)
+    score = _default if protocol == "default" else _tgcn
+    report = score(config, run_info, models)
+    name = "metrics" if protocol == "default" else "metrics_tgcn"
+    runs.write_report(run_dir, report, format_report(report), name=name)
+    return report
+
+
+def _forecast(models, windows):
+    """Each model's forecasts of some windows."""
+    inputs = data.model_inputs(windows)
+    return {
+        name: model.predict(inputs, batch_size=64, verbose=0)
+        for name, model in models.items()
+    }
+
+
+def _default(config, run_info, models):
+    """The default protocol's report (see the module docstring)."""
+    parts, _ = train.load_split(run_info, config)
+    test = data.make_windows(
+        parts["test"], config.input_steps, config.output_steps, config.missing
+    )
+    predictions = _forecast(models, test)
     predictions["last_value"] = baselines.last_value(
         test["history"], config.output_steps
     )
     predictions["historical_average"] = baselines.HistoricalAverage(
-        parts["train"]
+        parts["train"], train.steps_per_day(run_info), config.missing
     ).predict(test["target_time"])
-    report = {
-        name: metrics.horizon_report(prediction, test["target"])
+    steps = config.horizon_steps(run_info["step_minutes"])
+    return {
+        name: metrics.horizon_report(
+            prediction,
+            test["target"],
+            steps,
+            run_info["step_minutes"],
+            config.missing,
+        )
         for name, prediction in predictions.items()
     }
-    runs.write_report(run_dir, report, format_report(report))
-    return report
+
+
+def _tgcn(config, run_info, models):
+    """The T-GCN protocol's report (see the module docstring)."""
+    series = train.read_series(run_info)
+    start = data.cut(len(series), TGCN_TRAIN_RATE)
+    known = data.cut(len(series), config.split[0] + config.split[1])
+    if known > start:
+        raise ValueError(
+            f"The run trained and validated on the first {known} steps, "
+            f"which reach into the T-GCN test part (from step {start}); "
+            "train with split[0] + split[1] <= 0.8 to score it this way."
+        )
+    test = series.iloc[start:]
+    steps = config.horizon_steps(run_info["step_minutes"])
+    # The most windows, those of the shortest horizon; a longer horizon
+    # takes the first `len - input_steps - h` of them, as the T-GCN code
+    # cuts its windows per forecast length.
+    count = len(test) - config.input_steps - steps[0]
+    if count < 1:
+        raise ValueError(
+            f"The T-GCN test part has {len(test)} steps, too few for one "
+            f"window of {config.input_steps} + {steps[0]} steps."
+        )
+    # Only NaN is missing here: the T-GCN protocol masks nothing.
+    windows = data.make_windows(
+        test.iloc[: count + config.input_steps + steps[0] - 1],
+        config.input_steps,
+        steps[0],
+        missing="nan",
+    )
+    predictions = _forecast(models, windows)
+    predictions["last_value"] = baselines.last_value(
+        windows["history"], steps[-1]
+    )
+    predictions["historical_average"] = baselines.input_mean(
+        windows["history"], steps[-1]
+    )
+    values = data.as_float_with_nan(test, missing="nan")
+    targets = {}
+    for h in steps:
+        windows_h = len(test) - config.input_steps - h
+        starts = np.arange(windows_h)[:, None] + config.input_steps
+        targets[h] = values[starts + np.arange(h)]
+    return {
+        name: metrics.pooled_report(
+            {h: prediction[: len(targets[h]), :h] for h in steps},
+            targets,
+            steps,
+            run_info["step_minutes"],
+        )
+        for name, prediction in predictions.items()
+    }
 
 
 def format_report(report):
-    """A Markdown table: one row per method, MAE / RMSE / MAPE per horizon.
+    """A Markdown table: one row per method, the errors at each horizon.
 
     Args:
         report: the dict returned by `evaluate`.
@@ -63,13 +159,19 @@ def format_report(report):
     Returns:
         The table as a string.
     """
-    horizons = list(next(iter(report.values())))
-    header = ["method"] + [f"{h} MAE / RMSE / MAPE%" for h in horizons]
+    first = next(iter(report.values()))
+    horizons = list(first)
+    names = list(first[horizons[0]])
+    shown = {"mape": "MAPE%", "accuracy": "accuracy"}
+    header = ["method"] + [
+        f"{h} " + " / ".join(shown.get(n, n.upper()) for n in names)
+        for h in horizons
+    ]
+    digits = {"mape": 1, "accuracy": 4, "r2": 4, "var": 4}
     rows = [
         [name]
         + [
-            f"{errors[h]['mae']:.2f} / {errors[h]['rmse']:.2f} / "
-            f"{errors[h]['mape']:.1f}"
+            " / ".join(f"{errors[h][n]:.{digits.get(n, 2)}f}" for n in names)
             for h in horizons
         ]
         for name, errors in report.items()

@@ -3,7 +3,8 @@
 `serving_default` takes what a client has, raw numbers:
 
 * `history`: float32 `[batch, input_steps, num_nodes]` speeds in reading
-  units; NaN or 0 marks a missing reading;
+  units; NaN marks a missing reading, and so does 0 unless the run's
+  `missing` setting is `"nan"`;
 * `time_of_day`: float32 `[batch, input_steps]`, fraction of the day in
   `[0, 1)` of each history step;
 * `day_of_week`: int32 `[batch, input_steps]`, Monday = 0;
@@ -101,12 +102,14 @@ def sample_requests(config, run_info, count=2):
     """
     parts, _ = load_split(run_info, config)
     windows = data.make_windows(
-        parts["test"], config.input_steps, config.output_steps
+        parts["test"], config.input_steps, config.output_steps, config.missing
     )
     request = {
         key: value[:count] for key, value in data.model_inputs(windows).items()
     }
-    request["history"] = np.nan_to_num(request["history"], nan=0.0)
+    if config.missing == "zero-and-nan":
+        # Missing readings as a JSON client sends them.
+        request["history"] = np.nan_to_num(request["history"], nan=0.0)
     return [request]
 
 

@@ -7,13 +7,14 @@ from attention_suite.apps.traffic import data
 from attention_suite.apps.traffic.readers import missing_mask
 
 
-def history_inputs(series, sensors, input_steps):
+def history_inputs(series, sensors, input_steps, missing="zero-and-nan"):
     """Model inputs from the last `input_steps` rows of a series.
 
     Args:
         series: DataFrame from `readers.read_speeds`.
         sensors: the run's sensor ids, in model order.
         input_steps: history length the model takes.
+        missing: which readings are missing (`readers.missing_mask`).
 
     Returns:
         `(inputs, last_timestamp)`: a dict of batch-1 arrays and the time of
@@ -28,12 +29,12 @@ def history_inputs(series, sensors, input_steps):
             f"{input_steps}."
         )
     columns = [str(c) for c in series.columns]
-    missing = [s for s in sensors if s not in columns]
-    if missing or len(columns) != len(sensors):
+    absent = [s for s in sensors if s not in columns]
+    if absent or len(columns) != len(sensors):
         raise ValueError(
             f"The history has {len(columns)} sensors but the model was "
             f"trained on {len(sensors)}"
-            + (f"; missing ids include {missing[:5]}" if missing else "")
+            + (f"; missing ids include {absent[:5]}" if absent else "")
             + "."
         )
     recent = series.iloc[-input_steps:]
@@ -41,21 +42,22 @@ def history_inputs(series, sensors, input_steps):
     recent = recent[list(sensors)]
     time_of_day, day_of_week = data.time_features(recent.index)
     inputs = {
-        "history": data.as_float_with_nan(recent)[None],
+        "history": data.as_float_with_nan(recent, missing)[None],
         "time_of_day": time_of_day[None],
         "day_of_week": day_of_week[None],
     }
     return inputs, recent.index[-1]
 
 
-def forecast_frame(model, series, sensors, input_steps):
+def forecast_frame(model, series, config, run_info):
     """Forecasts the steps after a series' end as a timestamps x sensors table.
 
     Args:
         model: a trained forecaster.
-        series: DataFrame of recent readings (at least `input_steps` rows).
-        sensors: the run's sensor ids.
-        input_steps: history length the model takes.
+        series: DataFrame of recent readings (at least `input_steps` rows),
+            at the run's step.
+        config: the run's `TrafficConfig`.
+        run_info: the run's `run.json` dict (sensors and step).
 
     Returns:
         A DataFrame indexed by the forecast timestamps, one column per sensor.
@@ -64,7 +66,10 @@ def forecast_frame(model, series, sensors, input_steps):
         ValueError: the forecast is not finite everywhere (never written as
             empty cells).
     """
-    inputs, last = history_inputs(series, sensors, input_steps)
+    sensors = run_info["sensors"]
+    inputs, last = history_inputs(
+        series, sensors, config.input_steps, config.missing
+    )
     forecast = np.asarray(model.predict(inputs, verbose=0))[0]
     if not np.isfinite(forecast).all():
         bad = sorted(
@@ -74,25 +79,26 @@ def forecast_frame(model, series, sensors, input_steps):
             f"The forecast is not a number for sensor(s) {bad[:5]}: check "
             "the history for readings the model cannot use."
         )
-    step = series.index.freq or pd.tseries.frequencies.to_offset(
-        series.index[-1] - series.index[-2]
-    )
+    step = pd.Timedelta(run_info["freq"])
     index = pd.date_range(last + step, periods=forecast.shape[0], freq=step)
     return pd.DataFrame(
         forecast, index=pd.Index(index, name="timestamp"), columns=list(sensors)
     )
 
 
-def plot_forecast(history, forecast, sensors, actual=None):
+def plot_forecast(
+    history, forecast, sensors, actual=None, missing="zero-and-nan"
+):
     """Draws history, forecast (and actual readings) for a few sensors.
 
-    Missing readings (NaN or 0) are left blank, not drawn as drops to zero.
+    Missing readings are left blank, not drawn as drops to zero.
 
     Args:
         history: DataFrame of the input readings.
         forecast: DataFrame from `forecast_frame`.
         sensors: the sensor ids to draw, one panel each.
         actual: optional DataFrame of the true readings after the history.
+        missing: which readings are missing (`readers.missing_mask`).
 
     Returns:
         The matplotlib `Figure`.
@@ -105,7 +111,7 @@ def plot_forecast(history, forecast, sensors, actual=None):
 
     def observed(frame, sensor):
         readings = frame[sensor]
-        return readings.mask(missing_mask(readings))
+        return readings.mask(missing_mask(readings, missing))
 
     for ax, sensor in zip(axes[:, 0], sensors):
         ax.plot(

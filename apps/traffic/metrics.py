@@ -1,21 +1,18 @@
-"""Masked forecasting metrics (missing targets, NaN or zero, are ignored)."""
+"""Forecasting metrics.
+
+`masked_errors` and `horizon_report` are the default protocol (DCRNN's):
+missing targets are left out, and a horizon is the single forecast step
+that far ahead. `pooled_errors` and `pooled_report` are the T-GCN papers':
+nothing is masked, a horizon pools every step up to it, and their accuracy,
+R² and explained variance come with RMSE and MAE.
+"""
 
 import numpy as np
 
-# Horizons reported, in steps of 5 minutes: 15, 30 and 60 minutes ahead.
-HORIZONS = (3, 6, 12)
+from attention_suite.apps.traffic.readers import missing_mask
 
 
-def masked_errors(prediction, target):
-    """MAE, RMSE and MAPE (%) over the observed targets.
-
-    Args:
-        prediction: array of forecasts.
-        target: array of the same shape; NaN or 0 marks a missing reading.
-
-    Returns:
-        A dict with `mae`, `rmse` and `mape` (NaN if nothing is observed).
-    """
+def _check_shapes(prediction, target):
     prediction = np.asarray(prediction, dtype="float64")
     target = np.asarray(target, dtype="float64")
     if prediction.shape != target.shape:
@@ -23,31 +20,109 @@ def masked_errors(prediction, target):
             f"prediction.shape={prediction.shape} does not match "
             f"target.shape={target.shape}."
         )
-    observed = np.isfinite(target) & (target != 0)
+    return prediction, target
+
+
+def masked_errors(prediction, target, missing="zero-and-nan"):
+    """MAE, RMSE and MAPE (%) over the observed targets.
+
+    Args:
+        prediction: array of forecasts.
+        target: array of the same shape.
+        missing: which targets are missing (`readers.missing_mask`); MAPE
+            also leaves out targets of 0, where it is not defined.
+
+    Returns:
+        A dict with `mae`, `rmse` and `mape` (NaN if nothing is observed).
+    """
+    prediction, target = _check_shapes(prediction, target)
+    observed = ~missing_mask(target, missing)
     if not observed.any():
         return {"mae": float("nan"), "rmse": float("nan"), "mape": float("nan")}
     error = prediction[observed] - target[observed]
+    nonzero = target[observed] != 0
+    mape = (
+        np.mean(np.abs(error[nonzero]) / np.abs(target[observed][nonzero]))
+        if nonzero.any()
+        else float("nan")
+    )
     return {
         "mae": float(np.mean(np.abs(error))),
         "rmse": float(np.sqrt(np.mean(error**2))),
-        "mape": float(np.mean(np.abs(error) / np.abs(target[observed])) * 100),
+        "mape": float(mape * 100),
     }
 
 
-def horizon_report(prediction, target, horizons=HORIZONS):
+def horizon_label(minutes):
+    """How a horizon is named in reports: `"15min"`."""
+    return f"{minutes:g}min"
+
+
+def horizon_report(
+    prediction, target, horizon_steps, step_minutes, missing="zero-and-nan"
+):
     """Masked errors at each horizon and averaged over all output steps.
 
     Args:
         prediction: `(samples, steps, sensors)` forecasts.
         target: `(samples, steps, sensors)` readings.
-        horizons: 1-based step counts to report.
+        horizon_steps: 1-based forecast steps to report.
+        step_minutes: minutes between steps, for the labels.
+        missing: which targets are missing (`readers.missing_mask`).
 
     Returns:
-        A dict `{"15min": {...}, ..., "average": {...}}` (5-minute steps).
+        A dict `{"15min": {...}, ..., "average": {...}}`.
     """
     report = {
-        f"{h * 5}min": masked_errors(prediction[:, h - 1], target[:, h - 1])
-        for h in horizons
+        horizon_label(h * step_minutes): masked_errors(
+            prediction[:, h - 1], target[:, h - 1], missing
+        )
+        for h in horizon_steps
     }
-    report["average"] = masked_errors(prediction, target)
+    report["average"] = masked_errors(prediction, target, missing)
     return report
+
+
+def pooled_errors(prediction, target):
+    """The T-GCN code's metrics, over every finite target (zeros count).
+
+    Args:
+        prediction: array of forecasts.
+        target: array of the same shape.
+
+    Returns:
+        A dict with `rmse`, `mae`, `accuracy` (`1 - |Y - F| / |Y|` with
+        Frobenius norms), `r2` and `var` (explained variance).
+    """
+    prediction, target = _check_shapes(prediction, target)
+    finite = np.isfinite(target)
+    truth, error = target[finite], prediction[finite] - target[finite]
+    return {
+        "rmse": float(np.sqrt(np.mean(error**2))),
+        "mae": float(np.mean(np.abs(error))),
+        "accuracy": float(1 - np.linalg.norm(error) / np.linalg.norm(truth)),
+        "r2": float(1 - np.sum(error**2) / np.sum((truth - truth.mean()) ** 2)),
+        "var": float(1 - np.var(error) / np.var(truth)),
+    }
+
+
+def pooled_report(predictions, targets, horizon_steps, step_minutes):
+    """`pooled_errors` over all steps up to each horizon.
+
+    Args:
+        predictions: `{steps: (windows, steps, sensors) forecasts}`, one
+            entry per horizon (the windows of a horizon differ, as the T-GCN
+            code cuts them per forecast length).
+        targets: the same for the readings.
+        horizon_steps: the 1-based horizons, keys of both dicts.
+        step_minutes: minutes between steps, for the labels.
+
+    Returns:
+        A dict `{"15min": {...}, ...}`.
+    """
+    return {
+        horizon_label(h * step_minutes): pooled_errors(
+            predictions[h], targets[h]
+        )
+        for h in horizon_steps
+    }

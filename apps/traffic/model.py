@@ -2,8 +2,9 @@
 
 Both take raw readings and return forecasts in the same units: the z-score
 normalization (fitted on train) is a layer of the model, so the exported
-graph needs no outside preprocessing. Missing readings (NaN or 0) enter as 0
-after normalization and are masked out of attention.
+graph needs no outside preprocessing. Missing readings (NaN, and zero unless
+the run's `missing` setting is `"nan"`) enter as 0 after normalization and
+are masked out of attention.
 """
 
 import keras
@@ -40,9 +41,11 @@ class Standardize(_Scaling):
     Args:
         mean: mean of the observed training readings.
         std: their standard deviation.
+        missing: `"zero-and-nan"` (a reading of 0 is missing, as in METR-LA)
+            or `"nan"` (a 0 is a real reading).
 
     Call arguments:
-        inputs: raw readings; NaN, 0 and readings more than
+        inputs: raw readings; NaN, 0 (see `missing`) and readings more than
             `MAX_ABS_ZSCORE` standard deviations from the mean (e.g. 1e21)
             are missing.
 
@@ -51,16 +54,38 @@ class Standardize(_Scaling):
         and the boolean mask of observed readings.
     """
 
+    def __init__(self, mean, std, missing="zero-and-nan", **kwargs):
+        super().__init__(mean, std, **kwargs)
+        self.missing = missing
+
     def call(self, inputs):
         in_range = ops.less_equal(
             ops.abs(inputs - self.mean), MAX_ABS_ZSCORE * self.std
         )
         observed = ops.logical_and(
-            ops.logical_and(ops.isfinite(inputs), ops.not_equal(inputs, 0)),
-            in_range,
+            observed_readings(inputs, self.missing), in_range
         )
         safe = ops.where(observed, inputs, self.mean)
         return (safe - self.mean) / self.std, observed
+
+    def get_config(self):
+        return {**super().get_config(), "missing": self.missing}
+
+
+def observed_readings(readings, missing):
+    """The mask of readings that are not missing (a backend tensor).
+
+    Args:
+        readings: a tensor of readings.
+        missing: `"zero-and-nan"` or `"nan"` (see `readers.missing_mask`).
+
+    Returns:
+        A boolean tensor of the same shape.
+    """
+    observed = ops.isfinite(readings)
+    if missing == "nan":
+        return observed
+    return ops.logical_and(observed, ops.not_equal(readings, 0))
 
 
 @keras.saving.register_keras_serializable(package="attention_suite.traffic")
@@ -112,6 +137,11 @@ class AdaptiveEmbedding(keras.layers.Layer):
         return {**super().get_config(), "dim": self.dim}
 
 
+def _standardize(config, mean, std, history):
+    """The model's `Standardize` layer applied to the history."""
+    return Standardize(mean, std, config.missing, name="standardize")(history)
+
+
 def _inputs(config, num_nodes):
     return {
         "history": keras.Input(
@@ -146,7 +176,13 @@ def _attention_residual(x, attention, name, config, **call_kwargs):
 
 
 def build_attention_forecaster(
-    config, num_nodes, mean, std, adjacency=None, return_spatial_attention=False
+    config,
+    num_nodes,
+    mean,
+    std,
+    adjacency=None,
+    return_spatial_attention=False,
+    steps_per_day=288,
 ):
     """The spatio-temporal attention forecaster (after STAEformer / GMAN).
 
@@ -167,6 +203,8 @@ def build_attention_forecaster(
         return_spatial_attention: whether the model also outputs the last
             spatial layer's weights `(B, T, heads, N, N)`. The weights of
             both variants are interchangeable (`set_weights`).
+        steps_per_day: the series' steps in a day (288 for 5-minute
+            steps): the slots of the time-of-day embedding.
 
     Returns:
         A `keras.Model` mapping the inputs of `INPUT_NAMES` to forecasts
@@ -174,16 +212,14 @@ def build_attention_forecaster(
         attention weights).
     """
     inputs = _inputs(config, num_nodes)
-    values, observed = Standardize(mean, std, name="standardize")(
-        inputs["history"]
-    )
+    values, observed = _standardize(config, mean, std, inputs["history"])
     x = keras.layers.Dense(config.input_dim, name="input_embedding")(
         ops.expand_dims(values, -1)
     )
-    slots = ops.cast(ops.floor(inputs["time_of_day"] * 288), "int32") % 288
+    slots = ops.cast(ops.floor(inputs["time_of_day"] * steps_per_day), "int32")
     time_of_day = keras.layers.Embedding(
-        288, config.time_of_day_dim, name="time_of_day_embedding"
-    )(slots)
+        steps_per_day, config.time_of_day_dim, name="time_of_day_embedding"
+    )(slots % steps_per_day)
     day_of_week = keras.layers.Embedding(
         7, config.day_of_week_dim, name="day_of_week_embedding"
     )(inputs["day_of_week"] % 7)
@@ -259,7 +295,7 @@ def build_gru_forecaster(config, num_nodes, mean, std):
         forecaster, and no attention.
     """
     inputs = _inputs(config, num_nodes)
-    values, _ = Standardize(mean, std, name="standardize")(inputs["history"])
+    values, _ = _standardize(config, mean, std, inputs["history"])
     time_of_day = ops.repeat(
         ops.expand_dims(inputs["time_of_day"], -1), num_nodes, axis=-1
     )
@@ -275,7 +311,9 @@ def build_gru_forecaster(config, num_nodes, mean, std):
     return keras.Model(inputs, forecast, name="gru_forecaster")
 
 
-def build_model(config, num_nodes, mean, std, adjacency=None):
+def build_model(
+    config, num_nodes, mean, std, adjacency=None, steps_per_day=288
+):
     """Builds the model named by `config.model`.
 
     Args:
@@ -284,13 +322,14 @@ def build_model(config, num_nodes, mean, std, adjacency=None):
         mean: training mean.
         std: training standard deviation.
         adjacency: optional road graph (attention model only).
+        steps_per_day: the series' steps in a day (attention model only).
 
     Returns:
         A `keras.Model`.
     """
     if config.model == "attention":
         return build_attention_forecaster(
-            config, num_nodes, mean, std, adjacency
+            config, num_nodes, mean, std, adjacency, steps_per_day=steps_per_day
         )
     if config.model == "gru":
         return build_gru_forecaster(config, num_nodes, mean, std)
@@ -298,6 +337,18 @@ def build_model(config, num_nodes, mean, std, adjacency=None):
         f"Unknown traffic model {config.model!r}; "
         "expected 'attention' or 'gru'."
     )
+
+
+def _masked_mae(y_true, y_pred, missing):
+    """Mean absolute error over the targets that are not `missing`."""
+    y_true = ops.cast(y_true, "float32")
+    y_pred = ops.cast(y_pred, "float32")
+    observed = observed_readings(y_true, missing)
+    error = ops.where(
+        observed, ops.abs(ops.where(observed, y_true, 0) - y_pred), 0
+    )
+    count = ops.maximum(ops.sum(ops.cast(observed, "float32")), 1.0)
+    return ops.sum(error) / count
 
 
 @keras.saving.register_keras_serializable(package="attention_suite.traffic")
@@ -311,11 +362,22 @@ def masked_mae(y_true, y_pred):
     Returns:
         The scalar loss.
     """
-    y_true = ops.cast(y_true, "float32")
-    y_pred = ops.cast(y_pred, "float32")
-    observed = ops.logical_and(ops.isfinite(y_true), ops.not_equal(y_true, 0))
-    error = ops.where(
-        observed, ops.abs(ops.where(observed, y_true, 0) - y_pred), 0
-    )
-    count = ops.maximum(ops.sum(ops.cast(observed, "float32")), 1.0)
-    return ops.sum(error) / count
+    return _masked_mae(y_true, y_pred, "zero-and-nan")
+
+
+@keras.saving.register_keras_serializable(package="attention_suite.traffic")
+def nan_masked_mae(y_true, y_pred):
+    """Mean absolute error over the targets that are not NaN (0 counts).
+
+    Args:
+        y_true: readings.
+        y_pred: forecasts.
+
+    Returns:
+        The scalar loss.
+    """
+    return _masked_mae(y_true, y_pred, "nan")
+
+
+# The training loss for each `missing` setting.
+LOSSES = {"zero-and-nan": masked_mae, "nan": nan_masked_mae}

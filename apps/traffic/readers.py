@@ -4,26 +4,31 @@ Speed series, read by `read_speeds`, all come back as the same thing: a
 DataFrame with a regular `DatetimeIndex` named `"timestamp"` and one float32
 column per sensor, named by the sensor id as a string.
 
-- T-GCN / Los-loop CSV (`.csv`, `.csv.gz`): a header of sensor ids and one
-  row per step, no timestamps; they are made from `start` and `freq`.
 - CSV with a timestamp column (`.csv`, `.csv.gz`) and one column per sensor.
 - METR-LA / PEMS-BAY HDF5 (`.h5`, `.hdf5`): a DataFrame with a
   `DatetimeIndex` saved with `DataFrame.to_hdf`.
+- T-GCN / Los-loop CSV (`.csv`, `.csv.gz`): a header of sensor ids and one
+  row per step, no timestamps.
 - PEMS03/04/07/08 (`.npz`): an array `data` of shape
-  `(steps, sensors, features)`, no timestamps; they are made from `start`
-  and `freq`.
+  `(steps, sensors, features)`, no timestamps.
+
+The step between rows comes from the timestamps when the file has them;
+files without timestamps are dated from a `start` and a step `freq` that
+the caller gives (the named datasets of `DATASETS` know theirs).
 
 Sensor graphs, read by `read_adjacency`, come back as an `(N, N)` float32
 matrix: a CSV matrix without header (Los-loop `los_adj.csv`), a DCRNN
-`adj_mx.pkl`, or a DCRNN `from,to,distance` list turned into Gaussian-kernel
-weights.
+`adj_mx.pkl`, or a `from,to,distance` list (DCRNN, PEMS0x) turned into
+Gaussian-kernel weights.
 
 Missing readings: NaN stays NaN and zero stays zero. In METR-LA-style data a
-zero speed means "no reading", so downstream inputs and metrics treat zeros
-and NaNs alike as missing; `missing_mask` marks both.
+zero speed means "no reading", so by default downstream inputs and metrics
+treat zeros and NaNs alike as missing; where a zero is a real reading (flow,
+taxi data), only NaN is. `missing_mask` marks either.
 """
 
 import collections
+import dataclasses
 import os
 import pickle
 import warnings
@@ -31,10 +36,6 @@ import zipfile
 
 import numpy as np
 import pandas as pd
-
-# The T-GCN paper dates the Los-loop speeds (which carry no timestamps) from
-# 1 March 2012; files without timestamps start here unless told otherwise.
-DEFAULT_START = "2012-03-01 00:00"
 
 # DCRNN's `normalized_k`: kernel weights below it are dropped from the graph.
 KERNEL_THRESHOLD = 0.1
@@ -46,18 +47,59 @@ _SPEED_FORMATS = {
 }
 _ADJACENCY_FORMATS = {"csv": (".csv", ".csv.gz"), "pickle": (".pkl", ".pickle")}
 
-# Files of each named dataset, relative to the data directory.
-_DATASETS = {
-    "los_loop": (
-        ("traffic", "los_loop", "los_speed.csv.gz"),
-        ("traffic", "los_loop", "los_adj.csv"),
+# What `missing` may be: zeros and NaN are missing readings, or only NaN.
+MISSING_RULES = ("zero-and-nan", "nan")
+
+
+@dataclasses.dataclass(frozen=True)
+class TrafficDataset:
+    """A named dataset: its files in the data directory and how to read them.
+
+    Attributes:
+        speeds: path of the series, relative to the data directory.
+        adjacency: path of the sensor graph, relative to the data directory.
+        read_options: `read_speeds` arguments the files need (the first
+            timestamp and step of a file without timestamps, the feature of
+            a `.npz` file).
+    """
+
+    speeds: str
+    adjacency: str
+    read_options: dict = dataclasses.field(default_factory=dict)
+
+
+# The named datasets, under `traffic/` in the data directory (`attn data
+# fetch` writes the downloadable ones there).
+DATASETS = {
+    # T-GCN's Los-loop speeds carry no timestamps; the paper dates them
+    # from 1 March 2012, at 5-minute steps.
+    "los_loop": TrafficDataset(
+        "traffic/los_loop/los_speed.csv.gz",
+        "traffic/los_loop/los_adj.csv",
+        {"start": "2012-03-01 00:00", "freq": "5min"},
+    ),
+    "metr_la": TrafficDataset(
+        "traffic/metr_la/metr-la.h5", "traffic/metr_la/adj_mx.pkl"
+    ),
+    "pems_bay": TrafficDataset(
+        "traffic/pems_bay/pems-bay.h5", "traffic/pems_bay/adj_mx_bay.pkl"
+    ),
+    # PEMS04 and PEMS08 (ASTGCN): flow, occupancy and speed at 5-minute
+    # steps from 2018-01-01 and 2016-07-01; the flow is the usual target.
+    "pems04": TrafficDataset(
+        "traffic/pems04/PEMS04.npz",
+        "traffic/pems04/PEMS04.csv",
+        {"start": "2018-01-01", "freq": "5min", "feature": 0},
+    ),
+    "pems08": TrafficDataset(
+        "traffic/pems08/PEMS08.npz",
+        "traffic/pems08/PEMS08.csv",
+        {"start": "2016-07-01", "freq": "5min", "feature": 0},
     ),
 }
 
 
-def read_speeds(
-    path, start=None, freq="5min", feature=0, timestamp_column=None
-):
+def read_speeds(path, start=None, freq=None, feature=0, timestamp_column=None):
     """Reads a traffic speed (or flow) series, whatever its format.
 
     The format follows the file name: `.csv` / `.csv.gz`, `.h5` / `.hdf5` or
@@ -65,67 +107,78 @@ def read_speeds(
     `timestamp_column`) holds non-numeric values that parse as dates has a
     timestamp column; any other CSV is T-GCN style, every column a sensor.
 
-    Files without timestamps (T-GCN CSV, `.npz`) are given a regular index
-    from `start` with steps of `freq`. For a CSV without timestamps, `start`
-    defaults to 2012-03-01 00:00 (`DEFAULT_START`), the first step of the
-    Los-loop data. A `.npz` file requires `start`, since the PEMS sets start
-    on different days (PEMS04 on 2018-01-01, PEMS08 on 2016-07-01).
+    A file with timestamps keeps them; `start` and `freq`, if given, must
+    agree with them. A file without timestamps (T-GCN CSV, `.npz`) needs
+    both: it is given a regular index from `start` with steps of `freq`.
 
     Values are kept as they are: NaN stays NaN and zeros stay zeros (see
     `missing_mask`).
 
     Args:
         path: the file to read.
-        start: the first timestamp of a file without timestamps; ignored for
-            files with timestamps.
-        freq: the step between rows of a file without timestamps (a pandas
-            frequency such as `"5min"`). A file with timestamps keeps its
-            own step, which must be the same everywhere.
+        start: the first timestamp (anything `pandas.Timestamp` reads).
+        freq: the step between rows, a fixed pandas frequency such as
+            `"5min"` or `"15min"`.
         feature: for `.npz` files, the index of the feature to read along
             the last axis (PEMS: 0 flow, 1 occupancy, 2 speed).
         timestamp_column: for CSV files, the name of the timestamp column,
             when it is not the first column or its values look numeric.
 
     Returns:
-        A DataFrame with a regular `DatetimeIndex` named `"timestamp"` and
-        one float32 column per sensor, named by the sensor id as a string
-        (`"0"`, `"1"`, ... for `.npz` files).
+        A DataFrame with a regular `DatetimeIndex` named `"timestamp"` whose
+        `freq` is the step, and one float32 column per sensor, named by the
+        sensor id as a string (`"0"`, `"1"`, ... for `.npz` files).
 
     Raises:
         FileNotFoundError: `path` does not exist.
         ValueError: the file is empty or has an unknown extension; a cell is
             not a number; a sensor id is repeated; the timestamps are
-            missing, not increasing or not evenly spaced; a `.npz` file has
-            no `data` array of shape `(steps, sensors, features)` or no
-            `start` was given for it. The message names the file and the
-            first place where the problem is.
+            missing, not increasing, not evenly spaced or disagree with
+            `start` / `freq`; a file without timestamps lacks `start` or
+            `freq`; a `.npz` file has no `data` array of shape `(steps,
+            sensors, features)` or no `feature` there. The message names
+            the file and the first place where the problem is.
 
     Example (in a data directory that holds Los-loop):
 
     ```python
-    speeds = read_speeds("traffic/los_loop/los_speed.csv.gz")
+    speeds = read_speeds(
+        "traffic/los_loop/los_speed.csv.gz", start="2012-03-01", freq="5min"
+    )
     speeds.shape, str(speeds.index[0])
     # ((2016, 207), '2012-03-01 00:00:00')
     ```
     """
     kind = _file_format(path, _SPEED_FORMATS)
+    step = None if freq is None else _fixed_step(freq, path)
     if kind == "csv":
-        return _read_speed_csv(path, start, freq, timestamp_column)
-    if kind == "hdf5":
-        return _read_speed_hdf(path, freq)
-    return _read_speed_npz(path, start, freq, feature)
+        series = _read_speed_csv(path, start, step, timestamp_column)
+    elif kind == "hdf5":
+        series = _read_speed_hdf(path, step)
+    else:
+        series = _read_speed_npz(path, start, step, feature)
+    _check_dates(series.index, start, step, path)
+    return series
 
 
-def missing_mask(values):
-    """Marks missing readings: NaN, or exactly zero as in METR-LA-style data.
+def missing_mask(values, missing="zero-and-nan"):
+    """Marks missing readings: NaN, and by default exactly zero.
 
     Args:
         values: an array-like of readings (a DataFrame works too).
+        missing: `"zero-and-nan"` (METR-LA's convention, where a zero speed
+            means no reading) or `"nan"` (a zero is a real reading).
 
     Returns:
         A bool ndarray of the same shape, True where a reading is missing.
     """
+    if missing not in MISSING_RULES:
+        raise ValueError(
+            f"missing={missing!r}; expected one of {list(MISSING_RULES)}."
+        )
     values = np.asarray(values)
+    if missing == "nan":
+        return np.isnan(values)
     return np.isnan(values) | (values == 0)
 
 
@@ -198,34 +251,45 @@ def dataset_paths(name, data_dir):
     """Locates the speed and graph files of a named dataset.
 
     Args:
-        name: the dataset; `"los_loop"` (T-GCN's Los-loop speeds and graph).
+        name: a key of `DATASETS` (`"los_loop"`, `"metr_la"`, ...); a dash
+            may stand for the underscore (`"metr-la"`).
         data_dir: the data directory (the one holding `traffic/`), as named
-            by `ATTN_DATA_DIR` or `--data`.
+            by `ATTN_DATA_DIR` or `--data-dir`.
 
     Returns:
-        `(speeds_path, adjacency_path)`, for `read_speeds` and
-        `read_adjacency`.
+        `(speeds_path, adjacency_path, read_options)`: the files, for
+        `read_speeds` and `read_adjacency`, and the `read_speeds` arguments
+        the series needs.
 
     Raises:
         ValueError: `name` is not a known dataset.
         FileNotFoundError: one of the files is not in `data_dir`.
     """
-    if name not in _DATASETS:
+    key = str(name).replace("-", "_")
+    if key not in DATASETS:
         raise ValueError(
             f"Unknown traffic dataset {name!r}; known datasets: "
-            f"{', '.join(sorted(_DATASETS))}."
+            f"{', '.join(sorted(DATASETS))}."
         )
+    dataset = DATASETS[key]
     paths = tuple(
-        os.path.join(os.fspath(data_dir), *parts) for parts in _DATASETS[name]
+        os.path.join(os.fspath(data_dir), *relative.split("/"))
+        for relative in (dataset.speeds, dataset.adjacency)
     )
     for path in paths:
         if not os.path.isfile(path):
             raise FileNotFoundError(
-                f"The {name} dataset needs {path}, which does not exist. "
+                f"The {key} dataset needs {path}, which does not exist. "
                 "Name the data directory (the one holding traffic/) with "
-                "ATTN_DATA_DIR or --data."
+                "ATTN_DATA_DIR or --data-dir"
+                + (
+                    ", or download it with `attn data fetch "
+                    f"{key.replace('_', '-')}`."
+                    if key != "los_loop"
+                    else "."
+                )
             )
-    return paths
+    return (*paths, dict(dataset.read_options))
 
 
 # The most bytes one pickled graph array may hold (a float64 matrix of about
@@ -545,18 +609,86 @@ def _regular_index(timestamps, path, describe_row, freq):
     return pd.DatetimeIndex(index, freq=steps[0])
 
 
-def _derived_index(start, freq, periods, path):
-    """A regular index of `periods` steps of `freq` from `start`."""
+def _derived_index(start, step, periods, path):
+    """A regular index of `periods` steps of `step` from `start`.
+
+    Raises:
+        ValueError: `start` or `step` is missing, or `start` is not a date.
+    """
+    if start is None or step is None:
+        raise _error(
+            path,
+            "the file has no timestamps: give the time of its first row and "
+            "the step between rows (start= and freq=; --start and --freq "
+            "on the command line)",
+        )
     try:
         return pd.date_range(
-            start, periods=periods, freq=freq, name="timestamp"
+            start, periods=periods, freq=step, name="timestamp"
         )
     except (ValueError, TypeError) as err:
         raise _error(
-            path,
-            f"cannot make timestamps from start={start!r}, "
-            f"freq={freq!r} ({err})",
+            path, f"cannot make timestamps from start={start!r} ({err})"
         ) from None
+
+
+def _fixed_step(freq, path):
+    """`freq` as a pandas offset of fixed length.
+
+    Raises:
+        ValueError: `freq` is not a frequency, or not of fixed length (a
+            month, a business day).
+    """
+    try:
+        step = pd.tseries.frequencies.to_offset(freq)
+        length = pd.Timedelta(step)
+    except (ValueError, TypeError):
+        step = length = None
+    if length is None or length <= pd.Timedelta(0):
+        raise _error(
+            path,
+            f"freq={freq!r} is not a fixed step between rows such as '5min' "
+            "or '15min'",
+        )
+    return step
+
+
+def _check_dates(index, start, step, path):
+    """Checks that a series' timestamps agree with a given start and step.
+
+    Raises:
+        ValueError: they disagree; the message gives both.
+    """
+    if step is not None and index.freq is not None:
+        if pd.Timedelta(index.freq) != pd.Timedelta(step):
+            raise _error(
+                path,
+                f"the timestamps are {step_name(index.freq)} apart, not "
+                f"freq={step_name(step)}",
+            )
+    if start is not None:
+        try:
+            first = pd.Timestamp(start)
+        except (ValueError, TypeError) as err:
+            raise _error(
+                path, f"start={start!r} is not a date ({err})"
+            ) from None
+        if first != index[0]:
+            raise _error(
+                path, f"the timestamps start at {index[0]}, not start={first}"
+            )
+
+
+def step_name(step):
+    """A step as pandas writes its frequency (`"5min"`, `"h"`, `"15min"`).
+
+    Args:
+        step: a pandas offset, a `Timedelta` or a frequency string.
+
+    Returns:
+        The frequency string.
+    """
+    return pd.tseries.frequencies.to_offset(pd.Timedelta(step)).freqstr
 
 
 def _speed_frame(values, sensor_ids, index):
@@ -640,9 +772,7 @@ def _read_speed_csv(path, start, freq, timestamp_column):
         body[sensors].set_axis(sensor_ids, axis=1), path, describe_row
     )
     if timestamps is None:
-        index = _derived_index(
-            DEFAULT_START if start is None else start, freq, len(body), path
-        )
+        index = _derived_index(start, freq, len(body), path)
     else:
         index = _regular_index(timestamps, path, describe_row, freq)
     return _speed_frame(values, sensor_ids, index)
@@ -680,12 +810,6 @@ def _read_speed_hdf(path, freq):
 
 def _read_speed_npz(path, start, freq, feature):
     """Reads the `data` array of a PEMS `.npz` file (`read_speeds`)."""
-    if start is None:
-        raise _error(
-            path,
-            "a .npz file has no timestamps: pass start= (PEMS04 starts on "
-            "2018-01-01, PEMS08 on 2016-07-01)",
-        )
     try:
         with np.load(path, allow_pickle=False) as archive:
             data = archive["data"] if "data" in archive.files else None

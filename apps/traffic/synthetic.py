@@ -11,17 +11,21 @@ import os
 import numpy as np
 import pandas as pd
 
-from attention_suite.apps.traffic.readers import DEFAULT_START
+# The generated series start here (a Thursday, as Los-loop does).
+START = "2012-03-01 00:00"
 
 
-def demo_series(num_sensors=8, days=3, seed=0, missing_rate=0.002):
-    """Generates speeds of a ring road at 5-minute steps.
+def demo_series(
+    num_sensors=8, days=3, seed=0, missing_rate=0.002, step_minutes=5
+):
+    """Generates speeds of a ring road.
 
     Args:
         num_sensors: sensors on the ring.
         days: length of the series in days.
         seed: random seed.
         missing_rate: fraction of readings set to 0 (missing).
+        step_minutes: minutes between readings.
 
     Returns:
         `(series, adjacency)`: a DataFrame (DatetimeIndex x sensor ids
@@ -29,11 +33,12 @@ def demo_series(num_sensors=8, days=3, seed=0, missing_rate=0.002):
         weights between neighbours.
     """
     rng = np.random.default_rng(seed)
-    steps = days * 288
+    per_day = round(1440 / step_minutes)
+    steps = days * per_day
     index = pd.date_range(
-        DEFAULT_START, periods=steps, freq="5min", name="timestamp"
+        START, periods=steps, freq=f"{step_minutes}min", name="timestamp"
     )
-    hours = (np.arange(steps) % 288)[:, None] / 12.0
+    hours = (np.arange(steps) % per_day)[:, None] * step_minutes / 60.0
     # Each sensor sees the rush-hour dips 10 minutes after its upstream one.
     delay = np.arange(num_sensors)[None, :] / 6.0
 

@@ -1,10 +1,11 @@
 """Training of a traffic run.
 
-A run directory holds `config.json`, `run.json` (data source, sensors,
-normalization statistics, split and wall times), the best `model.keras`,
-`history.csv`, and after `evaluate`, `metrics.json` and `metrics.md`. With
-the attention model, the GRU baseline trains in `gru_baseline/` in the same
-run so that every number has a reference.
+A run directory holds `config.json`, `run.json` (data source and how it is
+read, sensors, step length, normalization statistics, split and wall
+times), the best `model.keras`, `history.csv`, and after `evaluate`,
+`metrics.json` and `metrics.md`. With the attention model, the GRU baseline
+trains in `gru_baseline/` in the same run so that every number has a
+reference.
 """
 
 import dataclasses
@@ -19,27 +20,57 @@ from attention_suite.apps.common.config import save_config
 from attention_suite.apps.common.paths import data_dir as resolve_data_dir
 from attention_suite.apps.traffic import data, readers
 from attention_suite.apps.traffic.config import TrafficConfig
-from attention_suite.apps.traffic.model import build_model, masked_mae
+from attention_suite.apps.traffic.model import LOSSES, build_model
 
 
-def locate_data(source, data_dir=None, adjacency=None):
-    """Resolves a dataset name or a file into `(speeds_path, adjacency_path)`.
+def locate_data(source, data_dir=None, adjacency=None, read_options=None):
+    """Resolves a dataset name or a file into the files to read and how.
 
     Args:
         source: a dataset name (e.g. `"los_loop"`, looked up in the data
             directory) or the path of a speed file in any supported format.
         data_dir: the data directory; defaults to `$ATTN_DATA_DIR`.
         adjacency: optional graph file to use with a speed file.
+        read_options: `readers.read_speeds` arguments (`start`, `freq`,
+            `feature`, `timestamp_column`); for a named dataset they add to
+            (or replace) the ones it comes with.
 
     Returns:
-        `(speeds_path, adjacency_path or None)`.
+        `(speeds_path, adjacency_path or None, read_options)`.
     """
+    read_options = {
+        name: value
+        for name, value in (read_options or {}).items()
+        if value is not None
+    }
     if os.path.isfile(source):
-        return os.path.abspath(source), adjacency and os.path.abspath(adjacency)
-    speeds, adjacency = readers.dataset_paths(
+        return (
+            os.path.abspath(source),
+            adjacency and os.path.abspath(adjacency),
+            read_options,
+        )
+    speeds, adjacency, options = readers.dataset_paths(
         source, resolve_data_dir(data_dir)
     )
-    return os.path.abspath(speeds), os.path.abspath(adjacency)
+    return (
+        os.path.abspath(speeds),
+        os.path.abspath(adjacency),
+        {**options, **read_options},
+    )
+
+
+def read_series(run_info):
+    """Reads a run's whole series, as its `run.json` says.
+
+    Args:
+        run_info: the dict of `run.json`.
+
+    Returns:
+        The DataFrame of `readers.read_speeds`.
+    """
+    return readers.read_speeds(
+        run_info["speeds_path"], **run_info.get("read_options", {})
+    )
 
 
 def load_split(run_info, config):
@@ -53,7 +84,7 @@ def load_split(run_info, config):
         `(parts, adjacency)`: the train/val/test DataFrames and the graph
         (or `None`).
     """
-    series = readers.read_speeds(run_info["speeds_path"])
+    series = read_series(run_info)
     adjacency = None
     if run_info.get("adjacency_path"):
         adjacency = readers.read_adjacency(
@@ -65,21 +96,33 @@ def load_split(run_info, config):
     return parts, adjacency
 
 
-def _fit_one(config, parts, adjacency, stats, run_dir):
+def steps_per_day(run_info):
+    """The number of the run's steps in a day (at least 1)."""
+    return max(1, round(1440 / run_info["step_minutes"]))
+
+
+def _fit_one(config, parts, adjacency, run_info, run_dir):
     """Builds, compiles and fits one model; returns its wall time (s)."""
     keras.utils.set_random_seed(config.seed)
     model = build_model(
-        config, parts["train"].shape[1], *stats, adjacency=adjacency
+        config,
+        parts["train"].shape[1],
+        run_info["mean"],
+        run_info["std"],
+        adjacency=adjacency,
+        steps_per_day=steps_per_day(run_info),
     )
     model.compile(
         optimizer=keras.optimizers.Adam(config.learning_rate, clipnorm=5.0),
-        loss=masked_mae,
+        loss=LOSSES[config.missing],
         # Compile with XLA on JAX only: XLA's random numbers (dropout) are
         # slow on CPU under TensorFlow, and torch.compile costs minutes.
         jit_compile=keras.backend.backend() == "jax",
     )
     windows = {
-        name: data.make_windows(part, config.input_steps, config.output_steps)
+        name: data.make_windows(
+            part, config.input_steps, config.output_steps, config.missing
+        )
         for name, part in parts.items()
         if name != "test"
     }
@@ -104,7 +147,9 @@ def _fit_one(config, parts, adjacency, stats, run_dir):
     return seconds
 
 
-def train(config, source, run_dir, data_dir=None, adjacency=None):
+def train(
+    config, source, run_dir, data_dir=None, adjacency=None, read_options=None
+):
     """Trains a traffic run (and its GRU baseline) into `run_dir`.
 
     Args:
@@ -113,24 +158,38 @@ def train(config, source, run_dir, data_dir=None, adjacency=None):
         run_dir: the run directory (created; an interrupted run resumes).
         data_dir: the data directory for named datasets.
         adjacency: optional graph file for a speed file `source`.
+        read_options: how to read the speed file (see `locate_data`).
 
     Returns:
         The run info dict (also written to `run.json`).
+
+    Raises:
+        ValueError: the data cannot be read, is too short for the split, or
+            the step of the series does not fit `config.horizons`.
     """
-    speeds_path, adjacency_path = locate_data(source, data_dir, adjacency)
-    run_info = {"speeds_path": speeds_path, "adjacency_path": adjacency_path}
+    speeds_path, adjacency_path, read_options = locate_data(
+        source, data_dir, adjacency, read_options
+    )
+    run_info = {
+        "speeds_path": speeds_path,
+        "adjacency_path": adjacency_path,
+        "read_options": read_options,
+    }
     parts, adjacency = load_split(run_info, config)
-    stats = data.train_statistics(parts["train"])
+    index = parts["train"].index
+    config.horizon_steps(data.step_minutes(index))
+    mean, std = data.train_statistics(parts["train"], config.missing)
     run_info.update(
         backend=keras.backend.backend(),
         sensors=[str(c) for c in parts["train"].columns],
-        mean=stats[0],
-        std=stats[1],
+        mean=mean,
+        std=std,
         split={
             name: [str(part.index[0]), str(part.index[-1])]
             for name, part in parts.items()
         },
-        freq=str(parts["train"].index.freqstr or "5min"),
+        freq=readers.step_name(index.freq),
+        step_minutes=data.step_minutes(index),
     )
     os.makedirs(run_dir, exist_ok=True)
     save_config(config, os.path.join(run_dir, "config.json"))
@@ -149,7 +208,7 @@ def train(config, source, run_dir, data_dir=None, adjacency=None):
     for key, (phase_config, phase_dir) in phases.items():
         if key not in finished:
             run_info[key] = _fit_one(
-                phase_config, parts, adjacency, stats, phase_dir
+                phase_config, parts, adjacency, run_info, phase_dir
             )
             atomic_write_json(run_path, run_info)
     return run_info

@@ -7,7 +7,8 @@ import pytest
 from helpers import to_numpy
 
 from attention_suite.apps.traffic import baselines, data, infer, metrics
-from attention_suite.apps.traffic.model import masked_mae
+from attention_suite.apps.traffic.config import TrafficConfig
+from attention_suite.apps.traffic.model import masked_mae, nan_masked_mae
 from attention_suite.apps.traffic.synthetic import demo_series
 
 
@@ -21,7 +22,18 @@ def test_split_is_chronological_without_overlap(series):
     assert sum(len(p) for p in parts.values()) == len(series)
     assert parts["train"].index.max() < parts["val"].index.min()
     assert parts["val"].index.max() < parts["test"].index.min()
-    assert len(parts["train"]) == round(0.7 * len(series))
+    assert len(parts["train"]) == int(0.7 * len(series))
+
+
+def test_split_tests_on_the_tgcn_test_part():
+    # T-GCN tests from `int(0.8 * n)`: step 1,612 of Los-loop's 2,016.
+    frame = pd.DataFrame(
+        {"a": np.arange(2016.0)},
+        index=pd.date_range("2012-03-01", periods=2016, freq="5min"),
+    )
+    parts = data.chronological_split(frame, (0.7, 0.1, 0.2), 24)
+    assert [len(p) for p in parts.values()] == [1411, 201, 404]
+    assert parts["test"]["a"].iloc[0] == int(0.8 * 2016)
 
 
 @pytest.mark.parametrize(
@@ -69,6 +81,10 @@ def test_missing_readings_become_nan():
     np.testing.assert_array_equal(
         np.isnan(data.as_float_with_nan(frame)[:, 0]), [True, False, True]
     )
+    np.testing.assert_array_equal(
+        np.isnan(data.as_float_with_nan(frame, "nan")[:, 0]),
+        [False, False, True],
+    )
 
 
 def test_masked_errors_by_hand():
@@ -78,16 +94,78 @@ def test_masked_errors_by_hand():
     assert errors["mae"] == pytest.approx(2.5)
     assert errors["rmse"] == pytest.approx(np.sqrt((4 + 9) / 2))
     assert errors["mape"] == pytest.approx((0.2 + 0.15) / 2 * 100)
+    # Where a zero is a reading, it counts (but has no percentage error).
+    errors = metrics.masked_errors(prediction, target, missing="nan")
+    assert errors["mae"] == pytest.approx((2 + 99 + 3) / 3)
+    assert errors["mape"] == pytest.approx((0.2 + 0.15) / 2 * 100)
 
 
 def test_horizon_report_picks_the_right_steps():
     target = np.ones((2, 12, 3))
     prediction = np.ones((2, 12, 3))
     prediction[:, 2] += 1.0  # step 3 = 15 minutes
-    report = metrics.horizon_report(prediction, target)
+    report = metrics.horizon_report(prediction, target, (3, 6, 12), 5)
     assert report["15min"]["mae"] == 1.0
     assert report["30min"]["mae"] == report["60min"]["mae"] == 0.0
     assert report["average"]["mae"] == pytest.approx(1 / 12)
+    # 15-minute steps, 4 out: step 1 is 15 minutes, step 4 an hour.
+    report = metrics.horizon_report(
+        prediction[:, :4], target[:, :4], (1, 4), 15
+    )
+    assert list(report) == ["15min", "60min", "average"]
+    assert report["15min"]["mae"] == 0.0
+
+
+@pytest.mark.parametrize(
+    "settings, step, steps",
+    [
+        ({}, 5, (3, 6, 12)),
+        ({"output_steps": 4}, 15, (1, 2, 4)),
+        ({"horizons": [10, 20], "output_steps": 2}, 10, (1, 2)),
+        ({"horizons": [60], "output_steps": 1}, 60, (1,)),
+    ],
+)
+def test_horizons_in_minutes_become_steps(settings, step, steps):
+    assert TrafficConfig(**settings).horizon_steps(step) == steps
+
+
+@pytest.mark.parametrize(
+    "settings, step, message",
+    [
+        (
+            {},
+            10,
+            r"horizons=\[15, 30, 60\]: expected multiples of the series' "
+            r"10-minute step",
+        ),
+        ({"output_steps": 4}, 5, r"up to the 20 minutes of output_steps=4"),
+        ({"horizons": [30, 15]}, 5, "increasing positive whole minutes"),
+        ({"horizons": [0]}, 5, "increasing positive whole minutes"),
+    ],
+)
+def test_horizons_that_do_not_fit_the_forecast(settings, step, message):
+    with pytest.raises(ValueError, match=message):
+        TrafficConfig(**settings).horizon_steps(step)
+
+
+def test_pooled_errors_by_hand():
+    target = np.array([[10.0, 0.0], [20.0, 30.0]])
+    prediction = np.array([[12.0, 1.0], [17.0, 30.0]])
+    errors = metrics.pooled_errors(prediction, target)
+    error = prediction - target
+    assert errors["rmse"] == pytest.approx(np.sqrt(np.mean(error**2)))
+    assert errors["mae"] == pytest.approx(1.5)  # the zero counts
+    assert errors["accuracy"] == pytest.approx(1 - np.sqrt(14) / np.sqrt(1400))
+    assert errors["r2"] == pytest.approx(1 - 14 / np.sum((target - 15) ** 2))
+
+
+def test_input_mean_iterates_the_window_forward():
+    history = np.array([[[1.0], [2.0], [3.0]]])
+    forecast = baselines.input_mean(history, 3)
+    first = 2.0
+    second = (2 + 3 + first) / 3
+    third = (3 + first + second) / 3
+    np.testing.assert_allclose(forecast[0, :, 0], [first, second, third])
 
 
 def test_masked_errors_reject_mismatched_shapes():
@@ -117,6 +195,9 @@ def test_masked_mae_ignores_missing_targets():
     y_true = np.array([[10.0, 0.0, np.nan, 20.0]], "float32")
     y_pred = np.array([[11.0, 50.0, 50.0, 18.0]], "float32")
     assert float(to_numpy(masked_mae(y_true, y_pred))) == pytest.approx(1.5)
+    assert float(to_numpy(nan_masked_mae(y_true, y_pred))) == pytest.approx(
+        53 / 3
+    )
 
 
 def test_history_inputs_name_the_problem(series):
@@ -146,10 +227,13 @@ def test_forecast_plot_leaves_missing_readings_blank(series):
     drawn = figure.axes[0].lines[0].get_ydata()
     assert np.isnan(drawn[3]) and np.isnan(drawn[5])
     np.testing.assert_allclose(drawn[:3], history[sensor].iloc[:3])
+    # Where a zero is a reading, it is drawn.
+    figure = infer.plot_forecast(history, forecast, [sensor], missing="nan")
+    drawn = figure.axes[0].lines[0].get_ydata()
+    assert drawn[3] == 0.0 and np.isnan(drawn[5])
 
 
 def test_history_skip_lets_the_head_see_the_readings():
-    from attention_suite.apps.traffic.config import TrafficConfig
     from attention_suite.apps.traffic.model import build_attention_forecaster
 
     small = dict(

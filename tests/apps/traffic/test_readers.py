@@ -52,17 +52,21 @@ def check_speeds(speeds, expected):
 
 
 @pytest.mark.parametrize("name", ["los_speed.csv", "los_speed.csv.gz"])
-def test_tgcn_csv_gets_default_timestamps(tmp_path, rng, name):
+def test_tgcn_csv_is_dated_from_start_and_freq(tmp_path, rng, name):
     expected = speeds_frame(rng)
     lines = [",".join(SENSOR_IDS)] + [
         ",".join("" if np.isnan(v) else repr(float(v)) for v in row)
         for row in expected.to_numpy()
     ]
-    speeds = readers.read_speeds(write_csv(tmp_path / name, lines))
+    path = write_csv(tmp_path / name, lines)
+    speeds = readers.read_speeds(path, start="2012-03-01", freq="5min")
     check_speeds(speeds, expected)
-    assert speeds.index[0] == pd.Timestamp(readers.DEFAULT_START)
     assert speeds.iat[1, 0] == 0.0
     assert np.isnan(speeds.iat[2, 1])
+    # Without timestamps, nothing is assumed about the step or the start.
+    for options in ({}, {"start": "2012-03-01"}, {"freq": "5min"}):
+        with pytest.raises(ValueError, match=r"has no timestamps.*--freq"):
+            readers.read_speeds(path, **options)
 
 
 def test_tgcn_csv_timestamps_from_start_and_freq(tmp_path):
@@ -104,10 +108,12 @@ def test_npz_takes_the_feature_and_start(tmp_path, rng):
     data = rng.uniform(0, 500, size=(5, 4, 3))
     path = tmp_path / "pems08.npz"
     np.savez(path, data=data)
-    speeds = readers.read_speeds(path, start="2016-07-01", feature=2)
+    speeds = readers.read_speeds(
+        path, start="2016-07-01", freq="15min", feature=2
+    )
     assert list(speeds.columns) == ["0", "1", "2", "3"]
     assert speeds.index[0] == pd.Timestamp("2016-07-01")
-    assert speeds.index.freq == pd.Timedelta("5min")
+    assert speeds.index.freq == pd.Timedelta("15min")
     np.testing.assert_array_equal(
         speeds.to_numpy(), data[:, :, 2].astype(np.float32)
     )
@@ -223,31 +229,41 @@ def test_not_an_hdf5_file(tmp_path):
 @pytest.mark.parametrize(
     "arrays, kwargs, match",
     [
-        ({"data": np.zeros((4, 2, 3))}, {}, r"pass start="),
+        ({"data": np.zeros((4, 2, 3))}, {}, r"no timestamps"),
+        (
+            {"data": np.zeros((4, 2, 3))},
+            {"start": "2018-01-01"},
+            r"no timestamps",
+        ),
         (
             {"flow": np.zeros((4, 2, 3))},
-            {"start": "2018-01-01"},
+            {"start": "2018-01-01", "freq": "5min"},
             r"no array named",
         ),
         (
             {"data": np.zeros((4, 2))},
-            {"start": "2018-01-01"},
+            {"start": "2018-01-01", "freq": "5min"},
             r"shape \(4, 2\)",
         ),
         (
             {"data": np.zeros((0, 2, 3))},
-            {"start": "2018-01-01"},
+            {"start": "2018-01-01", "freq": "5min"},
             r"'data' is empty",
         ),
         (
             {"data": np.zeros((4, 2, 3))},
-            {"start": "2018-01-01", "feature": 3},
+            {"start": "2018-01-01", "freq": "5min", "feature": 3},
             r"feature=3 is out of range for 3 features",
         ),
         (
             {"data": np.zeros((4, 2, 3))},
-            {"start": "not a date"},
+            {"start": "not a date", "freq": "5min"},
             r"cannot make",
+        ),
+        (
+            {"data": np.zeros((4, 2, 3))},
+            {"start": "2018-01-01", "freq": "1M"},
+            r"freq='1M' is not a fixed step",
         ),
     ],
 )
@@ -264,6 +280,11 @@ def test_missing_mask():
     )
     np.testing.assert_array_equal(mask, [[True, True], [False, False]])
     assert mask.dtype == bool
+    # Where a zero is a real reading, only NaN is missing.
+    mask = readers.missing_mask(np.array([0.0, np.nan, 3.0]), "nan")
+    np.testing.assert_array_equal(mask, [False, True, False])
+    with pytest.raises(ValueError, match=r"missing='zero'"):
+        readers.missing_mask(mask, "zero")
 
 
 def write_dcrnn_pickle(path, sensor_ids, adjacency, protocol):
@@ -391,9 +412,23 @@ def test_dataset_paths(tmp_path):
     assert readers.dataset_paths("los_loop", tmp_path) == (
         str(folder / "los_speed.csv.gz"),
         str(folder / "los_adj.csv"),
+        {"start": "2012-03-01 00:00", "freq": "5min"},
     )
     with pytest.raises(ValueError, match=r"Unknown traffic dataset 'metr'"):
         readers.dataset_paths("metr", tmp_path)
+    # The downloadable sets say how to get them.
+    with pytest.raises(FileNotFoundError, match=r"attn data fetch pems-bay"):
+        readers.dataset_paths("pems-bay", tmp_path)
+
+
+def test_timestamps_must_agree_with_start_and_freq(tmp_path, rng):
+    path = tmp_path / "speeds.csv"
+    speeds_frame(rng, freq="15min").to_csv(path)
+    readers.read_speeds(path, start="2012-03-01", freq="15min")
+    with pytest.raises(ValueError, match=r"15min apart, not freq=5min"):
+        readers.read_speeds(path, freq="5min")
+    with pytest.raises(ValueError, match=r"start at 2012-03-01 00:00:00, not"):
+        readers.read_speeds(path, start="2012-03-02")
 
 
 def pickled_sensor_ids(path):
@@ -404,8 +439,10 @@ def pickled_sensor_ids(path):
 
 def test_real_data():
     data_dir = real_data_dir()
-    speeds_path, adjacency_path = readers.dataset_paths("los_loop", data_dir)
-    speeds = readers.read_speeds(speeds_path)
+    speeds_path, adjacency_path, options = readers.dataset_paths(
+        "los_loop", data_dir
+    )
+    speeds = readers.read_speeds(speeds_path, **options)
     assert speeds.shape == (2016, 207)
     assert speeds.index[0] == pd.Timestamp("2012-03-01 00:00")
     assert speeds.index.freq == pd.Timedelta("5min")
