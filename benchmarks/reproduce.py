@@ -33,6 +33,7 @@ import measure
 import pandas as pd
 
 from attention_suite.apps.common.atomic import atomic_write_json
+from attention_suite.apps.common.paths import DATA_ENV
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -146,6 +147,32 @@ def read_json(path):
         return json.load(file)
 
 
+def portable(record, data_dir):
+    """`record` with the data directory in its paths written as a variable.
+
+    A run records where it read its data (e.g. traffic's `speeds_path`);
+    the results file says `$ATTN_DATA_DIR/traffic/...` instead of this
+    machine's directory.
+
+    Args:
+        record: a JSON-like value.
+        data_dir: the data directory, or None.
+
+    Returns:
+        The same value with every string under `data_dir` rewritten.
+    """
+    if not data_dir:
+        return record
+    root = os.path.abspath(data_dir).rstrip(os.sep) + os.sep
+    if isinstance(record, dict):
+        return {key: portable(value, data_dir) for key, value in record.items()}
+    if isinstance(record, list):
+        return [portable(value, data_dir) for value in record]
+    if isinstance(record, str) and record.startswith(root):
+        return f"${DATA_ENV}/" + record[len(root) :]
+    return record
+
+
 def reproduce(
     name, run_dir, data=None, data_dir=None, overrides=(), train_args=()
 ):
@@ -191,7 +218,10 @@ def reproduce(
         "overrides": list(overrides),
         "wall_seconds": seconds,
         "config": read_json(os.path.join(run_dir, "config.json")),
-        "run": read_json(os.path.join(run_dir, "run.json")),
+        "run": portable(
+            read_json(os.path.join(run_dir, "run.json")),
+            data_dir or os.environ.get(DATA_ENV),
+        ),
         "history": histories(run_dir),
         **scores,
         "machine": measure.machine_info(),

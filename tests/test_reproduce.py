@@ -2,6 +2,7 @@
 behind it (commit, commands, config, history, metrics, machine)."""
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -34,6 +35,7 @@ def test_reproduce_records_the_provenance_of_a_figure(tmp_path):
             adjacency,
         ],
         cwd=REPO,
+        env=dict(os.environ, ATTN_DATA_DIR=str(tmp_path / "data")),
         capture_output=True,
         text=True,
         timeout=900,
@@ -50,6 +52,9 @@ def test_reproduce_records_the_provenance_of_a_figure(tmp_path):
     assert results["overrides"] == TRAFFIC_TINY
     assert results["config"]["epochs"] == 1
     assert results["run"]["train_seconds"] > 0
+    # Paths in the data directory are written as the variable, not as this
+    # machine's directory.
+    assert results["run"]["speeds_path"] == "$ATTN_DATA_DIR/speeds.csv"
     assert results["history"] and all(
         len(epochs) == 1 for epochs in results["history"].values()
     )

@@ -20,6 +20,26 @@ from attention_suite.apps.traffic.synthetic import demo_series
 from attention_suite.apps.traffic.train import load_run
 
 SENSORS = 6
+# The rows of every report of a run with the attention model.
+METHODS = ["attention", "gru", "last_value", "historical_average"]
+# How the PEMS-style test file is read: 15-minute steps from 1 July 2016.
+PEMS_DATES = ["--start", "2016-07-01", "--freq", "15min"]
+
+
+def pems_train(root, run, feature, *extra):
+    """`attn traffic train` arguments for the PEMS-style file in `root`."""
+    return [
+        "traffic",
+        "train",
+        "--data",
+        str(root / "PEMS08.npz"),
+        *PEMS_DATES,
+        "--feature",
+        str(feature),
+        *extra,
+        "--out",
+        run,
+    ]
 
 
 def settings(*extra):
@@ -98,12 +118,7 @@ def test_metr_la_layout_trains_and_evaluates(metr_la_run):
     assert run_info["read_options"] == {}
     assert main(["traffic", "evaluate", "--run", metr_la_run]) == 0
     report = read_json(os.path.join(metr_la_run, "metrics.json"))
-    assert list(report) == [
-        "attention",
-        "gru",
-        "last_value",
-        "historical_average",
-    ]
+    assert list(report) == METHODS
     for rows in report.values():
         assert list(rows) == ["15min", "30min", "45min", "60min", "average"]
         assert np.isfinite(rows["60min"]["mae"])
@@ -119,12 +134,7 @@ def test_tgcn_protocol_pools_the_steps_of_the_last_fifth(metr_la_run, capsys):
     out = capsys.readouterr().out
     assert "accuracy" in out and "metrics_tgcn.json" in out
     report = read_json(os.path.join(metr_la_run, "metrics_tgcn.json"))
-    assert list(report) == [
-        "attention",
-        "gru",
-        "last_value",
-        "historical_average",
-    ]
+    assert list(report) == METHODS
     _, run_info, model = load_run(metr_la_run)
     # Recompute the model's 30-minute row the T-GCN way, by hand.
     series = pd.read_hdf(run_info["speeds_path"])
@@ -155,22 +165,9 @@ def test_pems_layout_at_15_minutes_with_a_4_step_horizon(
     pems_layout, tmp_path, capsys
 ):
     run = str(tmp_path / "run")
-    args = [
-        "traffic",
-        "train",
-        "--data",
-        str(pems_layout / "PEMS08.npz"),
-        "--adjacency",
-        str(pems_layout / "PEMS08.csv"),
-        "--start",
-        "2016-07-01",
-        "--freq",
-        "15min",
-        "--feature",
-        "0",
-        "--out",
-        run,
-    ]
+    args = pems_train(
+        pems_layout, run, 0, "--adjacency", str(pems_layout / "PEMS08.csv")
+    )
     tiny = settings("input_steps=4", "output_steps=4", "missing=nan")
     assert main(args + tiny + ["--set", "model=gru"]) == 0
     config, run_info, model = load_run(run)
@@ -213,20 +210,7 @@ def test_pems_layout_at_15_minutes_with_a_4_step_horizon(
 
 def test_time_of_day_slots_follow_the_step(pems_layout, tmp_path):
     run = str(tmp_path / "run")
-    args = [
-        "traffic",
-        "train",
-        "--data",
-        str(pems_layout / "PEMS08.npz"),
-        "--start",
-        "2016-07-01",
-        "--freq",
-        "15min",
-        "--feature",
-        "2",
-        "--out",
-        run,
-    ]
+    args = pems_train(pems_layout, run, 2)
     assert main(args + settings("output_steps=4", "epochs=1")) == 0
     _, _, model = load_run(run)
     slots = model.get_layer("time_of_day_embedding").embeddings.shape[0]
@@ -248,7 +232,6 @@ def test_bad_inputs_fail_in_one_line(
     out = ["--out", str(tmp_path / "run")]
     h5 = ["--data", str(metr_la_layout / "metr-la.h5")]
     npz = ["--data", str(pems_layout / "PEMS08.npz")]
-    dated = ["--start", "2016-07-01", "--freq", "15min"]
     train = ["traffic", "train"]
     assert "5min apart, not freq=15min" in error_line(
         capsys, train + h5 + ["--freq", "15min"] + out
@@ -258,10 +241,10 @@ def test_bad_inputs_fail_in_one_line(
         "15-minute step"
     ) in error_line(
         capsys,
-        train + npz + dated + ["--set", "horizons=[20]"] + out,
+        train + npz + PEMS_DATES + ["--set", "horizons=[20]"] + out,
     )
     assert "feature=3 is out of range for 3 features" in error_line(
-        capsys, train + npz + dated + ["--feature", "3"] + out
+        capsys, train + npz + PEMS_DATES + ["--feature", "3"] + out
     )
     assert "has no timestamps" in error_line(capsys, train + npz + out)
     assert "a window needs 400" in error_line(
