@@ -28,6 +28,7 @@ COMMANDS = (
     "attention_suite.apps.summarization.cli",
     "attention_suite.apps.qa.cli",
     "attention_suite.apps.traffic.cli",
+    "attention_suite.apps.client",
 )
 
 

@@ -1,6 +1,7 @@
 """Test helpers: NumPy conversion, per-backend gradients, the data directory,
 a tiny run through the command line."""
 
+import json
 import os
 import pathlib
 
@@ -9,6 +10,8 @@ import numpy as np
 import pytest
 
 from attention_suite.apps.cli import main
+from attention_suite.apps.common.audit import audit_ops
+from attention_suite.apps.common.serving_notes import signatures
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 
@@ -106,6 +109,34 @@ def gradients(layer, call, inputs):
     for v in variables:
         v.value.grad = None
     return split(grads)
+
+
+def assert_servable(model_dir, app, text_ops):
+    """Asserts an export passes the op audit and documents itself.
+
+    Args:
+        model_dir: the exported version directory.
+        app: the TF Serving model name.
+        text_ops: whether the graph should need `tensorflow_text` ops.
+
+    Returns:
+        The export's `OpAudit`.
+    """
+    audit = audit_ops(model_dir)
+    assert audit.problems() == []
+    assert bool(audit.text) == text_ops
+    with open(os.path.join(model_dir, "SERVING.md"), encoding="utf-8") as f:
+        notes = f.read()
+    version = os.path.basename(model_dir)
+    assert notes.startswith(f"# `{app}`, version {version}")
+    assert f"/v1/models/{app}/versions/{version}:predict" in notes
+    if text_ops:
+        assert f"from {audit.min_serving_version} on" in notes
+    # The example request names exactly the signature's inputs.
+    body = json.loads(notes.split("<<'EOF'\n")[1].split("\nEOF")[0])
+    inputs = signatures(model_dir)["serving_default"]["inputs"]
+    assert sorted(body["inputs"]) == sorted(inputs)
+    return audit
 
 
 def train_evaluate_export(command, train_args, settings, root, app, version):

@@ -209,18 +209,26 @@ def add_progress_option(parser):
     )
 
 
-def add_serving_verbs(verbs, app, export_handler, describe, imports=()):
-    """Adds `export` (`--run`, `--model-version`, `--base`, `--overwrite`)
-    and `serve-check` (`--model`).
+def add_serving_verbs(verbs, command, app, export_module, noun, describe):
+    """Adds `export` and `serve-check`.
+
+    `export` (`--run`, `--model-version`, `--base`, `--overwrite`, `--keep`)
+    writes `saved_models/<app>/<N>/` (by default the next free version) with
+    `<export_module>.export_and_verify`, and fails unless a fresh TensorFlow
+    process answers like `predict`; `serve-check` (`--model`) replays the
+    version's warm-up requests in a fresh process, prints the answers, then
+    the p50/p99 latency at each of `--batch-sizes`.
 
     Args:
         verbs: the app's sub-parsers action.
+        command: the app's command (e.g. `"translate"`).
         app: the app's directory under `saved_models/`.
-        export_handler: run by `export`.
+        export_module: the module with `export_and_verify(run, path,
+            overwrite)` returning `(path, mismatches)`, and `IMPORTS`, the
+            modules the serving process needs besides TensorFlow.
+        noun: what the app produces, plural (e.g. `"translations"`).
         describe: maps one warm-up response (a dict of NumPy outputs) to
             the lines `serve-check` prints for it.
-        imports: modules the serving process needs besides TensorFlow
-            (e.g. `"tensorflow_text"`).
     """
     export = verbs.add_parser(
         "export", help=f"write saved_models/{app}/<version>/"
@@ -228,11 +236,10 @@ def add_serving_verbs(verbs, app, export_handler, describe, imports=()):
     add_run_option(export)
     export.add_argument(
         "--model-version",
-        required=True,
         type=int,
         metavar="N",
         help="model version to write, a positive integer (the directory "
-        "name TF Serving loads)",
+        "name TF Serving loads; default: one above the newest)",
     )
     export.add_argument(
         "--base",
@@ -245,7 +252,21 @@ def add_serving_verbs(verbs, app, export_handler, describe, imports=()):
         action="store_true",
         help="replace the version if it exists (default: fail)",
     )
-    export.set_defaults(handler=export_handler)
+    export.add_argument(
+        "--keep",
+        type=int,
+        metavar="K",
+        help="then remove all but the newest K complete versions",
+    )
+    export.set_defaults(
+        handler=functools.partial(
+            _export,
+            command=command,
+            app=app,
+            export_module=export_module,
+            noun=noun,
+        )
+    )
     check = verbs.add_parser(
         "serve-check",
         help="serve the warm-up requests in a fresh TF-only process",
@@ -255,20 +276,89 @@ def add_serving_verbs(verbs, app, export_handler, describe, imports=()):
         required=True,
         help="exported version directory (saved_models/<app>/<version>)",
     )
+    check.add_argument(
+        "--batch-sizes",
+        type=int,
+        nargs="+",
+        default=[1, 32],
+        metavar="B",
+        help="batch sizes to time after the warm-up (default: 1 32)",
+    )
+    check.add_argument(
+        "--seconds",
+        type=float,
+        default=5.0,
+        help="seconds of timed calls per batch size (default: 5)",
+    )
     check.set_defaults(
         handler=functools.partial(
-            _serve_check, describe=describe, imports=imports
+            _serve_check, describe=describe, export_module=export_module
         )
     )
 
 
-def _serve_check(args, describe, imports):
-    from attention_suite.apps.common.verify import serve_check
+def _export(args, command, app, export_module, noun):
+    code = export_elsewhere(args, command)
+    if code is not None:
+        return code
+    from attention_suite.apps.common.export import keep_newest, version_path
+    from attention_suite.apps.common.verify import ServingError
 
+    if args.keep is not None and args.keep < 1:
+        raise ValueError(f"--keep must be at least 1, received {args.keep}.")
+    module = importlib.import_module(export_module)
+    path, mismatches = module.export_and_verify(
+        args.run,
+        version_path(args.base, app, args.model_version),
+        overwrite=args.overwrite,
+    )
+    if mismatches:
+        raise ServingError(
+            "The SavedModel, served in a fresh process, gives other "
+            f"{noun} than `attn {command} predict`: {mismatches[:3]}"
+        )
+    process = " + ".join(("TensorFlow",) + tuple(module.IMPORTS))
+    print(
+        f"Exported to {path}; a fresh {process} process gives the same "
+        f"{noun} as `attn {command} predict`. Serving notes: "
+        f"{os.path.join(path, 'SERVING.md')}"
+    )
+    if args.keep:
+        removed = keep_newest(args.base, app, args.keep)
+        if removed:
+            print(f"Removed old versions {removed} (--keep {args.keep}).")
+    return 0
+
+
+def _serve_check(args, describe, export_module):
+    import numpy as np
+
+    from attention_suite.apps.common.export import read_warmup_requests
+    from attention_suite.apps.common.verify import (
+        measure_latency,
+        serve_check,
+    )
+
+    if min(args.batch_sizes) < 1 or args.seconds <= 0:
+        raise ValueError("--batch-sizes and --seconds must be positive.")
+    imports = importlib.import_module(export_module).IMPORTS
     for i, outputs in enumerate(serve_check(args.model, imports=imports)):
         for line in describe(outputs):
             print(f"warm-up request {i}: {line}")
     print(f"{args.model} serves its warm-up requests in a fresh process.")
+    latency = measure_latency(
+        args.model,
+        read_warmup_requests(args.model)[0],
+        args.batch_sizes,
+        imports=imports,
+        seconds=args.seconds,
+    )
+    for size, seconds in latency.items():
+        p50, p99 = np.percentile(seconds, [50, 99]) * 1000
+        print(
+            f"latency at batch {size}: p50 {p50:.1f} ms, p99 {p99:.1f} ms "
+            f"({len(seconds)} calls after warm-up)"
+        )
     return 0
 
 
@@ -295,68 +385,43 @@ def export_elsewhere(args, command):
     return reexec_under_tensorflow(
         "attention_suite.apps.cli",
         (["--verbose"] if args.verbose else [])
-        + [
-            command,
-            "export",
-            "--run",
-            args.run,
-            "--model-version",
-            str(args.model_version),
-            "--base",
-            args.base,
-        ]
+        + [command, "export", "--run", args.run, "--base", args.base]
+        + (
+            ["--model-version", str(args.model_version)]
+            if args.model_version is not None
+            else []
+        )
+        + (["--keep", str(args.keep)] if args.keep is not None else [])
         + (["--overwrite"] if args.overwrite else []),
     )
 
 
-def add_text_serving_verbs(verbs, command, app, export_module, output, noun):
-    """`export` and `serve-check` for a strings-in, strings-out app.
-
-    `export` writes the SavedModel and fails unless a fresh TensorFlow
-    process (plus `tensorflow_text`) answers like `predict`; `serve-check`
-    prints the `output` strings of the warm-up requests.
+def file_or_text(item):
+    """An input named on the command line: a file's bytes, or the text.
 
     Args:
-        verbs: the app's sub-parsers action.
-        command: the app's command (e.g. `"translate"`).
-        app: the app's directory under `saved_models/`.
-        export_module: the module with `export_and_verify(run, path,
-            overwrite)` (imported when `export` runs).
-        output: the `serving_default` string output.
-        noun: what the app produces, plural (e.g. `"translations"`).
+        item: a path or the text itself.
+
+    Returns:
+        The file's bytes when `item` names a file, else `item`.
     """
+    if os.path.isfile(item):
+        with open(item, "rb") as f:
+            return f.read()
+    return item
 
-    def export(args):
-        code = export_elsewhere(args, command)
-        if code is not None:
-            return code
-        import importlib
 
-        from attention_suite.apps.common.export import version_path
-        from attention_suite.apps.common.verify import ServingError
+def describe_strings(output):
+    """A `serve-check` describer that prints one string output per line.
 
-        path, mismatches = importlib.import_module(
-            export_module
-        ).export_and_verify(
-            args.run,
-            version_path(args.base, app, args.model_version),
-            overwrite=args.overwrite,
-        )
-        if mismatches:
-            raise ServingError(
-                "The SavedModel, served in a fresh process, gives other "
-                f"{noun} than `attn {command} predict`: {mismatches[:3]}"
-            )
-        print(
-            f"Exported to {path}; a fresh TensorFlow process (plus "
-            f"tensorflow_text for the SentencePiece ops) gives the same {noun} "
-            f"as `attn {command} predict`."
-        )
-        return 0
+    Args:
+        output: the `serving_default` string output (e.g. `"translation"`).
+
+    Returns:
+        A function of one response's outputs returning its lines.
+    """
 
     def describe(outputs):
         return [text.decode("utf-8") for text in outputs[output]]
 
-    add_serving_verbs(
-        verbs, app, export, describe, imports=("tensorflow_text",)
-    )
+    return describe

@@ -15,7 +15,7 @@ import tempfile
 import numpy as np
 
 _CHILD = r"""
-import json, sys
+import json, sys, time
 import numpy as np
 import tensorflow as tf
 for name in json.loads(sys.argv[4]):
@@ -37,6 +37,25 @@ for i in range(count):
         outputs[f"{i}/{name}"] = (
             value.astype(bytes) if value.dtype == object else value
         )
+timing = json.loads(sys.argv[5])
+for size in timing["batch_sizes"]:
+    # The first request's rows, repeated to `size` rows.
+    inputs = {
+        key[2:]: tf.constant(np.take(
+            requests[key], np.arange(size) % len(requests[key]), axis=0))
+        for key in requests.files if key.startswith("0/")
+    }
+    signature(**inputs)
+    seconds, start = [], time.perf_counter()
+    while len(seconds) < timing["min_calls"] or (
+        len(seconds) < timing["max_calls"]
+        and time.perf_counter() - start < timing["seconds"]
+    ):
+        begin = time.perf_counter()
+        for value in signature(**inputs).values():
+            value.numpy()
+        seconds.append(time.perf_counter() - begin)
+    outputs[f"latency/{size}"] = np.array(seconds)
 forbidden = sorted(m for m in sys.modules if m.startswith("attention_suite"))
 if forbidden:
     sys.exit(f"the serving process imported {forbidden[:5]}")
@@ -67,7 +86,7 @@ class ServingError(RuntimeError):
         self.details = details
 
 
-def _exception_of(stderr):
+def exception_of(stderr):
     """The exception a Python process died of, on one line.
 
     Args:
@@ -107,6 +126,52 @@ def run_saved_model(
         ServingError: the child failed; its exception is in the message,
             the end of its stderr in `details`.
     """
+    outputs, _ = _serve(export_dir, requests, signature, imports)
+    return outputs
+
+
+def measure_latency(
+    export_dir, request, batch_sizes=(1, 32), imports=(), seconds=5.0
+):
+    """Times `serving_default` in a fresh TensorFlow-only process.
+
+    Each batch is the request's rows repeated to the batch size; after one
+    untimed call at that shape, calls are timed (outputs fetched) until
+    `seconds` have passed, at least 5 and at most 200 of them.
+
+    Args:
+        export_dir: the SavedModel directory.
+        request: a dict mapping input name to a NumPy array (batch first).
+        batch_sizes: the batch sizes to time.
+        imports: extra modules the child imports (e.g. `"tensorflow_text"`).
+        seconds: the time to spend per batch size.
+
+    Returns:
+        A dict mapping batch size to a NumPy array of call times in seconds.
+
+    Raises:
+        ServingError: the child failed.
+    """
+    timing = {
+        "batch_sizes": list(batch_sizes),
+        "seconds": seconds,
+        "min_calls": 5,
+        "max_calls": 200,
+    }
+    _, latency = _serve(
+        export_dir, [request], "serving_default", imports, timing
+    )
+    return latency
+
+
+def _serve(export_dir, requests, signature, imports, timing=None):
+    """`run_saved_model`, and the call times of `measure_latency`.
+
+    Returns:
+        `(outputs, latency)`: the outputs per request, and a dict mapping
+        batch size to call times (empty without `timing`).
+    """
+    timing = timing or {"batch_sizes": []}
     with tempfile.TemporaryDirectory() as tmp:
         arrays = {"count": np.array(len(requests))}
         for i, inputs in enumerate(requests):
@@ -127,6 +192,7 @@ def run_saved_model(
                 signature,
                 tmp,
                 json.dumps(list(imports)),
+                json.dumps(timing),
             ],
             cwd=tmp,
             env=env,
@@ -136,10 +202,13 @@ def run_saved_model(
         if result.returncode != 0:
             raise ServingError(
                 f"Serving {export_dir} in a fresh process failed: "
-                f"{_exception_of(result.stderr)}",
+                f"{exception_of(result.stderr)}",
                 details=result.stderr[-3000:],
             )
         outputs = np.load(os.path.join(tmp, "outputs.npz"))
+        latency = {
+            size: outputs[f"latency/{size}"] for size in timing["batch_sizes"]
+        }
         return [
             {
                 key.split("/", 1)[1]: outputs[key]
@@ -147,7 +216,7 @@ def run_saved_model(
                 if key.startswith(f"{i}/")
             }
             for i in range(len(requests))
-        ]
+        ], latency
 
 
 def serve_check(export_dir, imports=()):
@@ -165,40 +234,6 @@ def serve_check(export_dir, imports=()):
     return run_saved_model(
         export_dir, read_warmup_requests(export_dir), imports=imports
     )
-
-
-def graph_ops(export_dir):
-    """The ops of a SavedModel's serving graph and any device pins in it.
-
-    TensorFlow's own checkpoint functions (`__inference__traced_save*` /
-    `_traced_restore*`) always run on the CPU and are left out.
-
-    Args:
-        export_dir: the SavedModel directory.
-
-    Returns:
-        `(ops, pinned)`: the set of op types, and a sorted list of
-        `"op@device"` for the serving ops placed on a fixed device.
-    """
-    from tensorflow.core.protobuf import saved_model_pb2
-
-    model = saved_model_pb2.SavedModel()
-    with open(os.path.join(export_dir, "saved_model.pb"), "rb") as f:
-        model.ParseFromString(f.read())
-    ops, pinned = set(), set()
-    for graph in model.meta_graphs:
-        nodes = [("", n) for n in graph.graph_def.node] + [
-            (function.signature.name, n)
-            for function in graph.graph_def.library.function
-            for n in function.node_def
-        ]
-        for owner, node in nodes:
-            if "_traced_save" in owner or "_traced_restore" in owner:
-                continue
-            ops.add(node.op)
-            if node.device and node.op != "Const":
-                pinned.add(f"{node.op}@{node.device}")
-    return ops, sorted(pinned)
 
 
 def string_array(texts):

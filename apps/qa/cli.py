@@ -1,7 +1,5 @@
 """`attn qa <verb>`: train, evaluate, predict, export, serve-check."""
 
-import os
-
 from attention_suite.apps.common import commands
 
 
@@ -15,18 +13,27 @@ def _evaluate(args):
     return 0
 
 
-def _read_context(item):
-    """The context named on the command line: a file's bytes, or the text."""
-    if os.path.isfile(item):
-        with open(item, "rb") as f:
-            return f.read()
-    return item
+def answer_line(question, found):
+    """How `predict` and `attn client qa` print one answer.
+
+    Args:
+        question: the question.
+        found: a dict with `answer`, `start`, `end` (character offsets into
+            the context) and `score`.
+
+    Returns:
+        `question<TAB>answer<TAB>[start, end)<TAB>score S`.
+    """
+    return (
+        f"{question}\t{found['answer']}\t[{found['start']}, {found['end']})"
+        f"\tscore {found['score']:.3f}"
+    )
 
 
 def _predict(args):
     from attention_suite.apps.qa import infer, train
 
-    context = _read_context(args.context)
+    context = commands.file_or_text(args.context)
     if not (
         context.decode("utf-8", "replace")
         if isinstance(context, bytes)
@@ -43,10 +50,7 @@ def _predict(args):
     for question, found in zip(
         questions, reader.answer([context] * len(questions), questions)
     ):
-        print(
-            f"{question}\t{found['answer']}\t[{found['start']}, {found['end']})"
-            f"\tscore {found['score']:.3f}"
-        )
+        print(answer_line(question, found))
     if args.plot:
         from attention_suite.apps.common.plotting import (
             plot_attention,
@@ -64,30 +68,6 @@ def _predict(args):
         )
         save_figure(ax.figure, args.plot)
         print(f"Attention written to {args.plot}")
-    return 0
-
-
-def _export(args):
-    code = commands.export_elsewhere(args, "qa")
-    if code is not None:
-        return code
-    from attention_suite.apps.common.export import version_path
-    from attention_suite.apps.qa.export import export_and_verify
-
-    path, mismatches = export_and_verify(
-        args.run,
-        version_path(args.base, "qa", args.model_version),
-        overwrite=args.overwrite,
-    )
-    if mismatches:
-        raise RuntimeError(
-            "The SavedModel, served in a fresh process, answers otherwise than "
-            f"`attn qa predict`: {mismatches[:3]}"
-        )
-    print(
-        f"Exported to {path}; a fresh TensorFlow process (plus tensorflow_text "
-        "for the WordPiece op) gives the same answers as `attn qa predict`."
-    )
     return 0
 
 
@@ -154,5 +134,10 @@ def add_parser(subparsers):
     predict.set_defaults(handler=_predict)
 
     commands.add_serving_verbs(
-        verbs, "qa", _export, _describe, imports=("tensorflow_text",)
+        verbs,
+        "qa",
+        "qa",
+        "attention_suite.apps.qa.export",
+        "answers",
+        _describe,
     )

@@ -18,6 +18,8 @@ from attention_suite.apps.qa import infer
 from attention_suite.apps.qa.train import load_run
 
 OUTPUTS = ("answer", "start", "end", "score")
+# Modules a serving process imports besides TensorFlow (for the ops).
+IMPORTS = ("tensorflow_text",)
 # Inputs the export is checked on besides the run's test samples: an empty
 # question, an empty context, a question the context cannot answer, a
 # 100,000-character context, bytes that are not UTF-8, emoji.
@@ -101,7 +103,7 @@ def export_and_verify(run_dir, path, overwrite=False):
         overwrite=overwrite,
     )
     served = run_saved_model(
-        path, [_request(*pair) for pair in pairs], imports=("tensorflow_text",)
+        path, [_request(*pair) for pair in pairs], imports=IMPORTS
     )
     mismatches = [
         (pair, p, {k: s[k].tolist() for k in OUTPUTS})

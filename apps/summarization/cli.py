@@ -1,6 +1,5 @@
 """`attn summarize <verb>`: train, evaluate, predict, export, serve-check."""
 
-import os
 import sys
 
 from attention_suite.apps.common import commands
@@ -19,20 +18,14 @@ def _evaluate(args):
     return 0
 
 
-def _read_input(item):
-    """A document named on the command line: a file's text, or the text."""
-    if os.path.isfile(item):
-        with open(item, "rb") as f:
-            return f.read()
-    return item
-
-
 def _predict(args):
     from attention_suite.apps.summarization import infer, train
 
     config, _, tokenizer, model = train.load_run(args.run)
     summarizer = infer.Summarizer(model, tokenizer, config)
-    documents = [_read_input(item) for item in args.input] or [sys.stdin.read()]
+    documents = [commands.file_or_text(item) for item in args.input] or [
+        sys.stdin.read()
+    ]
     if args.plot:
         from attention_suite.apps.common.plotting import (
             plot_attention,
@@ -99,11 +92,11 @@ def add_parser(subparsers):
     predict.add_argument("input", nargs="*", help="files or texts to summarize")
     predict.set_defaults(handler=_predict)
 
-    commands.add_text_serving_verbs(
+    commands.add_serving_verbs(
         verbs,
         "summarize",
         "summarization",
         "attention_suite.apps.summarization.export",
-        "summary",
         "summaries",
+        commands.describe_strings("summary"),
     )

@@ -23,6 +23,8 @@ from attention_suite.apps.summarization import infer
 from attention_suite.apps.summarization.train import load_run
 
 SIGNATURE_INPUT = "text"
+# Modules a serving process imports besides TensorFlow (for the ops).
+IMPORTS = ("tensorflow_text",)
 # Inputs a server must survive; each gets a summary (maybe empty).
 HARD_INPUTS = (
     "",

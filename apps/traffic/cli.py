@@ -81,34 +81,6 @@ def _predict(args):
     return 0
 
 
-def _export(args):
-    code = commands.export_elsewhere(args, "traffic")
-    if code is not None:
-        return code
-    from attention_suite.apps.common.export import version_path
-    from attention_suite.apps.common.verify import ServingError
-    from attention_suite.apps.traffic.export import (
-        TOLERANCE,
-        export_and_verify,
-    )
-
-    path, mismatches = export_and_verify(
-        args.run,
-        version_path(args.base, "traffic", args.model_version),
-        overwrite=args.overwrite,
-    )
-    if mismatches:
-        raise ServingError(
-            "The SavedModel, served in a fresh process, forecasts otherwise "
-            f"than the Keras model: (window, difference) {mismatches[:3]}"
-        )
-    print(
-        f"Exported to {path}; a fresh TensorFlow-only process reproduces the "
-        f"Keras forecasts (within {TOLERANCE})."
-    )
-    return 0
-
-
 def _describe(outputs):
     return [", ".join(f"{k} {tuple(v.shape)}" for k, v in outputs.items())]
 
@@ -199,4 +171,11 @@ def add_parser(subparsers):
     )
     predict.set_defaults(handler=_predict)
 
-    commands.add_serving_verbs(verbs, "traffic", _export, _describe)
+    commands.add_serving_verbs(
+        verbs,
+        "traffic",
+        "traffic",
+        "attention_suite.apps.traffic.export",
+        "forecasts",
+        _describe,
+    )

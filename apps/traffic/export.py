@@ -27,6 +27,8 @@ from attention_suite.apps.traffic.train import load_run, load_split
 # The largest difference allowed between a served and a Keras forecast, in
 # reading units.
 TOLERANCE = 1e-3
+# Modules a serving process imports besides TensorFlow (for the ops).
+IMPORTS = ()
 
 
 def serving_archive(model, config, num_nodes):

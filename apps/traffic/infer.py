@@ -71,6 +71,25 @@ def forecast_frame(model, series, config, run_info):
         series, sensors, config.input_steps, config.missing
     )
     forecast = np.asarray(model.predict(inputs, verbose=0))[0]
+    return forecast_table(forecast, sensors, last, run_info["freq"])
+
+
+def forecast_table(forecast, sensors, last, step):
+    """One window's forecast as a timestamps x sensors table.
+
+    Args:
+        forecast: array `(output_steps, sensors)`.
+        sensors: the sensor ids, in model order.
+        last: the time of the last history step.
+        step: the step between rows (a pandas frequency or `Timedelta`).
+
+    Returns:
+        A DataFrame indexed by the forecast timestamps, one column per sensor.
+
+    Raises:
+        ValueError: the forecast is not finite everywhere (never written as
+            empty cells).
+    """
     if not np.isfinite(forecast).all():
         bad = sorted(
             {sensors[i] for i in np.nonzero(~np.isfinite(forecast))[1]}
@@ -79,7 +98,7 @@ def forecast_frame(model, series, config, run_info):
             f"The forecast is not a number for sensor(s) {bad[:5]}: check "
             "the history for readings the model cannot use."
         )
-    step = pd.Timedelta(run_info["freq"])
+    step = pd.Timedelta(step)
     index = pd.date_range(last + step, periods=forecast.shape[0], freq=step)
     return pd.DataFrame(
         forecast, index=pd.Index(index, name="timestamp"), columns=list(sensors)

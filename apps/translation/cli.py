@@ -85,11 +85,11 @@ def add_parser(subparsers):
     )
     predict.set_defaults(handler=_predict)
 
-    commands.add_text_serving_verbs(
+    commands.add_serving_verbs(
         verbs,
         "translate",
         "translation",
         "attention_suite.apps.translation.export",
-        "translation",
         "translations",
+        commands.describe_strings("translation"),
     )

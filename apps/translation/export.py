@@ -21,6 +21,8 @@ from attention_suite.apps.translation import infer
 from attention_suite.apps.translation.train import load_run
 
 SIGNATURE_INPUT = "text"
+# Modules a serving process imports besides TensorFlow (for the ops).
+IMPORTS = ("tensorflow_text",)
 # Inputs a server must survive; each gets a translation (maybe empty).
 HARD_INPUTS = (
     "",

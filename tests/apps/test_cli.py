@@ -1,12 +1,17 @@
 """Tests of the `attn` command line, run the way a user runs it."""
 
 import argparse
+import io
+import json
 import math
 import os
 import re
+import socket
 import subprocess
 import sys
 
+import numpy as np
+import pandas as pd
 import pytest
 
 from attention_suite.apps.cli import build_parser
@@ -323,13 +328,13 @@ def test_every_option_has_help():
 def test_export_takes_a_model_version_and_attn_version_is_the_program(
     tmp_path,
 ):
-    args = build_parser().parse_args(
-        ["qa", "export", "--run", "r", "--model-version", "3"]
-    )
+    parse = build_parser().parse_args
+    assert parse(["qa", "export", "--run", "r"]).model_version is None
+    args = parse(["qa", "export", "--run", "r", "--model-version", "3"])
     assert args.model_version == 3
     run = attn("qa", "export", "--run", "r", "--version", "3", cwd=tmp_path)
     assert run.returncode == 2
-    assert "--model-version" in run.stderr
+    assert "unrecognized arguments: --version 3" in run.stderr
     run = attn("--version", cwd=tmp_path)
     assert run.returncode == 0
     assert run.stdout.startswith("attn ")
@@ -377,3 +382,245 @@ def test_demo_run_predict_shows_progress_on_stderr(demo, tmp_path):
     )
     assert quiet.stdout == run.stdout
     assert quiet.stderr == ""
+
+
+TEXT_APPS = ("qa", "summarization", "translation")
+
+
+@pytest.fixture(scope="module")
+def serving(demo, tmp_path_factory):
+    """The demo's SavedModels (and its traffic run's) behind loopback REST
+    and gRPC stand-ins for TF Serving."""
+    from loopback_serving import Models, serve_grpc, serve_rest
+
+    run, out = demo
+    assert run.returncode == 0, run.stderr
+    base = tmp_path_factory.mktemp("serving")
+    export = attn(
+        "traffic", "export", "--run", str(out / "traffic_run"),
+        "--base", str(base / "models"), cwd=base,
+    )  # fmt: skip
+    assert export.returncode == 0, export.stderr
+    versions = {
+        app: {1: str(out / "saved_models" / app / "1")} for app in TEXT_APPS
+    }
+    versions["traffic"] = {1: str(base / "models" / "traffic" / "1")}
+    models = Models(versions)
+    rest = serve_rest(models)
+    grpc_server, port = serve_grpc(models)
+    yield {
+        "models": models,
+        "url": f"http://127.0.0.1:{rest.server_port}",
+        "grpc": f"127.0.0.1:{port}",
+        "out": out,
+        "tmp": base,
+    }
+    rest.shutdown()
+    grpc_server.stop(None)
+
+
+def _strings(*items):
+    return np.array(
+        [i if isinstance(i, bytes) else i.encode() for i in items], dtype=object
+    )
+
+
+def _client(serving, transport, app, *args):
+    address = serving["url"] if transport == "--url" else serving["grpc"]
+    return attn("client", app, transport, address, *args, cwd=serving["tmp"])
+
+
+@pytest.mark.parametrize("transport", ["--url", "--grpc"])
+def test_client_prints_what_the_saved_models_answer(serving, transport):
+    models, tmp = serving["models"], serving["tmp"]
+    # A file whose bytes are not UTF-8 goes as {"b64": ...} over REST.
+    document = b"The black cat sat on the mat. \xff It slept there."
+    path = tmp / "document.txt"
+    path.write_bytes(document)
+    sentence = "the black cat sat on the mat"
+    expected = {
+        "translation": models.predict(
+            "translation", None, {"text": _strings(sentence)}
+        )["translation"],
+        "summarization": models.predict(
+            "summarization", None, {"text": _strings(document)}
+        )["summary"],
+    }
+    for app, argument in (("translation", sentence), ("summarization", path)):
+        run = _client(serving, transport, app, str(argument))
+        assert run.returncode == 0, run.stderr
+        assert run.stdout.splitlines() == [
+            text.decode("utf-8", "replace") for text in expected[app]
+        ]
+    questions = ["Where did the cat sit?", "What slept?"]
+    found = models.predict(
+        "qa",
+        None,
+        {
+            "context": _strings(document, document),
+            "question": _strings(*questions),
+        },
+    )
+    run = _client(serving, transport, "qa", "--context", str(path), *questions)
+    assert run.returncode == 0, run.stderr
+    lines = run.stdout.splitlines()
+    assert len(lines) == 2
+    for i, (question, line) in enumerate(zip(questions, lines)):
+        answer = found["answer"][i].decode("utf-8", "replace")
+        span = f"[{found['start'][i]}, {found['end'][i]})"
+        assert line.startswith(f"{question}\t{answer}\t{span}\tscore ")
+
+
+def _window(serving, rows=20, drop_sensor=False):
+    """A CSV of the demo's last readings, as a user would send them."""
+    from attention_suite.apps.traffic import readers
+
+    data = serving["out"] / "traffic_data"
+    speeds = next(p for p in data.iterdir() if "speed" in p.name)
+    series = readers.read_speeds(str(speeds)).iloc[-rows:]
+    if drop_sensor:
+        series = series.iloc[:, 1:]
+    path = serving["tmp"] / f"window{series.shape[1]}.csv"
+    series.to_csv(path)
+    return path
+
+
+@pytest.mark.parametrize("transport", ["--url", "--grpc"])
+def test_client_forecast_matches_predict(serving, transport):
+    window = _window(serving)
+    run = _client(serving, transport, "traffic", str(window))
+    assert run.returncode == 0, run.stderr
+    local = attn(
+        "traffic", "predict", "--run", str(serving["out"] / "traffic_run"),
+        "--history", str(window), cwd=serving["tmp"],
+    )  # fmt: skip
+    assert local.returncode == 0, local.stderr
+    served, predicted = (
+        pd.read_csv(io.StringIO(r.stdout), index_col=0) for r in (run, local)
+    )
+    assert list(served.index) == list(predicted.index)
+    assert list(served.columns) == list(predicted.columns)
+    np.testing.assert_allclose(
+        served.to_numpy(), predicted.to_numpy(), atol=2e-3
+    )
+
+
+def test_rest_row_and_columnar_formats_parse_alike(serving):
+    import requests
+
+    from attention_suite.apps.common.rest import (
+        json_value,
+        outputs_of,
+        request_body,
+    )
+
+    inputs = {
+        "context": _strings("The cat sat on the mat.", b"A dog \xfe ran."),
+        "question": _strings("Where did the cat sit?", "Who ran?"),
+    }
+    url = f"{serving['url']}/v1/models/qa:predict"
+    columnar = requests.post(url, json.dumps(request_body(inputs))).json()
+    rows = {
+        "instances": [
+            {name: json_value(value[i]) for name, value in inputs.items()}
+            for i in range(2)
+        ]
+    }
+    row = requests.post(url, json.dumps(rows)).json()
+    names = ["answer", "end", "score", "start"]
+    direct = serving["models"].predict("qa", None, inputs)
+    for answer in (outputs_of(columnar, names), outputs_of(row, names)):
+        assert sorted(answer) == names
+        for name in names:
+            np.testing.assert_array_equal(
+                answer[name].astype(direct[name].dtype), direct[name]
+            )
+    # A single-output signature answers with bare values in both formats.
+    text = {"text": _strings("the cat")}
+    url = f"{serving['url']}/v1/models/translation:predict"
+    single = [
+        requests.post(url, json.dumps(body)).json()
+        for body in (
+            request_body(text),
+            {"instances": json_value(text["text"])},
+        )
+    ]
+    for answer in single:
+        assert outputs_of(answer, ["translation"])["translation"].shape == (1,)
+
+
+@pytest.fixture(scope="module")
+def silent_port():
+    """A port that accepts connections and never answers."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+    yield listener.getsockname()[1]
+    listener.close()
+
+
+def _closed_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["translation", "--url", "{url}", "--model", "nope", "x"],
+         "(HTTP 404): Servable not found for request: Latest(nope)"),
+        (["translation", "--url", "{url}", "--model-version", "9", "x"],
+         "Specific(translation, 9)"),
+        (["translation", "--grpc", "{grpc}", "--model-version", "9", "x"],
+         "(NOT_FOUND): Servable not found for request: Specific("),
+        (["translation", "--url", "http://127.0.0.1:{closed}", "x"],
+         "Cannot connect to http://127.0.0.1:{closed}: [Errno 111]"),
+        (["translation", "--grpc", "127.0.0.1:{closed}", "x"],
+         "Cannot connect to 127.0.0.1:{closed}"),
+        (["translation", "--url", "http://127.0.0.1:{silent}", "--timeout",
+          "0.5", "x"], "did not answer within 0.5 s"),
+        (["translation", "--url", "{url}/proxy", "x"],
+         "answered HTTP 404 with text/html, not TF Serving's JSON"),
+        (["translation", "--url", "localhost:8501", "x"],
+         "'localhost:8501' is not an http(s)://HOST:PORT address"),
+        (["translation", "--grpc", "localhost", "x"],
+         "'localhost' is not a HOST:PORT address"),
+        (["traffic", "--url", "{url}", "{window3}"],
+         "has 7 sensor columns; the model takes history [batch, 12, 8]"),
+        (["weather", "--url", "{url}", "x"], "invalid choice: 'weather'"),
+    ],
+)  # fmt: skip
+def test_client_failures_are_one_line(serving, silent_port, args, message):
+    values = {
+        "url": serving["url"],
+        "grpc": serving["grpc"],
+        "closed": _closed_port(),
+        "silent": silent_port,
+    }
+    if "{window3}" in args:
+        values["window3"] = _window(serving, drop_sensor=True)
+    args = [a.format(**values) for a in args]
+    run = attn("client", *args, cwd=serving["tmp"])
+    assert run.returncode != 0
+    assert message.format(**values) in run.stderr
+    assert len(run.stderr.strip().splitlines()) == 1, run.stderr
+    assert run.stdout == ""
+
+
+def test_serve_check_prints_latency_percentiles(serving):
+    model = str(serving["tmp"] / "models" / "traffic" / "1")
+    run = attn(
+        "traffic", "serve-check", "--model", model,
+        "--batch-sizes", "1", "4", "--seconds", "0.2", cwd=serving["tmp"],
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    lines = re.findall(
+        r"latency at batch (\d+): p50 ([\d.]+) ms, p99 ([\d.]+) ms "
+        r"\((\d+) calls after warm-up\)",
+        run.stdout,
+    )
+    assert [line[0] for line in lines] == ["1", "4"]
+    for _, p50, p99, calls in lines:
+        assert 0 < float(p50) <= float(p99)
+        assert int(calls) >= 5

@@ -5,7 +5,11 @@ import os
 import pytest
 
 from attention_suite.apps.common.atomic import atomic_directory
-from attention_suite.apps.common.export import version_path
+from attention_suite.apps.common.export import (
+    keep_newest,
+    version_path,
+    versions,
+)
 from attention_suite.apps.common.paths import data_dir
 
 
@@ -39,6 +43,24 @@ def test_atomic_directory_overwrite_rules(tmp_path):
 def test_versions_are_positive_integers(version):
     with pytest.raises(ValueError, match="positive integer"):
         version_path("saved_models", "traffic", version)
+
+
+def test_the_default_version_is_one_above_the_newest(tmp_path):
+    assert version_path(tmp_path, "qa") == os.path.join(tmp_path, "qa", "1")
+    for name in ["1", "7", ".8.tmp-1-x", "notes", "0"]:
+        (tmp_path / "qa" / name).mkdir(parents=True)
+    assert versions(tmp_path, "qa") == [1, 7]
+    assert version_path(tmp_path, "qa") == os.path.join(tmp_path, "qa", "8")
+
+
+def test_keep_removes_the_oldest_complete_versions_only(tmp_path):
+    for name in ["2", "10", "3", ".11.tmp-1-x"]:
+        (tmp_path / "qa" / name).mkdir(parents=True)
+    assert keep_newest(tmp_path, "qa", 2) == [2]
+    assert sorted(os.listdir(tmp_path / "qa")) == [".11.tmp-1-x", "10", "3"]
+    assert keep_newest(tmp_path, "qa", 2) == []
+    with pytest.raises(ValueError, match="at least 1"):
+        keep_newest(tmp_path, "qa", 0)
 
 
 def test_data_dir_needs_a_directory(tmp_path, monkeypatch):

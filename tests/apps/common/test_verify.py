@@ -49,7 +49,7 @@ def test_a_serving_failure_is_one_line_with_the_details_kept():
         "\t [[{{node assert_equal_1/Assert}}]]\n"
     )
     error = verify.ServingError(
-        f"Serving m failed: {verify._exception_of(stderr)}", details=stderr
+        f"Serving m failed: {verify.exception_of(stderr)}", details=stderr
     )
     assert "\n" not in str(error)
     assert str(error).startswith(
@@ -58,4 +58,4 @@ def test_a_serving_failure_is_one_line_with_the_details_kept():
         "float32 [batch, 12, 4]"
     )
     assert error.details == stderr
-    assert verify._exception_of("just one line\n") == "just one line"
+    assert verify.exception_of("just one line\n") == "just one line"

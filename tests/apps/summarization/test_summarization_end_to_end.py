@@ -6,11 +6,10 @@ import os
 
 import numpy as np
 import pytest
-from helpers import train_evaluate_export
+from helpers import assert_servable, train_evaluate_export
 
 from attention_suite.apps.cli import main
 from attention_suite.apps.common.verify import (
-    graph_ops,
     run_saved_model,
     string_array,
 )
@@ -96,10 +95,11 @@ def test_details_explain_each_summary_piece(run):
 
 
 def test_export_is_a_plain_graph_with_cpu_string_ops(run):
-    graph, pinned = graph_ops(run["model"])
-    assert not {"XlaCallModule", "XlaDynamicUpdateSlice"} & graph
+    audit = assert_servable(run["model"], "summarization", text_ops=True)
+    graph = set(audit.core + audit.text)
+    assert "XlaDynamicUpdateSlice" not in graph
     assert {"SentencepieceTokenizeOp", "SentencepieceDetokenizeOp"} <= graph
-    assert all(p.endswith("@/device:CPU:*") for p in pinned)
+    assert all(p.endswith("@/device:CPU:*") for p in audit.pinned)
 
 
 @pytest.fixture(scope="module")

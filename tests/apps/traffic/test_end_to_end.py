@@ -6,11 +6,10 @@ import os
 
 import numpy as np
 import pytest
-from helpers import TRAFFIC_TINY, train_evaluate_export
+from helpers import TRAFFIC_TINY, assert_servable, train_evaluate_export
 
 from attention_suite.apps.cli import main
 from attention_suite.apps.common.verify import (
-    graph_ops,
     run_saved_model,
     serve_check,
 )
@@ -73,9 +72,8 @@ def test_saved_model_matches_keras_in_a_fresh_process(run):
 
 
 def test_export_is_a_plain_device_agnostic_graph(run):
-    ops, pinned = graph_ops(run["model"])
-    assert "XlaCallModule" not in ops
-    assert pinned == []
+    audit = assert_servable(run["model"], "traffic", text_ops=False)
+    assert audit.pinned == []
 
 
 def test_export_layout_and_warmup(run):

@@ -6,12 +6,12 @@ import os
 
 import numpy as np
 import pytest
-from helpers import train_evaluate_export
+from helpers import assert_servable, train_evaluate_export
 from keras import ops
 
 from attention_suite.apps.cli import main
 from attention_suite.apps.common import tokenizers
-from attention_suite.apps.common.verify import graph_ops, run_saved_model
+from attention_suite.apps.common.verify import run_saved_model
 from attention_suite.apps.translation import infer
 from attention_suite.apps.translation.export import HARD_INPUTS
 from attention_suite.apps.translation.synthetic import write_demo_tsv
@@ -141,8 +141,9 @@ def test_beam_of_one_is_greedy(run):
 
 
 def test_export_is_a_plain_graph_with_cpu_string_ops(run):
-    graph, pinned = graph_ops(run["model"])
-    assert not {"XlaCallModule", "XlaDynamicUpdateSlice"} & graph
+    audit = assert_servable(run["model"], "translation", text_ops=True)
+    graph, pinned = set(audit.core + audit.text), audit.pinned
+    assert "XlaDynamicUpdateSlice" not in graph
     assert {"SentencepieceTokenizeOp", "SentencepieceDetokenizeOp"} <= graph
     # Only KerasHub's tokenizer places ops (string ops, and the shape ops
     # around them) on the CPU; the model and the search float freely.

@@ -1,0 +1,137 @@
+"""The op audit of a SavedModel: what a stock TF Serving binary can serve.
+
+Each bad case edits one node of a small real SavedModel's graph, as a custom
+op library, an XLA export or a hand-placed device would leave it.
+"""
+
+import os
+import shutil
+
+import pytest
+import tensorflow as tf
+
+from attention_suite.apps.common.audit import (
+    OpAudit,
+    audit_ops,
+    check_ops,
+    read_saved_model,
+)
+from attention_suite.apps.common.verify import ServingError
+
+
+@pytest.fixture(scope="module")
+def saved_model(tmp_path_factory):
+    module = tf.Module()
+    module.call = tf.function(
+        lambda x, name: {
+            "y": 2 * x + tf.cast(tf.shape(x)[0], tf.float32),
+            "label": tf.strings.join([tf.strings.as_string(x), name]),
+        },
+        input_signature=[
+            tf.TensorSpec([None], tf.float32, name="x"),
+            tf.TensorSpec([None], tf.string, name="name"),
+        ],
+    )
+    path = str(tmp_path_factory.mktemp("model"))
+    tf.saved_model.save(
+        module, path, signatures={"serving_default": module.call}
+    )
+    return path
+
+
+def _edited(saved_model, tmp_path, target, changes):
+    """A copy of `saved_model` with the first `target` op's node changed."""
+    copy = str(tmp_path / "edited")
+    shutil.copytree(saved_model, copy)
+    model = read_saved_model(copy)
+    for function in model.meta_graphs[0].graph_def.library.function:
+        for node in function.node_def:
+            if node.op == target:
+                for field, value in changes.items():
+                    setattr(node, field, value)
+                with open(os.path.join(copy, "saved_model.pb"), "wb") as f:
+                    f.write(model.SerializeToString())
+                return copy
+    raise AssertionError(f"no {target} node")
+
+
+def test_a_plain_graph_passes_with_its_ops_listed(saved_model):
+    audit = check_ops(saved_model)
+    assert {"Mul", "AsString", "StringJoin", "Shape"} <= set(audit.core)
+    assert audit.text == audit.unknown == audit.bad_pins == []
+    assert audit.min_serving_version is None
+    assert audit.versions["tensorflow"] == tf.__version__
+
+
+@pytest.mark.parametrize(
+    "target, changes, problem",
+    [
+        ("AddV2", {"op": "MyCustomOp"}, "neither TensorFlow nor"),
+        ("AddV2", {"op": "XlaCallModule"}, "need TF Serving's XLA"),
+        ("Mul", {"device": "/device:GPU:0"}, "Mul@/device:GPU:0"),
+        # A float op that has a GPU kernel must not be kept on the CPU.
+        ("Mul", {"device": "/device:CPU:0"}, "Mul@/device:CPU:0"),
+    ],
+)
+def test_what_a_stock_server_cannot_serve_fails_the_check(
+    saved_model, tmp_path, target, changes, problem
+):
+    edited = _edited(saved_model, tmp_path, target, changes)
+    with pytest.raises(ServingError, match="stock TF Serving") as error:
+        check_ops(edited)
+    assert problem in str(error.value)
+    assert "\n" not in str(error.value)
+
+
+@pytest.mark.parametrize("op", ["AsString", "StridedSlice"])
+def test_cpu_pins_of_string_and_integer_ops_are_allowed(
+    saved_model, tmp_path, op
+):
+    edited = _edited(saved_model, tmp_path, op, {"device": "/device:CPU:0"})
+    audit = audit_ops(edited)
+    assert audit.pinned == [f"{op}@/device:CPU:0"]
+    assert audit.bad_pins == []
+
+
+def test_text_ops_set_the_minimum_serving_version():
+    def audit(text):
+        return OpAudit(
+            core=["Mul"],
+            text=text,
+            unknown=[],
+            pinned=[],
+            bad_pins=[],
+            versions={},
+        )
+
+    assert audit(["SentencepieceOp"]).min_serving_version == "2.2"
+    wordpiece = ["FastBertNormalize", "FastWordpieceTokenizeWithOffsets"]
+    assert audit(wordpiece).min_serving_version == "2.12"
+    trimmer = ["SentencepieceOp", "TFText>RoundRobinTrim"]
+    assert audit(trimmer).min_serving_version == "2.20"
+
+
+def test_serving_notes_document_signatures_and_an_example(saved_model):
+    import json
+
+    import numpy as np
+
+    from attention_suite.apps.common.serving_notes import serving_notes
+
+    example = {
+        "x": np.array([1.5], "float32"),
+        "name": np.array([b"\xff"], object),
+    }
+    notes = serving_notes(
+        saved_model, "demo", 3, check_ops(saved_model), example
+    )
+    assert notes.startswith("# `demo`, version 3\n")
+    assert "| `x` | float | [batch] |" in notes
+    assert "| `label` | string | [batch] |" in notes
+    assert "No tensorflow_text ops" in notes
+    body = notes.split("<<'EOF'\n")[1].split("\nEOF")[0]
+    assert json.loads(body) == {
+        "signature_name": "serving_default",
+        "inputs": {"x": [1.5], "name": [{"b64": "/w=="}]},
+    }
+    assert "/v1/models/demo/versions/3:predict" in notes
