@@ -22,9 +22,7 @@ import numpy as np
 from attention_suite.apps.common import commands
 from attention_suite.apps.common.logs import hide_tensorflow_logs
 from attention_suite.apps.common.verify import ServingError
-
-# The outputs of the QA signature (`attention_suite.apps.qa.export`).
-QA_OUTPUTS = ("answer", "start", "end", "score")
+from attention_suite.apps.qa import signature as qa_signature
 
 
 class Server:
@@ -241,27 +239,34 @@ def _text(value):
     return value.decode("utf-8", "replace")
 
 
-def _translation(server, args):
-    texts = _strings(commands.file_or_text(i) for i in args.input)
-    outputs = server.predict({"text": texts}, ["translation"])
-    return [_text(t) for t in outputs["translation"]]
+def _generated(output):
+    """The answers of an app whose signature maps `text` to `output`.
 
+    Args:
+        output: the string output of the signature (e.g. `"summary"`).
 
-def _summarization(server, args):
-    texts = _strings(commands.file_or_text(i) for i in args.input)
-    outputs = server.predict({"text": texts}, ["summary"])
-    return [_text(t) for t in outputs["summary"]]
+    Returns:
+        A function of `(server, args)` returning one line per input.
+    """
+
+    def answer(server, args):
+        texts = _strings(commands.file_or_text(i) for i in args.input)
+        outputs = server.predict({"text": texts}, [output])
+        return [_text(t) for t in outputs[output]]
+
+    return answer
 
 
 def _qa(server, args):
     from attention_suite.apps.qa.cli import answer_line
 
     context = commands.file_or_text(args.context)
+    context_name, question_name = qa_signature.INPUTS
     inputs = {
-        "context": _strings([context] * len(args.question)),
-        "question": _strings(args.question),
+        context_name: _strings([context] * len(args.question)),
+        question_name: _strings(args.question),
     }
-    outputs = server.predict(inputs, list(QA_OUTPUTS))
+    outputs = server.predict(inputs, list(qa_signature.OUTPUTS))
     return [
         answer_line(
             question,
@@ -301,8 +306,8 @@ def _traffic(server, args):
 
 
 ANSWER = {
-    "translation": _translation,
-    "summarization": _summarization,
+    "translation": _generated("translation"),
+    "summarization": _generated("summary"),
     "qa": _qa,
     "traffic": _traffic,
 }

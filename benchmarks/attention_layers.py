@@ -5,6 +5,8 @@ Compares, on each Keras backend, one forward+backward step of
 * `ours`: `layers.MultiHeadAttention` with `implementation="auto"` (the fused
   `keras.ops.dot_product_attention` path on JAX and torch, the explicit path
   on TensorFlow),
+* `explicit`: the same layer with `implementation="explicit"` (softmax of
+  the full score matrix), to show what the fused path gains,
 * `keras`: `keras.layers.MultiHeadAttention`,
 * `naive`: projections, einsum, softmax and einsum written with `keras.ops`,
 
@@ -16,7 +18,11 @@ Every backend runs in its own subprocess, with `KERAS_BACKEND` set before
 Keras is imported. Times are medians over interleaved repeats of all layers
 in one process, next to the speed of a plain float32 matmul measured in the
 same process. Peak memory is measured in a fresh subprocess per (backend,
-layer, length), as the growth of the peak resident set size.
+layer, length), as the growth of the peak resident set size (on a GPU: the
+peak GPU memory allocated). Each row also says whether Keras can take the
+flash-attention kernel for the fused path's inputs (`flash_attention=True`
+accepted), and `--dtype-policy mixed_bfloat16` runs the layers (and the
+matmul roof) in bfloat16.
 
 Usage:
 
@@ -24,6 +30,9 @@ Usage:
 python benchmarks/attention_layers.py
 python benchmarks/attention_layers.py --backends jax --lengths 128,512 --long 0
 python benchmarks/attention_layers.py --quick --backends jax --out DIR
+python benchmarks/attention_layers.py --backends jax,torch \
+    --dtype-policy mixed_bfloat16 --tokens-per-step 16384 --long 0 \
+    --no-memory --out DIR
 ```
 
 The full run writes `benchmarks/results/layers.json` and
@@ -61,11 +70,13 @@ OUR_IMPLEMENTATIONS = {
     "chunked": "chunked",
     "explicit": "explicit",
 }
-SHORT_IMPLS = ("ours", "keras", "naive")
+SHORT_IMPLS = ("ours", "explicit", "keras", "naive")
 LONG_IMPLS = ("chunked", "explicit")
 MODEL_KEYS = ("num_heads", "key_dim", "model_dim", "query_chunk_size")
 
 FULL_CONFIG = {
+    "dtype_policy": "float32",
+    "memory": True,
     "num_heads": 8,
     "key_dim": 64,
     "model_dim": 512,
@@ -276,51 +287,19 @@ def jax_step(layer, inputs, backward):
 def torch_step(layer, inputs, backward):
     """One eager PyTorch step, gradients from `torch.autograd.grad`."""
     import torch
+    from keras import ops
 
-    inputs = torch.from_numpy(inputs).requires_grad_(backward)
+    inputs = ops.convert_to_tensor(inputs).requires_grad_(backward)
     params = [v.value for v in layer.trainable_variables]
 
     def step():
         with torch.set_grad_enabled(backward):
             loss = loss_of(layer(inputs, inputs, training=True))
-            if not backward:
-                return loss
-            return loss, torch.autograd.grad(loss, [inputs, *params])
+            if backward:
+                torch.autograd.grad(loss, [inputs, *params])
+        measure.synchronize()
 
     return step
-
-
-def matmul_step(size):
-    """A compiled float32 `(size, size) @ (size, size)` matmul.
-
-    Args:
-        size: the side of both square matrices.
-
-    Returns:
-        A function running one synchronized matmul.
-    """
-    import keras
-    import numpy as np
-
-    rng = np.random.default_rng(0)
-    a, b = (
-        keras.ops.convert_to_tensor(
-            rng.standard_normal((size, size), dtype="float32")
-        )
-        for _ in range(2)
-    )
-    backend = keras.backend.backend()
-    if backend == "tensorflow":
-        import tensorflow as tf
-
-        step = tf.function(keras.ops.matmul, jit_compile=True)
-        return lambda: step(a, b)
-    if backend == "jax":
-        import jax
-
-        step = jax.jit(keras.ops.matmul)
-        return lambda: jax.block_until_ready(step(a, b))
-    return lambda: keras.ops.matmul(a, b)
 
 
 STEP_BUILDERS = {
@@ -353,22 +332,53 @@ def max_abs_differences(layers, inputs, reference):
     }
 
 
+def flash_attention_taken(model, batch, length):
+    """Whether Keras takes flash attention for the fused path's inputs.
+
+    `keras.ops.dot_product_attention` with `flash_attention=None` (what the
+    layer passes) uses the flash kernel exactly when `flash_attention=True`
+    is accepted for the same shapes and dtype.
+
+    Args:
+        model: dict with `num_heads` and `key_dim`.
+        batch: the batch size.
+        length: the sequence length.
+
+    Returns:
+        `True`, or the first line of the reason Keras gives.
+    """
+    import keras
+    from keras import ops
+
+    dtype = keras.config.dtype_policy().compute_dtype
+    heads = ops.zeros(
+        (batch, length, model["num_heads"], model["key_dim"]), dtype
+    )
+    try:
+        ops.dot_product_attention(heads, heads, heads, flash_attention=True)
+    except Exception as error:
+        return (str(error).strip().splitlines() or [type(error).__name__])[0]
+    return True
+
+
 def run_case(case):
     """Benchmarks some layers at one length on the current backend.
 
     Args:
         case: dict with `impls` (names), `length`, `batch`, `backward`,
-            `model` (see `build_layer`), `timing` (see `measure.time_steps`)
-            and `roof_size` (0 for no matmul roof).
+            `model` (see `build_layer`), `timing` (see `measure.time_steps`),
+            `roof_size` (0 for no matmul roof) and `dtype_policy`.
 
     Returns:
         A JSON-serializable dict of results (see `measure.time_steps`; the
         matmul roof is timed as `"matmul"`). Memory results are only given
-        for a single layer, since one process' peak would mix several.
+        for a single layer, since one process' peak would mix several: the
+        peak GPU memory on a GPU, else the growth of the peak RSS.
     """
     import keras
     import numpy as np
 
+    keras.config.set_dtype_policy(case["dtype_policy"])
     backend = keras.backend.backend()
     model = case["model"]
     inputs = np.random.default_rng(1).standard_normal(
@@ -385,16 +395,23 @@ def run_case(case):
         for name, layer in layers.items()
     }
     if case["roof_size"]:
-        steps["matmul"] = matmul_step(case["roof_size"])
+        steps["matmul"] = measure.matmul_step(
+            case["roof_size"], keras.config.dtype_policy().compute_dtype
+        )
+    if "ours" in layers:
+        result["flash_attention"] = flash_attention_taken(
+            model, case["batch"], case["length"]
+        )
     gc.collect()
     peak_reset = measure.reset_peak_rss()
     baseline_mib = measure.resident_mib()
     result["first_step_s"], result["times_s"] = measure.time_steps(
         steps, **case["timing"]
     )
-    if len(layers) == 1:
-        result["peak_rss_mib"] = measure.peak_rss_mib()
-        result["peak_rss_growth_mib"] = result["peak_rss_mib"] - baseline_mib
+    if len(layers) == 1 and measure.on_gpu():
+        result["peak_mib"] = measure.peak_device_mib()
+    elif len(layers) == 1:
+        result["peak_mib"] = measure.peak_rss_mib() - baseline_mib
         result["peak_reset"] = peak_reset
     return result
 
@@ -419,7 +436,7 @@ def spawn(backend, case):
         summarize_times(result, case["roof_size"])
     summary = {
         key: result[key]
-        for key in ("seconds", "peak_rss_growth_mib", "error")
+        for key in ("seconds", "peak_mib", "error")
         if key in result
     }
     print(
@@ -502,8 +519,9 @@ def short_cases(backend, config):
         config: the benchmark configuration.
 
     Returns:
-        One row per length. Times come from one process running all three
-        layers; peak memory from one process per layer.
+        One row per length. Times come from one process running all the
+        layers; peak memory (with `config["memory"]`) from one process per
+        layer.
     """
     model = {key: config[key] for key in MODEL_KEYS}
     rows = []
@@ -514,6 +532,7 @@ def short_cases(backend, config):
             "batch": batch,
             "backward": True,
             "model": model,
+            "dtype_policy": config["dtype_policy"],
         }
         row = {"backend": backend, "length": length, "batch": batch}
         row.update(
@@ -527,18 +546,19 @@ def short_cases(backend, config):
                 },
             )
         )
-        row["peak_rss_growth_mib"] = {
-            name: spawn(
-                backend,
-                {
-                    **case,
-                    "impls": (name,),
-                    "timing": config["memory_timing"],
-                    "roof_size": 0,
-                },
-            ).get("peak_rss_growth_mib")
-            for name in SHORT_IMPLS
-        }
+        if config["memory"]:
+            row["peak_mib"] = {
+                name: spawn(
+                    backend,
+                    {
+                        **case,
+                        "impls": (name,),
+                        "timing": config["memory_timing"],
+                        "roof_size": 0,
+                    },
+                ).get("peak_mib")
+                for name in SHORT_IMPLS
+            }
         if "seconds" in row:
             flops = attention_flops(batch, length, model, backward=True)
             row["gflop_per_step"] = flops / 1e9
@@ -546,6 +566,9 @@ def short_cases(backend, config):
                 row["seconds"]["ours"] / row["seconds"]["keras"]
             )
             row["ours_gflops"] = flops / row["seconds"]["ours"] / 1e9
+            row["ratio_ours_explicit"] = (
+                row["seconds"]["ours"] / row["seconds"]["explicit"]
+            )
         rows.append(row)
     return rows
 
@@ -603,6 +626,7 @@ def long_cases(backend, config):
                     "batch": batch,
                     "backward": backward,
                     "model": model,
+                    "dtype_policy": config["dtype_policy"],
                     "timing": config["long_timing"],
                     "roof_size": 0,
                 },
@@ -616,11 +640,6 @@ def long_cases(backend, config):
             break
         rows.append(row)
     return rows
-
-
-def fmt(value, spec):
-    """Formats a number for the tables; `-` when it is missing."""
-    return "-" if value is None else format(value, spec)
 
 
 def markdown(results):
@@ -639,41 +658,56 @@ def markdown(results):
     short_rows = []
     for row in results["short"]:
         seconds = row.get("seconds", {})
-        peaks = " / ".join(
-            fmt(row["peak_rss_growth_mib"][name], ".0f") for name in SHORT_IMPLS
-        )
+        peaks = row.get("peak_mib", {})
+        flash = row.get("flash_attention")
         short_rows.append(
             [row["backend"], row["length"], row["batch"]]
-            + [fmt(seconds.get(name), ".4f") for name in SHORT_IMPLS]
+            + [measure.fmt(seconds.get(name), ".4f") for name in SHORT_IMPLS]
             + [
-                fmt(row.get("ratio_ours_keras"), ".2f"),
-                fmt(row.get("paired_ratio_ours_keras"), ".2f"),
-                fmt(row.get("ours_gflops"), ".1f"),
-                fmt(row.get("roof_gflops"), ".1f"),
-                peaks,
+                measure.fmt(row.get("ratio_ours_keras"), ".2f"),
+                measure.fmt(row.get("paired_ratio_ours_keras"), ".2f"),
+                measure.fmt(row.get("ratio_ours_explicit"), ".2f"),
+                "-" if flash is None else ("yes" if flash is True else "no"),
+                measure.fmt(row.get("ours_gflops"), ".1f"),
+                measure.fmt(row.get("roof_gflops"), ".1f"),
+                " / ".join(
+                    measure.fmt(peaks.get(n), ".0f") for n in SHORT_IMPLS
+                ),
             ]
         )
+    device = measure.device_name(machine)
+    memory = (
+        "peak GPU memory allocated"
+        if machine.get("gpus")
+        else "growth of the peak RSS"
+    )
     text = (
-        f"Self-attention, float32, {config['num_heads']} heads of "
+        f"Self-attention, {config.get('dtype_policy', 'float32')}, "
+        f"{config['num_heads']} heads of "
         f"{config['key_dim']}, model dim {config['model_dim']}, "
-        f"{config['tokens_per_step']} tokens per step; {machine['cpu']}, "
-        f"{machine['cores']} cores; {compile_modes}.\n\n"
+        f"{config['tokens_per_step']} tokens per step; {device}; "
+        f"{compile_modes}.\n\n"
         "Forward+backward seconds per step: medians of interleaved repeats "
-        "in one process; *paired* is the median over repeats of ours/keras. "
-        "Peak MiB: growth of the peak RSS, one process per layer.\n\n"
+        "in one process; *paired* is the median over repeats of ours/keras; "
+        "*fused/explicit* is ours (`auto`) over the explicit path; *flash*: "
+        "whether Keras takes the flash-attention kernel for these inputs. "
+        f"Peak MiB: {memory}, one process per layer.\n\n"
     ) + markdown_table(
         [
             "backend",
             "length",
             "batch",
             "ours s",
+            "explicit s",
             "keras s",
             "naive s",
             "ours/keras",
             "paired",
+            "fused/explicit",
+            "flash",
             "ours GFLOP/s",
             "roof GFLOP/s",
-            "peak MiB ours / keras / naive",
+            "peak MiB ours / explicit / keras / naive",
         ],
         short_rows,
     )
@@ -696,9 +730,9 @@ def markdown(results):
                 row["length"],
                 row["batch"],
                 mode or "-",
-                fmt(row.get("seconds", {}).get(row["impl"]), ".2f"),
-                fmt(row.get("gflops"), ".1f"),
-                fmt(row.get("peak_rss_growth_mib"), ".0f"),
+                measure.fmt(row.get("seconds", {}).get(row["impl"]), ".2f"),
+                measure.fmt(row.get("gflops"), ".1f"),
+                measure.fmt(row.get("peak_mib"), ".0f"),
                 f"{bounds[mode or config['long_modes'][-1]]:.0f}",
                 "; ".join(notes),
             ]
@@ -750,7 +784,6 @@ def run_benchmark(backends, config):
         "machine": measure.machine_info(),
         "config": {
             **config,
-            "dtype": "float32",
             "attention": "self-attention, no mask, dropout 0, training=True",
             "loss": "mean(square(outputs)); gradients of the input and all "
             "weights",
@@ -758,12 +791,13 @@ def run_benchmark(backends, config):
             "gradients": {name: GRADIENTS[name] for name in backends},
             "seconds": "median over interleaved repeats after warm-up, "
             "all layers of a length in one process",
-            "peak_rss_growth_mib": "peak RSS during compilation and steps "
-            "minus RSS before the first step, one process per layer",
+            "peak_mib": "peak GPU memory allocated on a GPU, else peak RSS "
+            "during compilation and steps minus RSS before the first step; "
+            "one process per layer",
             "flops": "3 * (4 * B*T*D*H*dk*2 + 2 * B*H*T*T*dk*2) per "
             "forward+backward step; 1x for forward only",
-            "roof": "float32 (roof_size x roof_size) matmul in the same "
-            "process and compile mode",
+            "roof": "(roof_size x roof_size) matmul in the policy's compute "
+            "dtype, in the same process and compile mode",
             "long": "chunked and explicit paths at long_length, each in the "
             "first of long_modes whose attention matrices fit in "
             "memory_budget_mib; time and peak memory from one process per "
@@ -803,6 +837,21 @@ def parse_args():
         help="length of the chunked-path case; 0 skips it (default: 16384)",
     )
     parser.add_argument(
+        "--tokens-per-step",
+        type=int,
+        help="batch * length of the short cases (default: 2048)",
+    )
+    parser.add_argument(
+        "--dtype-policy",
+        default="float32",
+        help="Keras dtype policy of the layers, e.g. mixed_bfloat16",
+    )
+    parser.add_argument(
+        "--no-memory",
+        action="store_true",
+        help="skip the one-process-per-layer peak memory of the short cases",
+    )
+    parser.add_argument(
         "--long-backward",
         action="store_true",
         help="also run the long case forward+backward (minutes per step on "
@@ -825,6 +874,10 @@ def main():
         config["lengths"] = [int(n) for n in args.lengths.split(",") if n]
     if args.long is not None:
         config["long_length"] = args.long
+    if args.tokens_per_step is not None:
+        config["tokens_per_step"] = args.tokens_per_step
+    config["dtype_policy"] = args.dtype_policy
+    config["memory"] = not args.no_memory
     if args.long_backward:
         config["long_modes"] = ("forward+backward", "forward")
     results = run_benchmark(args.backends, config)

@@ -14,6 +14,7 @@ import os
 import platform
 import re
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -207,10 +208,12 @@ def peak_rss_mib():
 
 
 def machine_info():
-    """CPU, memory and library versions of this machine.
+    """CPU, GPU, memory and library versions of this machine.
 
     Returns:
-        A JSON-serializable dict.
+        A JSON-serializable dict; `gpus` lists the names `nvidia-smi`
+        reports (empty without one), and a library that is not installed
+        has the version `None`.
     """
     cpuinfo = Path("/proc/cpuinfo").read_text()
     meminfo = Path("/proc/meminfo").read_text()
@@ -219,13 +222,159 @@ def machine_info():
         "cpu": re.search(r"model name\s*:\s*(.*)", cpuinfo).group(1),
         "cores": len(os.sched_getaffinity(0)),
         "memory_gib": round(memory_kib / 2**20, 1),
+        "gpus": gpu_names(),
         "platform": platform.platform(),
         "python": platform.python_version(),
         "versions": {
-            name: metadata.version(name)
+            name: installed_version(name)
             for name in ("keras", "tensorflow", "jax", "jaxlib", "torch")
         },
     }
+
+
+def gpu_names():
+    """The names of the NVIDIA GPUs `nvidia-smi` lists (none: `[]`)."""
+    try:
+        listing = subprocess.run(
+            ["nvidia-smi", "--query-gpu=name", "--format=csv,noheader"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return []
+    return [line.strip() for line in listing.splitlines() if line.strip()]
+
+
+def installed_version(name):
+    """The installed version of a distribution, `None` when it is absent."""
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def synchronize():
+    """Waits for the current backend's queued device work to finish.
+
+    JAX results are waited on where they are made (`block_until_ready`);
+    TensorFlow's eager results are ready when returned. Torch on a GPU
+    queues kernels, so its steps wait here.
+    """
+    import keras
+
+    if keras.backend.backend() == "torch":
+        import torch
+
+        if torch.cuda.is_available():
+            torch.cuda.synchronize()
+
+
+def on_gpu():
+    """Whether the current backend computes on a GPU."""
+    import keras
+
+    backend = keras.backend.backend()
+    if backend == "torch":
+        import torch
+
+        return torch.cuda.is_available()
+    if backend == "jax":
+        import jax
+
+        return jax.default_backend() == "gpu"
+    import tensorflow as tf
+
+    return bool(tf.config.list_logical_devices("GPU"))
+
+
+def peak_device_mib():
+    """The peak GPU memory this process allocated, in MiB (`None` on CPU)."""
+    import keras
+
+    if not on_gpu():
+        return None
+    backend = keras.backend.backend()
+    if backend == "torch":
+        import torch
+
+        return torch.cuda.max_memory_allocated() / 2**20
+    if backend == "jax":
+        import jax
+
+        return jax.devices()[0].memory_stats()["peak_bytes_in_use"] / 2**20
+    import tensorflow as tf
+
+    return tf.config.experimental.get_memory_info("GPU:0")["peak"] / 2**20
+
+
+def matmul_step(size, dtype="float32"):
+    """A compiled `(size, size) @ (size, size)` matmul: the speed roof.
+
+    Args:
+        size: the side of both square matrices.
+        dtype: their dtype (a mixed policy's compute dtype for its roof).
+
+    Returns:
+        A function running one synchronized matmul.
+    """
+    import keras
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    a, b = (
+        keras.ops.convert_to_tensor(
+            rng.standard_normal((size, size), dtype="float32"), dtype=dtype
+        )
+        for _ in range(2)
+    )
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        step = tf.function(keras.ops.matmul, jit_compile=True)
+        return lambda: step(a, b)
+    if backend == "jax":
+        import jax
+
+        step = jax.jit(keras.ops.matmul)
+        return lambda: jax.block_until_ready(step(a, b))
+
+    def step():
+        keras.ops.matmul(a, b)
+        synchronize()
+
+    return step
+
+
+def roof_gflops(size=None, dtype="float32", repeats=10):
+    """The median speed of `matmul_step(size, dtype)`, in GFLOP/s.
+
+    Args:
+        size: the side of the square matrices; `None`: 8192 on a GPU (a
+            smaller product leaves it idle part of the time), else 2048.
+        dtype: their dtype.
+        repeats: timed calls after two warm-up calls.
+
+    Returns:
+        A float.
+    """
+    size = size or (8192 if on_gpu() else 2048)
+    step = matmul_step(size, dtype)
+    _, times = time_steps({"matmul": step}, 2, repeats, repeats, 0.0)
+    return 2 * size**3 / statistics.median(times["matmul"]) / 1e9
+
+
+def device_name(machine):
+    """The GPUs of a `machine_info`, else its CPU and core count."""
+    return ", ".join(machine.get("gpus", [])) or (
+        f"{machine['cpu']}, {machine['cores']} cores"
+    )
+
+
+def fmt(value, spec):
+    """Formats a number for a results table; `-` when it is missing."""
+    return "-" if value is None else format(value, spec)
 
 
 def write_results(directory, name, results, table):

@@ -399,11 +399,17 @@ class MultiHeadAttention(keras.layers.Layer):
         # Rows with no visible key: attend anywhere, then zero the result, so
         # every path gives the same (zero) output instead of NaN or noise.
         has_key = ops.any(mask, axis=-1, keepdims=True)
+        # A mask shared by all queries is spelled out per query: cuDNN's
+        # flash kernel (JAX on GPU) refuses a mask with one query row.
+        full_mask = ops.broadcast_to(
+            ops.logical_or(mask, ~has_key),
+            (ops.shape(q)[0], ops.shape(q)[1], ops.shape(k)[1]),
+        )
         out = ops.dot_product_attention(
             q,
             k,
             v,
-            mask=ops.expand_dims(ops.logical_or(mask, ~has_key), 1),
+            mask=ops.expand_dims(full_mask, 1),
             scale=1.0 / math.sqrt(self.key_dim),
             flash_attention=self.flash_attention,
         )

@@ -4,6 +4,8 @@ a tiny run through the command line."""
 import json
 import os
 import pathlib
+import subprocess
+import sys
 
 import keras
 import numpy as np
@@ -29,6 +31,23 @@ TRAFFIC_TINY = [
     "gru_units=8",
     "use_graph_mask=true",
 ]
+
+
+def attn(*args, cwd, env=None):
+    """Runs `attn ARGS...` in a new process in `cwd`; returns the finished run.
+
+    Runs `python -m attention_suite.apps.cli` with this interpreter, which
+    works whether or not the `attn` script is on the `PATH`; `env` adds
+    environment variables.
+    """
+    return subprocess.run(
+        [sys.executable, "-m", "attention_suite.apps.cli", *args],
+        cwd=cwd,
+        env={**os.environ, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
 
 
 def real_data_dir():

@@ -15,16 +15,19 @@ import dataclasses
 import functools
 import json
 import os
-import subprocess
-import sys
 
-from attention_suite.apps.common.verify import ServingError, exception_of
+from attention_suite.apps.common.verify import (
+    ServingError,
+    run_tensorflow_child,
+)
 
 # TF Serving links `tensorflow_text`'s ops from 2.2 on, at the version its
 # build pins. The fast WordPiece ops reached a release in 2.12
 # (tensorflow/serving#2064: missing from 2.10 and 2.11.0); ops added to
 # tensorflow_text after the 2.12 line (KerasHub's `RoundRobinTrimmer`) need
-# 2.20, whose build pins tensorflow_text 2.20.
+# 2.20, whose build pins tensorflow_text 2.20. These versions come from TF
+# Serving's release notes and issues; no TF Serving binary was run to check
+# them.
 FIRST_SERVING_WITH_TEXT_OPS = "2.2"
 TEXT_OPS_SINCE = {
     "FastBertNormalize": "2.12",
@@ -174,20 +177,9 @@ def _integers_only(node):
 @functools.lru_cache(maxsize=8)
 def _classify(ops):
     """`classify_ops` of a sorted tuple of op types, as JSON text."""
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
-    env.pop("PYTHONPATH", None)
-    result = subprocess.run(
-        [sys.executable, "-c", _CHILD, json.dumps(ops)],
-        env=env,
-        capture_output=True,
-        text=True,
+    result = run_tensorflow_child(
+        _CHILD, [json.dumps(ops)], "Listing the ops TensorFlow registers"
     )
-    if result.returncode != 0:
-        raise ServingError(
-            f"Listing the ops TensorFlow registers failed: "
-            f"{exception_of(result.stderr)}",
-            details=result.stderr[-3000:],
-        )
     return result.stdout.strip().splitlines()[-1]
 
 

@@ -9,7 +9,10 @@ every `--out` directory.
 import argparse
 import functools
 import importlib
+import json
 import os
+
+from attention_suite.apps.common import distribute
 
 
 def output_dir(path):
@@ -136,8 +139,46 @@ def add_train_verb(verbs, help, data_help, package, config_name, handler=None):
         type=output_dir,
         help="run directory to write (created if missing)",
     )
-    train.set_defaults(handler=handler or train_handler(package, config_name))
+    distribute.add_options(train)
+    train.set_defaults(
+        handler=_scaled(handler or train_handler(package, config_name))
+    )
     return train
+
+
+def _scaled(handler):
+    """A `train` handler run under `--distribution` and `--precision`.
+
+    The setting is added to the run's `run.json` once training ends.
+
+    Args:
+        handler: the app's `train` handler.
+
+    Returns:
+        The wrapped handler.
+    """
+
+    @functools.wraps(handler)
+    def scaled(args):
+        distribute.prepare(args)
+        with distribute.training_scope(
+            args.distribution, args.devices, args.precision
+        ) as record:
+            code = handler(args)
+        _record(args.out, record)
+        return code
+
+    return scaled
+
+
+def _record(run_dir, record):
+    """Adds the training's device and precision setting to `run.json`."""
+    from attention_suite.apps.common.atomic import atomic_write_json
+
+    path = os.path.join(run_dir, "run.json")
+    with open(path) as f:
+        info = json.load(f)
+    atomic_write_json(path, {**info, "training_setting": record})
 
 
 def add_run_option(parser):
@@ -301,11 +342,15 @@ def _export(args, command, app, export_module, noun):
     code = export_elsewhere(args, command)
     if code is not None:
         return code
-    from attention_suite.apps.common.export import keep_newest, version_path
+    from attention_suite.apps.common.export import (
+        check_keep,
+        keep_newest,
+        version_path,
+    )
     from attention_suite.apps.common.verify import ServingError
 
-    if args.keep is not None and args.keep < 1:
-        raise ValueError(f"--keep must be at least 1, received {args.keep}.")
+    if args.keep is not None:
+        check_keep(args.keep)
     module = importlib.import_module(export_module)
     path, mismatches = module.export_and_verify(
         args.run,
@@ -333,26 +378,20 @@ def _export(args, command, app, export_module, noun):
 def _serve_check(args, describe, export_module):
     import numpy as np
 
-    from attention_suite.apps.common.export import read_warmup_requests
-    from attention_suite.apps.common.verify import (
-        measure_latency,
-        serve_check,
-    )
+    from attention_suite.apps.common.verify import serve_check
 
     if min(args.batch_sizes) < 1 or args.seconds <= 0:
         raise ValueError("--batch-sizes and --seconds must be positive.")
-    imports = importlib.import_module(export_module).IMPORTS
-    for i, outputs in enumerate(serve_check(args.model, imports=imports)):
+    answers, latency = serve_check(
+        args.model,
+        importlib.import_module(export_module).IMPORTS,
+        args.batch_sizes,
+        args.seconds,
+    )
+    for i, outputs in enumerate(answers):
         for line in describe(outputs):
             print(f"warm-up request {i}: {line}")
     print(f"{args.model} serves its warm-up requests in a fresh process.")
-    latency = measure_latency(
-        args.model,
-        read_warmup_requests(args.model)[0],
-        args.batch_sizes,
-        imports=imports,
-        seconds=args.seconds,
-    )
     for size, seconds in latency.items():
         p50, p99 = np.percentile(seconds, [50, 99]) * 1000
         print(

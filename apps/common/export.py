@@ -198,6 +198,19 @@ def version_path(base, app, version=None):
     return os.path.join(base, app, str(int(version)))
 
 
+def check_keep(keep):
+    """Refuses a `--keep` below 1 (the newest version always stays).
+
+    Args:
+        keep: how many versions to keep.
+
+    Raises:
+        ValueError: `keep` is below 1.
+    """
+    if keep < 1:
+        raise ValueError(f"--keep must be at least 1, received {keep}.")
+
+
 def keep_newest(base, app, keep):
     """Removes all but the newest `keep` complete versions of an app.
 
@@ -212,9 +225,11 @@ def keep_newest(base, app, keep):
 
     Returns:
         The version numbers removed.
+
+    Raises:
+        ValueError: `keep` is below 1.
     """
-    if keep < 1:
-        raise ValueError(f"--keep must be at least 1, received {keep}.")
+    check_keep(keep)
     old = versions(base, app)[:-keep]
     for version in old:
         directory = os.path.join(base, app)

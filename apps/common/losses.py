@@ -1,7 +1,31 @@
-"""Losses shared by the sequence-to-sequence apps."""
+"""Losses shared by the apps, and the reduction every scalar loss uses."""
 
 import keras
 from keras import ops
+
+
+def replica_mean(total, count):
+    """A masked mean loss, as one replica's share of the global mean.
+
+    Under a `tf.distribute` strategy Keras adds up the replicas' losses and
+    gradients; its own losses divide each replica's mean by the number of
+    replicas, and so does this one, so that a loss means the same on one
+    device or several. (JAX shards one global batch: nothing to divide.)
+
+    Args:
+        total: the sum of the loss over the counted positions.
+        count: the number of counted positions (at least 1 is used).
+
+    Returns:
+        The scalar `total / count`, divided by the number of replicas in
+        sync on TensorFlow.
+    """
+    loss = total / ops.maximum(count, 1.0)
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        loss /= tf.distribute.get_strategy().num_replicas_in_sync
+    return loss
 
 
 @keras.saving.register_keras_serializable(package="attention_suite")
@@ -51,7 +75,7 @@ class MaskedSparseCrossentropy(keras.losses.Loss):
         if self.label_smoothing:
             loss += self.label_smoothing * -ops.mean(log_probs, axis=-1)
         mask = ops.cast(ops.not_equal(y_true, self.pad_id), "float32")
-        return ops.sum(loss * mask) / ops.maximum(ops.sum(mask), 1.0)
+        return replica_mean(ops.sum(loss * mask), ops.sum(mask))
 
     def get_config(self):
         return {

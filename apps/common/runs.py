@@ -3,6 +3,8 @@ evaluation report."""
 
 import json
 import os
+import tempfile
+import zipfile
 
 import keras
 
@@ -40,10 +42,57 @@ def read_run(run_dir, config_class, app, extra_files=()):
     config = load_config(config_class, os.path.join(run_dir, "config.json"))
     with open(os.path.join(run_dir, "run.json")) as f:
         run_info = json.load(f)
-    model = keras.saving.load_model(
-        os.path.join(run_dir, "model.keras"), compile=False
-    )
+    model = load_float32_model(os.path.join(run_dir, "model.keras"))
     return config, run_info, model
+
+
+def load_float32_model(path):
+    """Reads a `.keras` model with every layer computing in float32.
+
+    A model trained under a mixed dtype policy (`--precision`) keeps its
+    variables in float32; reading it with float32 layers makes inference
+    and SavedModels independent of how it was trained.
+
+    Args:
+        path: the `.keras` file.
+
+    Returns:
+        The model, not compiled.
+    """
+    with zipfile.ZipFile(path) as archive:
+        config = json.loads(archive.read("config.json"))
+        if not _set_float32(config):
+            return keras.saving.load_model(path, compile=False)
+        with tempfile.TemporaryDirectory() as tmp:
+            copy = os.path.join(tmp, "model.keras")
+            with zipfile.ZipFile(copy, "w") as out:
+                for item in archive.infolist():
+                    data = archive.read(item)
+                    if item.filename == "config.json":
+                        data = json.dumps(config)
+                    out.writestr(item, data)
+            return keras.saving.load_model(copy, compile=False)
+
+
+def _set_float32(config):
+    """Turns every mixed dtype policy in a model config into float32.
+
+    Returns:
+        Whether any policy changed.
+    """
+    changed = False
+    if isinstance(config, dict):
+        if config.get("class_name") == "DTypePolicy" and str(
+            config.get("config", {}).get("name", "")
+        ).startswith("mixed_"):
+            config["config"]["name"] = "float32"
+            changed = True
+        for value in config.values():
+            changed |= _set_float32(value)
+    elif isinstance(config, list):
+        for value in config:
+            changed |= _set_float32(value)
+    return changed
 
 
 def read_text_run(run_dir, config_class, app, tokenizer_file, load_tokenizer):

@@ -18,6 +18,7 @@ import time
 
 import keras
 
+from attention_suite.apps.common import distribute
 from attention_suite.apps.common.atomic import atomic_path
 from attention_suite.apps.common.losses import MaskedSparseCrossentropy
 from attention_suite.apps.common.tokenizers import PAD_ID
@@ -124,6 +125,11 @@ def fit(
         TimeBudget(max_minutes),
         *callbacks,
     ]
+    # A batch splits evenly between the devices of a distribution.
+    train_data, val_data = (
+        distribute.even_batches(data, distribute.replicas())
+        for data in (train_data, val_data)
+    )
     start = time.monotonic()
     history = model.fit(
         train_data,

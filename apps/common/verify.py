@@ -106,6 +106,47 @@ def exception_of(stderr):
     return text[:1000]
 
 
+def run_tensorflow_child(code, arguments, what, cwd=None):
+    """Runs Python code in a fresh process that sees no project path.
+
+    The child starts without `PYTHONPATH` and `KERAS_BACKEND`, so it imports
+    TensorFlow (and whatever `code` imports) as a serving process would.
+
+    Args:
+        code: the child's program (`python -c code`).
+        arguments: its command-line arguments.
+        what: what the child does, for the error message (e.g. `"Serving
+            saved_models/qa/1 in a fresh process"`).
+        cwd: the child's working directory.
+
+    Returns:
+        The `subprocess.CompletedProcess` (output captured as text).
+
+    Raises:
+        ServingError: the child failed; its exception is in the message,
+            the end of its stderr in `details`.
+    """
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("PYTHONPATH", "KERAS_BACKEND")
+    }
+    env["TF_CPP_MIN_LOG_LEVEL"] = "2"
+    result = subprocess.run(
+        [sys.executable, "-c", code, *arguments],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    if result.returncode != 0:
+        raise ServingError(
+            f"{what} failed: {exception_of(result.stderr)}",
+            details=result.stderr[-3000:],
+        )
+    return result
+
+
 def run_saved_model(
     export_dir, requests, signature="serving_default", imports=()
 ):
@@ -152,20 +193,30 @@ def measure_latency(
     Raises:
         ServingError: the child failed.
     """
-    timing = {
+    _, latency = _serve(
+        export_dir,
+        [request],
+        "serving_default",
+        imports,
+        _timing(batch_sizes, seconds),
+    )
+    return latency
+
+
+def _timing(batch_sizes, seconds):
+    """The child's timing plan: see `measure_latency`."""
+    return {
         "batch_sizes": list(batch_sizes),
         "seconds": seconds,
         "min_calls": 5,
         "max_calls": 200,
     }
-    _, latency = _serve(
-        export_dir, [request], "serving_default", imports, timing
-    )
-    return latency
 
 
 def _serve(export_dir, requests, signature, imports, timing=None):
     """`run_saved_model`, and the call times of `measure_latency`.
+
+    The first request is the one timed.
 
     Returns:
         `(outputs, latency)`: the outputs per request, and a dict mapping
@@ -177,34 +228,18 @@ def _serve(export_dir, requests, signature, imports, timing=None):
         for i, inputs in enumerate(requests):
             arrays.update({f"{i}/{k}": _storable(v) for k, v in inputs.items()})
         np.savez(os.path.join(tmp, "requests.npz"), **arrays)
-        env = {
-            k: v
-            for k, v in os.environ.items()
-            if k not in ("PYTHONPATH", "KERAS_BACKEND")
-        }
-        env["TF_CPP_MIN_LOG_LEVEL"] = "2"
-        result = subprocess.run(
+        run_tensorflow_child(
+            _CHILD,
             [
-                sys.executable,
-                "-c",
-                _CHILD,
                 os.path.abspath(export_dir),
                 signature,
                 tmp,
                 json.dumps(list(imports)),
                 json.dumps(timing),
             ],
+            f"Serving {export_dir} in a fresh process",
             cwd=tmp,
-            env=env,
-            capture_output=True,
-            text=True,
         )
-        if result.returncode != 0:
-            raise ServingError(
-                f"Serving {export_dir} in a fresh process failed: "
-                f"{exception_of(result.stderr)}",
-                details=result.stderr[-3000:],
-            )
         outputs = np.load(os.path.join(tmp, "outputs.npz"))
         latency = {
             size: outputs[f"latency/{size}"] for size in timing["batch_sizes"]
@@ -219,20 +254,33 @@ def _serve(export_dir, requests, signature, imports, timing=None):
         ], latency
 
 
-def serve_check(export_dir, imports=()):
+def serve_check(export_dir, imports=(), batch_sizes=(), seconds=5.0):
     """Replays a SavedModel's warm-up requests in a fresh TensorFlow process.
+
+    The same process then times the first warm-up request at each batch
+    size, as `measure_latency` does.
 
     Args:
         export_dir: the SavedModel directory (with `assets.extra/`).
         imports: extra modules the child imports (e.g. `"tensorflow_text"`).
+        batch_sizes: the batch sizes to time (none: no timing).
+        seconds: the time to spend per batch size.
 
     Returns:
-        The list of output dicts, one per warm-up request.
+        `(outputs, latency)`: the list of output dicts, one per warm-up
+        request, and a dict mapping batch size to call times in seconds.
+
+    Raises:
+        ServingError: the child failed.
     """
     from attention_suite.apps.common.export import read_warmup_requests
 
-    return run_saved_model(
-        export_dir, read_warmup_requests(export_dir), imports=imports
+    return _serve(
+        export_dir,
+        read_warmup_requests(export_dir),
+        "serving_default",
+        imports,
+        _timing(batch_sizes, seconds),
     )
 
 

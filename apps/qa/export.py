@@ -15,9 +15,9 @@ import tensorflow as tf
 from attention_suite.apps.common.export import export_saved_model
 from attention_suite.apps.common.verify import run_saved_model, string_array
 from attention_suite.apps.qa import infer
+from attention_suite.apps.qa.signature import INPUTS, OUTPUTS
 from attention_suite.apps.qa.train import load_run
 
-OUTPUTS = ("answer", "start", "end", "score")
 # Modules a serving process imports besides TensorFlow (for the ops).
 IMPORTS = ("tensorflow_text",)
 # Inputs the export is checked on besides the run's test samples: an empty
@@ -51,18 +51,16 @@ def serving_archive(reader):
         "serving_default",
         lambda context, question: reader.serve(context, question),
         input_signature=[
-            tf.TensorSpec([None], tf.string, name="context"),
-            tf.TensorSpec([None], tf.string, name="question"),
+            tf.TensorSpec([None], tf.string, name=name) for name in INPUTS
         ],
     )
     return archive
 
 
 def _request(context, question):
-    return {
-        "context": string_array([context]),
-        "question": string_array([question]),
-    }
+    return dict(
+        zip(INPUTS, (string_array([context]), string_array([question])))
+    )
 
 
 def _same(predicted, served):

@@ -12,6 +12,7 @@ import numpy as np
 from keras import ops
 
 from attention_suite import layers
+from attention_suite.apps.common.losses import replica_mean
 
 INPUT_NAMES = ("history", "time_of_day", "day_of_week")
 
@@ -347,8 +348,7 @@ def _masked_mae(y_true, y_pred, missing):
     error = ops.where(
         observed, ops.abs(ops.where(observed, y_true, 0) - y_pred), 0
     )
-    count = ops.maximum(ops.sum(ops.cast(observed, "float32")), 1.0)
-    return ops.sum(error) / count
+    return replica_mean(ops.sum(error), ops.sum(ops.cast(observed, "float32")))
 
 
 @keras.saving.register_keras_serializable(package="attention_suite.traffic")

@@ -7,12 +7,11 @@ import math
 import os
 import re
 import socket
-import subprocess
-import sys
 
 import numpy as np
 import pandas as pd
 import pytest
+from helpers import attn
 
 from attention_suite.apps.cli import build_parser
 
@@ -38,23 +37,6 @@ ALIGNED = {
     "sur": "on",
     "tapis": "mat",
 }
-
-
-def attn(*args, cwd, env=None):
-    """Runs `attn ARGS...` in a new process in `cwd`; returns the finished run.
-
-    Runs `python -m attention_suite.apps.cli` with this interpreter, which
-    works whether or not the `attn` script is on the `PATH`; `env` adds
-    environment variables.
-    """
-    return subprocess.run(
-        [sys.executable, "-m", "attention_suite.apps.cli", *args],
-        cwd=cwd,
-        env={**os.environ, **(env or {})},
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
 
 
 def weight_tables(stdout):

@@ -78,7 +78,7 @@ def test_export_is_a_plain_device_agnostic_graph(run):
 
 def test_export_layout_and_warmup(run):
     assert os.path.exists(os.path.join(run["model"], "saved_model.pb"))
-    outputs = serve_check(run["model"])
+    outputs, _ = serve_check(run["model"])
     assert outputs[0]["forecast"].shape[1:] == (12, 4)
     leftovers = [
         n for n in os.listdir(os.path.dirname(run["model"])) if n != "1"
