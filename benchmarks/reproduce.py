@@ -2,13 +2,15 @@
 
 Each figure the README publishes has an entry in `FIGURES`: the app, its
 config and its data. `python benchmarks/reproduce.py NAME` trains a new run
-with that config (`attn <app> train`), scores it on the test split (`attn
-<app> evaluate`, and under each protocol of `PROTOCOLS` the figure is also
-published with), and writes everything behind the figure to one JSON file:
-the commit (and whether the tree had uncommitted changes), the exact
-commands, the full config, the run's record (`run.json`), the per-epoch
-history of every training phase, the metrics, the wall time of each command
-and the machine.
+with that config (`attn <app> train`), chooses its decoding rule on the
+validation split where `VALIDATION_CHOICES` lists one, scores it on the
+test split (`attn <app> evaluate`, and under each protocol of `PROTOCOLS`
+the figure is also published with), and writes everything behind the figure
+to one JSON file: the commit (and whether the tree had uncommitted
+changes), the exact commands, the full config, the run's record
+(`run.json`), the per-epoch history of every training phase, the validation
+scores behind a choice, the metrics, the wall time of each command and the
+machine.
 
     python benchmarks/reproduce.py translation-transformer
     python benchmarks/reproduce.py traffic-los-loop --out results.json
@@ -75,6 +77,28 @@ FIGURES = {
 # Figures also scored under another protocol (`evaluate --protocol NAME`,
 # written to `metrics_NAME.json` and recorded as `test_NAME`).
 PROTOCOLS = {"traffic-los-loop": ("tgcn",)}
+
+
+def reader_f1(report, config):
+    """The QA reader's F1 in an `evaluate` report (not the baseline's).
+
+    Args:
+        report: the parsed `metrics.json`.
+        config: the run's parsed `config.json`.
+
+    Returns:
+        The F1, x100.
+    """
+    return report["scores"][config["model"]]["f1"]
+
+
+# Decoding rules chosen on the validation split before the test split is
+# scored: figure -> (the `evaluate` option, its candidates, the score to
+# maximize from a validation report; ties go to the first candidate).
+VALIDATION_CHOICES = {
+    figure: ("--compare-windows", ("logit", "probability"), reader_f1)
+    for figure in ("qa-bidaf", "qa-encoder")
+}
 
 
 def commit():
@@ -173,6 +197,36 @@ def portable(record, data_dir):
     return record
 
 
+def choose_on_validation(name, evaluate, run_dir):
+    """Scores each candidate decoding rule of a figure on validation.
+
+    Args:
+        name: a key of `FIGURES`.
+        evaluate: the `evaluate` arguments of the run.
+        run_dir: the trained run.
+
+    Returns:
+        `(options, record)`: the `evaluate` options of the chosen rule and
+        what the choice saw (option, candidates' scores, chosen, commands,
+        wall seconds), or `([], None)` when the figure has no choice.
+    """
+    if name not in VALIDATION_CHOICES:
+        return [], None
+    option, candidates, score = VALIDATION_CHOICES[name]
+    config = read_json(os.path.join(run_dir, "config.json"))
+    record = {"option": option, "scores": {}, "commands": [], "seconds": {}}
+    for candidate in candidates:
+        command, seconds = run_attn(
+            evaluate + ["--split", "val", option, candidate]
+        )
+        report = read_json(os.path.join(run_dir, "metrics.json"))
+        record["scores"][candidate] = score(report, config)
+        record["commands"].append(command)
+        record["seconds"][candidate] = seconds
+    record["chosen"] = max(candidates, key=record["scores"].get)
+    return [option, record["chosen"]], record
+
+
 def reproduce(
     name, run_dir, data=None, data_dir=None, overrides=(), train_args=()
 ):
@@ -201,6 +255,8 @@ def reproduce(
         evaluate += ["--data-dir", data_dir]
     train_command, train_seconds = run_attn(train)
     commands, seconds, scores = [train_command], {"train": train_seconds}, {}
+    options, choice = choose_on_validation(name, evaluate, run_dir)
+    evaluate += options
     for protocol in (None, *PROTOCOLS.get(name, ())):
         suffix = f"_{protocol}" if protocol else ""
         command, seconds[f"evaluate{suffix}"] = run_attn(
@@ -223,6 +279,7 @@ def reproduce(
             data_dir or os.environ.get(DATA_ENV),
         ),
         "history": histories(run_dir),
+        "validation_choice": choice,
         **scores,
         "machine": measure.machine_info(),
     }

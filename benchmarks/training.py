@@ -21,8 +21,13 @@ Usage:
 python benchmarks/training.py
 python benchmarks/training.py --apps translation,traffic --backends jax,torch
 python benchmarks/training.py --dtype-policy mixed_bfloat16 --out DIR
+python benchmarks/training.py --backends tensorflow --jit-compile on --out DIR
 python benchmarks/training.py --quick
 ```
+
+`--jit-compile on|off` overrides each app's choice of XLA (by default
+XLA on JAX only, as Keras chooses on a CPU), to tell the engine's share of
+a gap between backends from the model's.
 
 The full run writes `benchmarks/results/training.json` and `.md` (`--out`
 picks another directory); `--quick` runs tiny models for a few steps and
@@ -31,25 +36,33 @@ only prints its table, unless given `--out`.
 
 import argparse
 import dataclasses
+import importlib
 import json
 import time
 from pathlib import Path
 
 import measure
 import numpy as np
+from reproduce import FIGURES
 
 from attention_suite.apps.common.tables import markdown_table
 
 REPO = Path(__file__).resolve().parents[1]
-# App -> its published config and the unit its rate counts.
+# App -> its published figure (`reproduce.FIGURES`), its config class and
+# the unit its rate counts.
 APPS = {
     "translation": (
-        "apps/translation/configs/multi30k_transformer.json",
+        "translation-transformer",
+        "TranslationConfig",
         "target tokens",
     ),
-    "summarization": ("apps/summarization/configs/aeslc.json", "target tokens"),
-    "qa": ("apps/qa/configs/squad_bidaf.json", "windows"),
-    "traffic": ("apps/traffic/configs/los_loop.json", "windows"),
+    "summarization": (
+        "summarization-aeslc",
+        "SummarizationConfig",
+        "target tokens",
+    ),
+    "qa": ("qa-bidaf", "QAConfig", "windows"),
+    "traffic": ("traffic-los-loop", "TrafficConfig", "windows"),
 }
 # Los-loop's sensor count: the traffic model's width.
 TRAFFIC_SENSORS = 207
@@ -97,20 +110,9 @@ def load_config(app, overrides):
     """
     from attention_suite.apps.common.config import load_config as load
 
-    config_classes = {
-        "translation": "attention_suite.apps.translation.config",
-        "summarization": "attention_suite.apps.summarization.config",
-        "qa": "attention_suite.apps.qa.config",
-        "traffic": "attention_suite.apps.traffic.config",
-    }
-    module = __import__(config_classes[app], fromlist=["_"])
-    config_class = next(
-        value
-        for value in vars(module).values()
-        if dataclasses.is_dataclass(value)
-        and value.__module__ == module.__name__
-    )
-    config = load(config_class, REPO / APPS[app][0])
+    figure, class_name, _ = APPS[app]
+    module = importlib.import_module(f"attention_suite.apps.{app}.config")
+    config = load(getattr(module, class_name), REPO / FIGURES[figure][1])
     if app == "qa":
         overrides = {"embeddings": "learned", **overrides}
     return dataclasses.replace(config, **overrides)
@@ -207,19 +209,14 @@ def traffic_case(config, rng, batches):
     Returns:
         `(model, batches, windows per batch)`.
     """
-    import keras
-
-    from attention_suite.apps.traffic.model import LOSSES, build_model
+    from attention_suite.apps.traffic.model import build_model
+    from attention_suite.apps.traffic.train import compile_model
 
     nodes = TRAFFIC_SENSORS
     # A road-like graph: each sensor linked to its neighbours in a chain.
     adjacency = np.eye(nodes, k=1) + np.eye(nodes, k=-1)
     model = build_model(config, nodes, 50.0, 10.0, adjacency=adjacency)
-    model.compile(
-        optimizer=keras.optimizers.Adam(config.learning_rate, clipnorm=5.0),
-        loss=LOSSES[config.missing],
-        jit_compile=keras.backend.backend() == "jax",
-    )
+    compile_model(model, config)
     size = config.batch_size
     data = [
         (
@@ -292,13 +289,15 @@ def step_flops(model, batch):
     return counter.get_total_flops()
 
 
-def training_rate(app, overrides, steps):
+def training_rate(app, overrides, steps, jit_compile="auto"):
     """Units per second of `model.fit` of one app on the current backend.
 
     Args:
         app: a key of `APPS`.
         overrides: settings replacing the published config's.
         steps: dict with `warmup`, `steps` and `roof_size`.
+        jit_compile: `"on"` or `"off"` to override the app's use of XLA;
+            `"auto"` keeps it.
 
     Returns:
         A JSON-serializable dict.
@@ -309,6 +308,8 @@ def training_rate(app, overrides, steps):
     model, batches, units = build_case(
         app, config, steps["warmup"] + steps["steps"] + 1
     )
+    if jit_compile != "auto":
+        model.jit_compile = jit_compile == "on"
     size = config.batch_size
     fit_options = {"batch_size": size, "shuffle": False, "verbose": 0}
     model.fit(*stacked(batches[: steps["warmup"]]), **fit_options)
@@ -323,6 +324,7 @@ def training_rate(app, overrides, steps):
         "units_per_s": units * steps["steps"] / seconds,
         "step_s": seconds / steps["steps"],
         "batch": size,
+        "jit_compile": bool(model.jit_compile),
         "parameters": int(model.count_params()),
         "roof_gflops": measure.roof_gflops(
             steps["roof_size"], keras.config.dtype_policy().compute_dtype
@@ -333,7 +335,7 @@ def training_rate(app, overrides, steps):
     return result
 
 
-def app_rows(app, backends, overrides, steps, dtype_policy):
+def app_rows(app, backends, overrides, steps, dtype_policy, jit_compile):
     """One app's rates on each backend, each in its own process.
 
     Args:
@@ -342,6 +344,7 @@ def app_rows(app, backends, overrides, steps, dtype_policy):
         overrides: settings replacing the published config's.
         steps: see `training_rate`.
         dtype_policy: the Keras dtype policy of the children.
+        jit_compile: see `training_rate`.
 
     Returns:
         One dict per backend; the torch run's FLOP count and each rate's
@@ -362,6 +365,8 @@ def app_rows(app, backends, overrides, steps, dtype_policy):
                 json.dumps(steps),
                 "--dtype-policy",
                 dtype_policy,
+                "--jit-compile",
+                jit_compile,
             ],
         )
         rows.append({"app": app, "backend": backend, **result})
@@ -380,6 +385,10 @@ def app_rows(app, backends, overrides, steps, dtype_policy):
     return rows
 
 
+# The table's XLA column (rows measured before it was recorded show "-").
+_XLA_CELLS = {True: "yes", False: "no", None: "-"}
+
+
 def markdown(results):
     """The results as a Markdown table.
 
@@ -395,7 +404,12 @@ def markdown(results):
     for row in results["rows"]:
         if "units_per_s" not in row:
             rows.append(
-                [row["app"], row["backend"], "failed: " + row["error"][:60]]
+                [
+                    row["app"],
+                    row["backend"],
+                    "-",
+                    "failed: " + row["error"][:60],
+                ]
                 + ["-"] * 5
             )
             continue
@@ -403,7 +417,8 @@ def markdown(results):
             [
                 row["app"],
                 row["backend"],
-                f"{row['units_per_s']:.0f} {APPS[row['app']][1]}/s",
+                _XLA_CELLS[row.get("jit_compile")],
+                f"{row['units_per_s']:.0f} {APPS[row['app']][2]}/s",
                 f"{row['step_s'] * 1000:.1f}",
                 f"{row['slowdown_vs_fastest']:.2f}x",
                 measure.fmt(row.get("gflops"), ".1f"),
@@ -425,6 +440,7 @@ def markdown(results):
             [
                 "app",
                 "backend",
+                "XLA",
                 "rate",
                 "ms/step",
                 "vs fastest",
@@ -450,6 +466,13 @@ def main():
         default="float32",
         help="Keras dtype policy, e.g. mixed_bfloat16",
     )
+    parser.add_argument(
+        "--jit-compile",
+        choices=("auto", "on", "off"),
+        default="auto",
+        help="XLA for every app (on), for none (off), or as each app's "
+        "train chooses (auto, the default)",
+    )
     measure.add_arguments(parser, "tiny models and a few steps")
     parser.add_argument("--app", help=argparse.SUPPRESS)
     parser.add_argument("--settings", help=argparse.SUPPRESS)
@@ -462,7 +485,10 @@ def main():
         measure.write_child_result(
             args.json_out,
             lambda: training_rate(
-                args.app, json.loads(args.settings), json.loads(args.steps_json)
+                args.app,
+                json.loads(args.settings),
+                json.loads(args.steps_json),
+                args.jit_compile,
             ),
         )
         return
@@ -474,14 +500,20 @@ def main():
     results = {
         "machine": measure.machine_info(),
         "dtype_policy": args.dtype_policy,
+        "jit_compile": args.jit_compile,
         "steps": steps,
-        "configs": {app: APPS[app][0] for app in args.apps},
+        "configs": {app: FIGURES[APPS[app][0]][1] for app in args.apps},
         "rows": [],
     }
     for app in args.apps:
         overrides = QUICK_SETTINGS[app] if args.quick else {}
         results["rows"] += app_rows(
-            app, args.backends, overrides, steps, args.dtype_policy
+            app,
+            args.backends,
+            overrides,
+            steps,
+            args.dtype_policy,
+            args.jit_compile,
         )
     results["total_seconds"] = time.perf_counter() - start
     table = markdown(results)

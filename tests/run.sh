@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Runs the test suite: the layer tests (with the layers' docstring examples,
-# tests/layers/test_docstring_examples.py) and the apps' end-to-end tests once
-# per Keras backend, each backend in its own process, then the remaining app,
-# command-line and notebook tests. Each run spreads its test files over
-# ATTN_TEST_WORKERS processes (default 2; 0 runs them in this process).
-# Exits non-zero if any run fails. Extra arguments go to every pytest run
-# (e.g. `-x`, `-k mha`).
+# tests/layers/test_docstring_examples.py), the apps' end-to-end tests and
+# the data-parallel and mixed-precision runs once per Keras backend, each
+# backend in its own process, then the remaining app, command-line and
+# notebook tests. Each run spreads its test files over ATTN_TEST_WORKERS
+# processes (default 2; 0 runs them in this process). Exits non-zero if any
+# run fails. Extra arguments go to every pytest run (e.g. `-x`, `-k mha`).
 set -u
 cd "$(dirname "$0")/.."
 export PYTHONHASHSEED=0 TF_CPP_MIN_LOG_LEVEL=2
@@ -15,7 +15,8 @@ per_backend=(tests/layers tests/apps/traffic/test_end_to_end.py
     tests/apps/translation/test_translation_end_to_end.py
     tests/apps/summarization/test_summarization_model.py
     tests/apps/summarization/test_summarization_end_to_end.py
-    tests/apps/qa/test_qa_model.py tests/apps/qa/test_qa_end_to_end.py)
+    tests/apps/qa/test_qa_model.py tests/apps/qa/test_qa_end_to_end.py
+    tests/apps/test_data_parallel.py tests/apps/test_mixed_precision.py)
 failed=()
 for backend in tensorflow jax torch; do
     echo "== layers and end-to-end apps on $backend =="

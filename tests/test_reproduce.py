@@ -9,30 +9,39 @@ import sys
 
 from helpers import REPO, TRAFFIC_TINY
 
+from attention_suite.apps.qa.synthetic import write_demo_squad
 from attention_suite.apps.traffic.synthetic import write_demo_files
 
 
-def test_reproduce_records_the_provenance_of_a_figure(tmp_path):
-    speeds, adjacency = write_demo_files(
-        tmp_path / "data", num_sensors=4, days=2
-    )
+def reproduce(figure, data, settings, tmp_path, *train_args):
+    """Runs `benchmarks/reproduce.py` on small data; the results file.
+
+    Args:
+        figure: the figure's name.
+        data: the `--data` file.
+        settings: `NAME=VALUE` config overrides.
+        tmp_path: where the runs and the results go (also the data
+            directory).
+        *train_args: more `train` arguments.
+
+    Returns:
+        The parsed results file.
+    """
     out = tmp_path / "results.json"
-    settings = [arg for setting in TRAFFIC_TINY for arg in ("--set", setting)]
     done = subprocess.run(
         [
             sys.executable,
             "benchmarks/reproduce.py",
-            "traffic-los-loop",
+            figure,
             "--data",
-            speeds,
-            *settings,
+            data,
+            *[arg for setting in settings for arg in ("--set", setting)],
             "--out",
             str(out),
             "--runs-dir",
             str(tmp_path / "runs"),
             "--",
-            "--adjacency",
-            adjacency,
+            *train_args,
         ],
         cwd=REPO,
         env=dict(os.environ, ATTN_DATA_DIR=str(tmp_path / "data")),
@@ -41,7 +50,21 @@ def test_reproduce_records_the_provenance_of_a_figure(tmp_path):
         timeout=900,
     )
     assert done.returncode == 0, done.stderr[-2000:]
-    results = json.loads(out.read_text())
+    return json.loads(out.read_text())
+
+
+def test_reproduce_records_the_provenance_of_a_figure(tmp_path):
+    speeds, adjacency = write_demo_files(
+        tmp_path / "data", num_sensors=4, days=2
+    )
+    results = reproduce(
+        "traffic-los-loop",
+        speeds,
+        TRAFFIC_TINY,
+        tmp_path,
+        "--adjacency",
+        adjacency,
+    )
     assert re.fullmatch(r"[0-9a-f]{40}", results["commit"])
     assert isinstance(results["uncommitted_changes"], bool)
     train, evaluate, evaluate_tgcn = results["commands"]
@@ -62,3 +85,30 @@ def test_reproduce_records_the_provenance_of_a_figure(tmp_path):
     assert set(results["test_tgcn"]["attention"]["15min"]) >= {"accuracy"}
     assert results["wall_seconds"]["train"] > 0
     assert results["machine"]["cores"] >= 1
+    assert results["validation_choice"] is None
+
+
+def test_reproduce_chooses_the_window_rule_on_validation(tmp_path):
+    data = write_demo_squad(str(tmp_path / "squad.json"), articles=8)
+    settings = [
+        "embeddings=learned",
+        "vocabulary_size=200",
+        "embedding_dim=16",
+        "units=16",
+        "window=32",
+        "stride=16",
+        "max_question_length=8",
+        "epochs=1",
+        "steps_per_epoch=4",
+        "batch_size=32",
+        "warmup_steps=2",
+    ]
+    results = reproduce("qa-bidaf", data, settings, tmp_path)
+    choice = results["validation_choice"]
+    assert set(choice["scores"]) == {"logit", "probability"}
+    assert choice["chosen"] == max(choice["scores"], key=choice["scores"].get)
+    assert all("--split val --compare-windows" in c for c in choice["commands"])
+    evaluate = results["commands"][1]
+    assert evaluate.endswith(f"--compare-windows {choice['chosen']}")
+    assert results["test"]["split"] == "test"
+    assert results["test"]["compare_windows"] == choice["chosen"]

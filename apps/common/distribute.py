@@ -92,7 +92,11 @@ def prepare(args):
         if args.devices not in (None, 1):
             raise ValueError("--devices needs --distribution data-parallel.")
         return
-    backend = os.environ.get("KERAS_BACKEND", "tensorflow")
+    import keras
+
+    # Importing the backend does not start it: XLA reads its flags when JAX
+    # first lists its devices.
+    backend = keras.backend.backend()
     if backend == "torch":
         raise ValueError(
             "--distribution data-parallel needs the JAX or TensorFlow "
@@ -100,7 +104,6 @@ def prepare(args):
             "KERAS_BACKEND=jax or tensorflow)."
         )
     if backend == "jax":
-        # Read when JAX first lists its devices, which has not happened yet.
         flags = os.environ.get("XLA_FLAGS", "")
         if _HOST_DEVICES_FLAG not in flags:
             count = args.devices or 2

@@ -1,13 +1,18 @@
 """`attn qa <verb>`: train, evaluate, predict, export, serve-check."""
 
 from attention_suite.apps.common import commands
+from attention_suite.apps.qa.config import COMPARE_WINDOWS
 
 
 def _evaluate(args):
     from attention_suite.apps.qa import evaluate
 
     report = evaluate.evaluate(
-        args.run, split=args.split, data_dir=args.data_dir, limit=args.limit
+        args.run,
+        split=args.split,
+        data_dir=args.data_dir,
+        limit=args.limit,
+        compare_windows=args.compare_windows,
     )
     print(evaluate.format_report(report), end="")
     return 0
@@ -114,6 +119,12 @@ def add_parser(subparsers):
         default=0,
         metavar="N",
         help="score only the first N questions (default: all)",
+    )
+    evaluate.add_argument(
+        "--compare-windows",
+        choices=COMPARE_WINDOWS,
+        help="how the windows' best spans compete, instead of the run's "
+        "setting (choose it with --split val)",
     )
     commands.add_data_dir_option(evaluate)
     commands.add_progress_option(evaluate)

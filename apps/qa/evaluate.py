@@ -13,6 +13,7 @@ weighted by `log(1 + 1 / count)`, its inverse count in the context.
 """
 
 import collections
+import dataclasses
 import json
 import math
 import os
@@ -142,7 +143,9 @@ def sliding_window_answer(context, question, max_words=3, window=5):
     return context[first[1] : last[2]], first[1], last[2]
 
 
-def evaluate(run_dir, split="test", data_dir=None, limit=0):
+def evaluate(
+    run_dir, split="test", data_dir=None, limit=0, compare_windows=None
+):
     """Answers a split with the reader and the baseline and scores both.
 
     Writes `predictions.jsonl` (per question: id, question, gold answers,
@@ -154,14 +157,20 @@ def evaluate(run_dir, split="test", data_dir=None, limit=0):
         split: `"test"` or `"val"`.
         data_dir: the data directory for the named dataset.
         limit: score only the first `limit` questions (0: all).
+        compare_windows: how the reader's windows compete (`"logit"` or
+            `"probability"`), to choose the rule on the validation split;
+            None keeps the run's.
 
     Returns:
-        A dict with `split`, `questions`, `seconds` (the reader's answering
-        time) and `scores`: `{method: {"exact_match", "f1"}}`.
+        A dict with `split`, `questions`, `compare_windows`, `seconds` (the
+        reader's answering time) and `scores`: `{method: {"exact_match",
+        "f1"}}`.
     """
     from attention_suite.apps.qa import infer, train
 
     config, run_info, tokenizer, model = train.load_run(run_dir)
+    if compare_windows is not None:
+        config = dataclasses.replace(config, compare_windows=compare_windows)
     corpus, _ = train.load_run_corpus(config, run_info["data"], data_dir)
     examples = corpus[split][:limit] if limit else corpus[split]
     golds = [[text for text, _ in e.answers] for e in examples]
@@ -198,6 +207,7 @@ def evaluate(run_dir, split="test", data_dir=None, limit=0):
     report = {
         "split": split,
         "questions": len(examples),
+        "compare_windows": config.compare_windows,
         "seconds": seconds,
         "scores": {
             name: {k: v for k, v in scores.items() if k != "per_question"}
@@ -222,7 +232,8 @@ def format_report(report):
         for name, scores in report["scores"].items()
     ]
     title = (
-        f"{report['split']} ({report['questions']} questions); SQuAD v1.1 "
-        "exact match and F1 x100"
+        f"{report['split']} ({report['questions']} questions, windows "
+        f"compared by {report['compare_windows']}); SQuAD v1.1 exact match "
+        "and F1 x100"
     )
     return f"{title}\n\n{markdown_table(['method', 'EM', 'F1'], rows)}"

@@ -10,6 +10,8 @@ from attention_suite.apps.common.config import (
 from attention_suite.apps.traffic.readers import MISSING_RULES
 
 MODELS = ("attention", "gru")
+# The training losses (`attention_suite.apps.traffic.model.MaskedError`).
+LOSSES = ("mae", "mse", "huber")
 
 
 @dataclasses.dataclass
@@ -49,6 +51,12 @@ class TrafficConfig:
     batch_size: int = setting(16, minimum=1)
     epochs: int = setting(60, minimum=1)
     learning_rate: float = setting(1e-3, above=0)
+    # The error each model minimizes over the observed targets: absolute
+    # ("mae", what the metrics lead with), squared ("mse", what RMSE
+    # rewards) or Huber's, squared below `huber_delta` (in the readings'
+    # units) and absolute above.
+    loss: str = setting("mae", choices=LOSSES)
+    huber_delta: float = setting(1.0, above=0)
     # Halve the learning rate after this many epochs without a better
     # validation loss (0: a constant rate).
     reduce_lr_patience: int = setting(0, minimum=0)

@@ -13,6 +13,7 @@ from keras import ops
 
 from attention_suite import layers
 from attention_suite.apps.common.losses import replica_mean
+from attention_suite.apps.traffic.config import LOSSES
 
 INPUT_NAMES = ("history", "time_of_day", "day_of_week")
 
@@ -340,44 +341,57 @@ def build_model(
     )
 
 
-def _masked_mae(y_true, y_pred, missing):
-    """Mean absolute error over the targets that are not `missing`."""
-    y_true = ops.cast(y_true, "float32")
-    y_pred = ops.cast(y_pred, "float32")
-    observed = observed_readings(y_true, missing)
-    error = ops.where(
-        observed, ops.abs(ops.where(observed, y_true, 0) - y_pred), 0
-    )
-    return replica_mean(ops.sum(error), ops.sum(ops.cast(observed, "float32")))
-
-
 @keras.saving.register_keras_serializable(package="attention_suite.traffic")
-def masked_mae(y_true, y_pred):
-    """Mean absolute error over observed targets (NaN or 0 = missing).
+class MaskedError(keras.losses.Loss):
+    """A forecast error averaged over the observed targets.
+
+    Missing targets (as `missing` defines them) count neither in the sum
+    nor in the count; under a distribution strategy the mean is taken over
+    the observed targets of the global batch.
 
     Args:
-        y_true: readings.
-        y_pred: forecasts.
-
-    Returns:
-        The scalar loss.
+        kind: `"mae"` (absolute error), `"mse"` (squared error) or
+            `"huber"` (squared below `delta`, absolute above).
+        missing: which targets are missing: `"zero-and-nan"` or `"nan"`.
+        delta: Huber's threshold, in the readings' units.
+        name: the loss's name (default: `masked_<kind>`).
+        **kwargs: other `keras.losses.Loss` arguments.
     """
-    return _masked_mae(y_true, y_pred, "zero-and-nan")
 
+    def __init__(
+        self, kind="mae", missing="zero-and-nan", delta=1.0, name=None, **kwargs
+    ):
+        if kind not in LOSSES:
+            raise ValueError(
+                f"Unknown loss {kind!r}; expected one of {LOSSES}."
+            )
+        super().__init__(name=name or f"masked_{kind}", **kwargs)
+        self.kind = kind
+        self.missing = missing
+        self.delta = delta
 
-@keras.saving.register_keras_serializable(package="attention_suite.traffic")
-def nan_masked_mae(y_true, y_pred):
-    """Mean absolute error over the targets that are not NaN (0 counts).
+    def call(self, y_true, y_pred):
+        y_true = ops.cast(y_true, "float32")
+        y_pred = ops.cast(y_pred, "float32")
+        observed = observed_readings(y_true, self.missing)
+        error = ops.abs(ops.where(observed, y_true, 0) - y_pred)
+        if self.kind == "mse":
+            error = ops.square(error)
+        elif self.kind == "huber":
+            error = ops.where(
+                error <= self.delta,
+                0.5 * ops.square(error),
+                self.delta * (error - 0.5 * self.delta),
+            )
+        error = ops.where(observed, error, 0)
+        return replica_mean(
+            ops.sum(error), ops.sum(ops.cast(observed, "float32"))
+        )
 
-    Args:
-        y_true: readings.
-        y_pred: forecasts.
-
-    Returns:
-        The scalar loss.
-    """
-    return _masked_mae(y_true, y_pred, "nan")
-
-
-# The training loss for each `missing` setting.
-LOSSES = {"zero-and-nan": masked_mae, "nan": nan_masked_mae}
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "kind": self.kind,
+            "missing": self.missing,
+            "delta": self.delta,
+        }

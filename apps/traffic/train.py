@@ -20,7 +20,7 @@ from attention_suite.apps.common.config import save_config
 from attention_suite.apps.common.paths import data_dir as resolve_data_dir
 from attention_suite.apps.traffic import data, readers
 from attention_suite.apps.traffic.config import TrafficConfig
-from attention_suite.apps.traffic.model import LOSSES, build_model
+from attention_suite.apps.traffic.model import MaskedError, build_model
 
 
 def locate_data(source, data_dir=None, adjacency=None, read_options=None):
@@ -101,6 +101,22 @@ def steps_per_day(run_info):
     return max(1, round(1440 / run_info["step_minutes"]))
 
 
+def compile_model(model, config):
+    """Compiles a forecaster with the run's optimizer and loss.
+
+    Args:
+        model: a model from `build_model`.
+        config: its `TrafficConfig`.
+    """
+    model.compile(
+        optimizer=keras.optimizers.Adam(config.learning_rate, clipnorm=5.0),
+        loss=MaskedError(config.loss, config.missing, config.huber_delta),
+        # Compile with XLA on JAX only: XLA's random numbers (dropout) are
+        # slow on CPU under TensorFlow, and torch.compile costs minutes.
+        jit_compile=keras.backend.backend() == "jax",
+    )
+
+
 def _fit_one(config, parts, adjacency, run_info, run_dir):
     """Builds, compiles and fits one model; returns its wall time (s)."""
     keras.utils.set_random_seed(config.seed)
@@ -112,13 +128,7 @@ def _fit_one(config, parts, adjacency, run_info, run_dir):
         adjacency=adjacency,
         steps_per_day=steps_per_day(run_info),
     )
-    model.compile(
-        optimizer=keras.optimizers.Adam(config.learning_rate, clipnorm=5.0),
-        loss=LOSSES[config.missing],
-        # Compile with XLA on JAX only: XLA's random numbers (dropout) are
-        # slow on CPU under TensorFlow, and torch.compile costs minutes.
-        jit_compile=keras.backend.backend() == "jax",
-    )
+    compile_model(model, config)
     windows = {
         name: data.make_windows(
             part, config.input_steps, config.output_steps, config.missing

@@ -41,7 +41,9 @@ def score(hypotheses, references, language="en"):
     metrics = {
         "bleu": sacrebleu.metrics.BLEU(),
         "bleu_lowercase": sacrebleu.metrics.BLEU(lowercase=True),
-        "bleu_moses": sacrebleu.metrics.BLEU(tokenize="none"),
+        # Tokenized on purpose: `force` keeps sacreBLEU from warning that
+        # the text looks tokenized.
+        "bleu_moses": sacrebleu.metrics.BLEU(tokenize="none", force=True),
         "chrf": sacrebleu.metrics.CHRF(),
     }
     tokenized = moses_tokenized(hypotheses + references, language)

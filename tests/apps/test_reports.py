@@ -50,10 +50,12 @@ def test_qa_report():
     report = {
         "split": "dev",
         "questions": 10570,
+        "compare_windows": "logit",
         "scores": {"bidaf": {"exact_match": 60.0, "f1": 70.256}},
     }
     assert qa.format_report(report) == (
-        "dev (10570 questions); SQuAD v1.1 exact match and F1 x100\n\n"
+        "dev (10570 questions, windows compared by logit); SQuAD v1.1 exact "
+        "match and F1 x100\n\n"
         "| method | EM | F1 |\n"
         "|---|---:|---:|\n"
         "| bidaf | 60.00 | 70.26 |\n"

@@ -8,6 +8,7 @@ there, the learning on TensorFlow and JAX."""
 
 import json
 import os
+import shutil
 
 import keras
 import numpy as np
@@ -68,6 +69,24 @@ def test_reader_beats_the_baseline_and_writes_predictions(run):
     assert {"answer", "start", "end", "score", "exact_match", "f1"} <= set(
         records[0]["bidaf"]
     )
+
+
+@pytest.mark.parametrize("rule", ["logit", "probability"])
+def test_evaluate_scores_a_window_rule_without_changing_the_run(
+    run, rule, tmp_path, capsys
+):
+    run_dir = str(tmp_path / "run")
+    shutil.copytree(run["run"], run_dir)
+    with open(os.path.join(run_dir, "config.json")) as f:
+        config = f.read()
+    args = ["qa", "evaluate", "--run", run_dir, "--split", "val"]
+    assert main([*args, "--compare-windows", rule, "--limit", "20"]) == 0
+    assert f"windows compared by {rule}" in capsys.readouterr().out
+    with open(os.path.join(run_dir, "metrics.json")) as f:
+        report = json.load(f)
+    assert (report["split"], report["compare_windows"]) == ("val", rule)
+    with open(os.path.join(run_dir, "config.json")) as f:
+        assert f.read() == config
 
 
 def test_predict_prints_answer_span_and_score(run, tmp_path, capsys):

@@ -8,7 +8,7 @@ from helpers import to_numpy
 
 from attention_suite.apps.traffic import baselines, data, infer, metrics
 from attention_suite.apps.traffic.config import TrafficConfig
-from attention_suite.apps.traffic.model import masked_mae, nan_masked_mae
+from attention_suite.apps.traffic.model import MaskedError
 from attention_suite.apps.traffic.synthetic import demo_series
 
 
@@ -191,13 +191,24 @@ def test_historical_average_is_per_time_of_day(series):
     np.testing.assert_allclose(forecast[0, 1], expected, rtol=1e-6)
 
 
-def test_masked_mae_ignores_missing_targets():
+@pytest.mark.parametrize(
+    "kind,missing,expected",
+    [
+        ("mae", "zero-and-nan", (1 + 2) / 2),
+        ("mae", "nan", (1 + 50 + 2) / 3),
+        ("mse", "zero-and-nan", (1 + 4) / 2),
+        ("mse", "nan", (1 + 2500 + 4) / 3),
+        # delta 1.5: 0.5 * 1 ** 2 below it, 1.5 * (2 - 0.75) above.
+        ("huber", "zero-and-nan", (0.5 + 1.875) / 2),
+    ],
+)
+def test_masked_error_ignores_missing_targets(kind, missing, expected):
     y_true = np.array([[10.0, 0.0, np.nan, 20.0]], "float32")
     y_pred = np.array([[11.0, 50.0, 50.0, 18.0]], "float32")
-    assert float(to_numpy(masked_mae(y_true, y_pred))) == pytest.approx(1.5)
-    assert float(to_numpy(nan_masked_mae(y_true, y_pred))) == pytest.approx(
-        53 / 3
-    )
+    loss = MaskedError(kind, missing, delta=1.5)
+    assert float(to_numpy(loss(y_true, y_pred))) == pytest.approx(expected)
+    again = MaskedError.from_config(loss.get_config())
+    assert float(to_numpy(again(y_true, y_pred))) == pytest.approx(expected)
 
 
 def test_history_inputs_name_the_problem(series):

@@ -127,6 +127,13 @@ def test_moses_bleu_scores_lowercased_moses_tokens():
     assert scores["bleu_moses"] == 100.0 and scores["bleu"] < 100.0
 
 
+def test_moses_bleu_does_not_warn_about_its_own_tokens(caplog):
+    # sacreBLEU warns when 100 lines end in a tokenized period.
+    sentences = ["Ein Hund läuft am Strand."] * 100
+    evaluate.score(sentences, sentences, language="de")
+    assert "detokenize" not in caplog.text
+
+
 def test_tsv_corpus_split_and_errors(tmp_path):
     path = write_demo_tsv(str(tmp_path / "pairs.tsv"))
     corpus = data.read_tsv(path)
