@@ -113,14 +113,19 @@ def write_child_result(path, measure):
 
     Raises:
         Exception: whatever `measure` raised, after writing
-            `{"error": <its last line>}`.
+            `{"error": <its last line>, "error_detail": <the message>}`
+            (the detail cut to its first 4,000 characters).
     """
     path = Path(path)
     try:
         result = measure()
     except Exception as error:
-        lines = str(error).strip().splitlines() or [type(error).__name__]
-        path.write_text(json.dumps({"error": lines[-1].strip()}))
+        message = str(error).strip() or type(error).__name__
+        failure = {
+            "error": message.splitlines()[-1].strip(),
+            "error_detail": message[:4000],
+        }
+        path.write_text(json.dumps(failure))
         raise
     path.write_text(json.dumps(result))
 

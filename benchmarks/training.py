@@ -25,9 +25,10 @@ python benchmarks/training.py --backends tensorflow --jit-compile on --out DIR
 python benchmarks/training.py --quick
 ```
 
-`--jit-compile on|off` overrides each app's choice of XLA (by default
-XLA on JAX only, as Keras chooses on a CPU), to tell the engine's share of
-a gap between backends from the model's.
+`--jit-compile on|off` overrides each app's choice of a compiled step (by
+default XLA on JAX only, as Keras chooses on a CPU; on means XLA on
+TensorFlow and JAX, `torch.compile` on torch), to tell the engine's share
+of a gap between backends from the model's.
 
 The full run writes `benchmarks/results/training.json` and `.md` (`--out`
 picks another directory); `--quick` runs tiny models for a few steps and
@@ -296,7 +297,8 @@ def training_rate(app, overrides, steps, jit_compile="auto"):
         app: a key of `APPS`.
         overrides: settings replacing the published config's.
         steps: dict with `warmup`, `steps` and `roof_size`.
-        jit_compile: `"on"` or `"off"` to override the app's use of XLA;
+        jit_compile: `"on"` or `"off"` to override the app's choice of a
+            compiled step (XLA, or `torch.compile` on torch);
             `"auto"` keeps it.
 
     Returns:
@@ -385,8 +387,9 @@ def app_rows(app, backends, overrides, steps, dtype_policy, jit_compile):
     return rows
 
 
-# The table's XLA column (rows measured before it was recorded show "-").
-_XLA_CELLS = {True: "yes", False: "no", None: "-"}
+# The table's "compiled" column: the step under XLA (TensorFlow, JAX) or
+# `torch.compile` (rows measured before it was recorded show "-").
+_COMPILED_CELLS = {True: "yes", False: "no", None: "-"}
 
 
 def markdown(results):
@@ -417,7 +420,7 @@ def markdown(results):
             [
                 row["app"],
                 row["backend"],
-                _XLA_CELLS[row.get("jit_compile")],
+                _COMPILED_CELLS[row.get("jit_compile")],
                 f"{row['units_per_s']:.0f} {APPS[row['app']][2]}/s",
                 f"{row['step_s'] * 1000:.1f}",
                 f"{row['slowdown_vs_fastest']:.2f}x",
@@ -434,13 +437,14 @@ def markdown(results):
         f"of each app's published config, {results['dtype_policy']}; "
         f"{device}; {results['steps']['steps']} timed steps after "
         f"{results['steps']['warmup']} warm-up steps, one process per "
-        "backend. GFLOP/s counts the torch step's FLOPs; roof: a square "
-        "matmul in the same process.\n\n"
+        "backend; compiled: the step under XLA, or `torch.compile` on torch. "
+        "GFLOP/s counts the torch step's FLOPs; roof: a square matmul in "
+        "the same process.\n\n"
         + markdown_table(
             [
                 "app",
                 "backend",
-                "XLA",
+                "compiled",
                 "rate",
                 "ms/step",
                 "vs fastest",
@@ -470,7 +474,8 @@ def main():
         "--jit-compile",
         choices=("auto", "on", "off"),
         default="auto",
-        help="XLA for every app (on), for none (off), or as each app's "
+        help="a compiled step (XLA; torch.compile on torch) for every app "
+        "(on), for none (off), or as each app's "
         "train chooses (auto, the default)",
     )
     measure.add_arguments(parser, "tiny models and a few steps")

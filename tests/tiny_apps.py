@@ -6,8 +6,10 @@ written by `write_data`.
 """
 
 import csv
+import json
 import os
 
+import pytest
 from helpers import TRAFFIC_TINY, attn
 
 from attention_suite.apps.qa.synthetic import write_demo_squad
@@ -65,6 +67,10 @@ APPS = {
     ),
     "traffic": ("traffic", [*TRAFFIC_TINY, "dropout=0.0"]),
 }
+# How far (relative) a two-device run's epoch losses may move from the
+# one-device run's: the same batches and weights, summed in another order,
+# and an epoch's partial batches cut to an even size.
+DATA_PARALLEL_TOLERANCE = 0.03
 # The export base's directory of each command's app.
 EXPORT_DIRS = {"translate": "translation", "summarize": "summarization"}
 
@@ -154,3 +160,29 @@ def losses(run_dir):
     with open(os.path.join(run_dir, "history.csv")) as f:
         rows = list(csv.DictReader(f))
     return [(float(r["loss"]), float(r["val_loss"])) for r in rows]
+
+
+def check_data_parallel(app, data, root, backend):
+    """Trains `app` on one device, then data-parallel on two, and compares.
+
+    Asserts that the two-device run's epoch losses follow the one-device
+    run's (same global batch) within `DATA_PARALLEL_TOLERANCE` and that its
+    `run.json` records the distribution over two devices.
+
+    Args:
+        app: a key of `APPS`.
+        data: the dict `write_data` returns.
+        root: an existing directory for the two runs, a `pathlib.Path`.
+        backend: the Keras backend of the training processes.
+    """
+    one = losses(train(app, data, root / "one", backend))
+    two_devices = ("--distribution", "data-parallel", "--devices", "2")
+    run = train(app, data, root / "two", backend, *two_devices)
+    two = losses(run)
+    assert len(one) == len(two) == 2
+    for expected, found in zip(one, two):
+        assert found == pytest.approx(expected, rel=DATA_PARALLEL_TOLERANCE)
+    with open(run / "run.json") as f:
+        setting = json.load(f)["training_setting"]
+    assert setting["distribution"] == "data-parallel"
+    assert len(setting["devices"]) == 2

@@ -42,9 +42,9 @@ def _train(args):
 def _evaluate(args):
     from attention_suite.apps.traffic import evaluate
 
-    report = evaluate.evaluate(args.run, args.protocol)
+    report = evaluate.evaluate(args.run, args.protocol, args.split)
     print(evaluate.format_report(report), end="")
-    name = "metrics" if args.protocol == "default" else "metrics_tgcn"
+    name = evaluate.report_name(args.protocol, args.split)
     print(f"Written to {os.path.join(args.run, name + '.json')}")
     return 0
 
@@ -136,6 +136,7 @@ def add_parser(subparsers):
         help="errors on the test split at each horizon, with baselines",
     )
     commands.add_run_option(evaluate)
+    commands.add_split_option(evaluate)
     evaluate.add_argument(
         "--protocol",
         choices=("default", "tgcn"),

@@ -1,10 +1,13 @@
-"""Scoring a traffic run and its baselines on the test part, two ways.
+"""Scoring a traffic run and its baselines on a held-out part, two ways.
 
-`protocol="default"` (DCRNN's): the run's own test split, missing targets
+`protocol="default"` (DCRNN's): the run's own test split (or, with
+`split="val"`, its validation split, for choices made before testing),
+missing targets
 left out, MAE / RMSE / MAPE at each of the run's `horizons` (the single
 step that far ahead) and averaged over the output steps; the baselines are
 the GRU (when the run trained one), the last value and the historical
-average by time of day. Written to `metrics.json` / `metrics.md`.
+average by time of day. Written to `metrics.json` / `metrics.md`
+(`metrics_val.*` for the validation split).
 
 `protocol="tgcn"` (the T-GCN papers' code): the test part is the last 20 %
 of the series from `int(0.8 * n)`, windows are cut per horizon with
@@ -24,41 +27,71 @@ from attention_suite.apps.common.tables import markdown_table
 from attention_suite.apps.traffic import baselines, data, metrics, train
 
 PROTOCOLS = ("default", "tgcn")
+SPLITS = ("val", "test")
 # The T-GCN code trains on the first 80 % of the series and tests on the
 # rest.
 TGCN_TRAIN_RATE = 0.8
 
 
-def evaluate(run_dir, protocol="default"):
-    """Scores the run and its baselines on the test part.
+def report_name(protocol="default", split="test"):
+    """The file name (no extension) of a report.
 
-    Writes `metrics.json` and `metrics.md` (`metrics_tgcn.*` for the T-GCN
-    protocol) into the run.
+    Args:
+        protocol: `"default"` or `"tgcn"`.
+        split: `"val"` or `"test"`.
+
+    Returns:
+        `"metrics"`, `"metrics_val"` or `"metrics_tgcn"`.
+    """
+    if protocol == "tgcn":
+        return "metrics_tgcn"
+    return "metrics" if split == "test" else f"metrics_{split}"
+
+
+def evaluate(run_dir, protocol="default", split="test"):
+    """Scores the run and its baselines on a held-out part.
+
+    Writes the report as `<report_name(protocol, split)>.json` and `.md`
+    into the run.
 
     Args:
         run_dir: a trained run.
         protocol: `"default"` or `"tgcn"` (see the module docstring).
+        split: `"test"` or `"val"` (the default protocol only).
 
     Returns:
         A dict `{method: {horizon: errors}}`.
 
     Raises:
-        ValueError: an unknown protocol, or (T-GCN) a run whose training or
-            validation part reaches into the T-GCN test part.
+        ValueError: an unknown protocol or split, the T-GCN protocol with
+            `split="val"`, or (T-GCN) a run whose training or validation
+            part reaches into the T-GCN test part.
     """
     if protocol not in PROTOCOLS:
         raise ValueError(
             f"Unknown protocol {protocol!r}; expected one of {list(PROTOCOLS)}."
+        )
+    if split not in SPLITS:
+        raise ValueError(
+            f"Unknown split {split!r}; expected one of {list(SPLITS)}."
+        )
+    if protocol == "tgcn" and split != "test":
+        raise ValueError(
+            "The T-GCN protocol scores the last 20 % of the series only; "
+            "score the validation split with the default protocol."
         )
     config, run_info, model = train.load_run(run_dir)
     models = {config.model: model}
     gru_path = os.path.join(run_dir, "gru_baseline", "model.keras")
     if os.path.exists(gru_path):
         models["gru"] = keras.saving.load_model(gru_path, compile=False)
-    score = _default if protocol == "default" else _tgcn
-    report = score(config, run_info, models)
-    name = "metrics" if protocol == "default" else "metrics_tgcn"
-    runs.write_report(run_dir, report, format_report(report), name=name)
+    if protocol == "default":
+        report = _default(config, run_info, models, split)
+    else:
+        report = _tgcn(config, run_info, models)
+    runs.write_report(
+        run_dir, report, format_report(report), report_name(protocol, split)
+    )
     return report
 
 
@@ -71,11 +104,11 @@ def _forecast(models, windows):
     }
 
 
-def _default(config, run_info, models):
-    """The default protocol's report (see the module docstring)."""
+def _default(config, run_info, models, split):
+    """The default protocol's report on a split (see the module docstring)."""
     parts, _ = train.load_split(run_info, config)
     test = data.make_windows(
-        parts["test"], config.input_steps, config.output_steps, config.missing
+        parts[split], config.input_steps, config.output_steps, config.missing
     )
     predictions = _forecast(models, test)
     predictions["last_value"] = baselines.last_value(

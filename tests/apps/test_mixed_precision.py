@@ -11,7 +11,7 @@ import zipfile
 
 import keras
 import pytest
-from tiny_apps import export, losses, train, write_data
+from tiny_apps import export, losses, train
 
 from attention_suite.apps.common.serving_notes import signatures
 
@@ -37,20 +37,14 @@ SIGNATURE_DTYPES = {
 }
 
 
-@pytest.fixture(scope="module")
-def data(tmp_path_factory):
-    """The `train` data arguments of each app: small generated files."""
-    return write_data(tmp_path_factory.mktemp("mixed_precision"))
-
-
 @pytest.mark.parametrize("app", sorted(CASES))
-def test_mixed_precision_trains_and_exports_float32(app, data, tmp_path):
+def test_mixed_precision_trains_and_exports_float32(app, tiny_data, tmp_path):
     backend, precision = CASES[app]
     if backend != keras.backend.backend():
         pytest.skip(f"trains in the {backend} pass")
     run = train(
         app,
-        data,
+        tiny_data,
         tmp_path / "run",
         backend,
         "--precision",

@@ -124,6 +124,21 @@ def test_metr_la_layout_trains_and_evaluates(metr_la_run):
         assert np.isfinite(rows["60min"]["mae"])
 
 
+def test_validation_split_is_scored_apart(metr_la_run, capsys):
+    args = ["traffic", "evaluate", "--run", metr_la_run]
+    assert main(args + ["--split", "val"]) == 0
+    assert "metrics_val.json" in capsys.readouterr().out
+    val = read_json(os.path.join(metr_la_run, "metrics_val.json"))
+    assert main(args) == 0
+    test = read_json(os.path.join(metr_la_run, "metrics.json"))
+    assert list(val) == list(test) == METHODS
+    assert val["last_value"]["15min"] != test["last_value"]["15min"]
+    # The T-GCN protocol has one test part and no validation split.
+    assert main(args + ["--split", "val", "--protocol", "tgcn"]) == 1
+    error = capsys.readouterr().err.strip()
+    assert "\n" not in error and "default protocol" in error
+
+
 def test_tgcn_protocol_pools_the_steps_of_the_last_fifth(metr_la_run, capsys):
     assert (
         main(
