@@ -17,7 +17,7 @@ per_backend=(tests/layers tests/apps/traffic/test_end_to_end.py
     tests/apps/summarization/test_summarization_end_to_end.py
     tests/apps/qa/test_qa_model.py tests/apps/qa/test_qa_end_to_end.py
     tests/apps/test_data_parallel.py
-    tests/apps/test_data_parallel_generation.py
+    tests/apps/test_data_parallel_text.py
     tests/apps/test_mixed_precision.py)
 failed=()
 for backend in tensorflow jax torch; do

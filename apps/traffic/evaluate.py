@@ -27,7 +27,6 @@ from attention_suite.apps.common.tables import markdown_table
 from attention_suite.apps.traffic import baselines, data, metrics, train
 
 PROTOCOLS = ("default", "tgcn")
-SPLITS = ("val", "test")
 # The T-GCN code trains on the first 80 % of the series and tests on the
 # rest.
 TGCN_TRAIN_RATE = 0.8
@@ -57,23 +56,20 @@ def evaluate(run_dir, protocol="default", split="test"):
     Args:
         run_dir: a trained run.
         protocol: `"default"` or `"tgcn"` (see the module docstring).
-        split: `"test"` or `"val"` (the default protocol only).
+        split: the part of the run's split to score, `"test"` or `"val"`
+            (the default protocol only).
 
     Returns:
         A dict `{method: {horizon: errors}}`.
 
     Raises:
-        ValueError: an unknown protocol or split, the T-GCN protocol with
-            `split="val"`, or (T-GCN) a run whose training or validation
-            part reaches into the T-GCN test part.
+        ValueError: an unknown protocol, the T-GCN protocol with another
+            split than `"test"`, or (T-GCN) a run whose training or
+            validation part reaches into the T-GCN test part.
     """
     if protocol not in PROTOCOLS:
         raise ValueError(
             f"Unknown protocol {protocol!r}; expected one of {list(PROTOCOLS)}."
-        )
-    if split not in SPLITS:
-        raise ValueError(
-            f"Unknown split {split!r}; expected one of {list(SPLITS)}."
         )
     if protocol == "tgcn" and split != "test":
         raise ValueError(

@@ -2,12 +2,12 @@
 
 Runs in each backend's pass of `tests/run.sh`, on that backend. On JAX and
 TensorFlow, data parallelism runs on two virtual devices of this CPU (JAX
-host devices, TensorFlow logical CPUs): the tiny QA and traffic runs on
-two devices must follow the one-device run's loss trajectory for the same
+host devices, TensorFlow logical CPUs): the tiny traffic run on two
+devices must follow the one-device run's loss trajectory for the same
 global batch, and a data-parallel run exports and serves like any other.
-On torch the flag is refused in one line. The generation apps' runs are
-in `test_data_parallel_generation.py` (another file, so that another
-worker of `tests/run.sh` takes them).
+On torch the flag is refused in one line. The text apps' runs are in
+`test_data_parallel_text.py` (another file, so that another worker of
+`tests/run.sh` takes them).
 """
 
 import keras
@@ -22,9 +22,8 @@ needs_distribution = pytest.mark.skipif(
 
 
 @needs_distribution
-@pytest.mark.parametrize("app", ["qa", "traffic"])
-def test_data_parallel_follows_one_device(app, tiny_data, tmp_path):
-    check_data_parallel(app, tiny_data, tmp_path, BACKEND)
+def test_data_parallel_follows_one_device(tiny_data, tmp_path):
+    check_data_parallel("traffic", tiny_data, tmp_path, BACKEND)
 
 
 @needs_distribution
