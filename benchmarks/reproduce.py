@@ -2,15 +2,16 @@
 
 Each figure the README publishes has an entry in `FIGURES`: the app, its
 config and its data. `python benchmarks/reproduce.py NAME` trains a new run
-with that config (`attn <app> train`), chooses its decoding rule on the
-validation split where `VALIDATION_CHOICES` lists one, scores it on the
-test split (`attn <app> evaluate`, and under each protocol of `PROTOCOLS`
-the figure is also published with), and writes everything behind the figure
-to one JSON file: the commit (and whether the tree had uncommitted
-changes), the exact commands, the full config, the run's record
-(`run.json`), the per-epoch history of every training phase, the validation
-scores behind a choice, the metrics, the wall time of each command and the
-machine.
+with that config (`attn <app> train`; where `TRAINING_CHOICES` lists a
+setting, one run per candidate value, keeping the one that scores best on
+the validation split), chooses its decoding rule on the validation split
+where `VALIDATION_CHOICES` lists one, scores it on the test split (`attn
+<app> evaluate`, and under each protocol of `PROTOCOLS` the figure is also
+published with), and writes everything behind the figure to one JSON file:
+the commit (and whether the tree had uncommitted changes), the exact
+commands, the full config, the run's record (`run.json`), the per-epoch
+history of every training phase, the validation scores behind a choice,
+the metrics, the wall time of each command and the machine.
 
     python benchmarks/reproduce.py translation-transformer
     python benchmarks/reproduce.py traffic-los-loop --out results.json
@@ -21,6 +22,7 @@ records them).
 """
 
 import argparse
+import collections
 import datetime
 import glob
 import json
@@ -79,25 +81,63 @@ FIGURES = {
 PROTOCOLS = {"traffic-los-loop": ("tgcn",)}
 
 
-def reader_f1(report, config):
-    """The QA reader's F1 in an `evaluate` report (not the baseline's).
+def read_json(path):
+    """The parsed JSON file at `path`."""
+    with open(path) as file:
+        return json.load(file)
+
+
+def reader_f1(run_dir):
+    """The QA reader's F1 in a run's last `evaluate` report.
 
     Args:
-        report: the parsed `metrics.json`.
-        config: the run's parsed `config.json`.
+        run_dir: the evaluated run.
 
     Returns:
-        The F1, x100.
+        The F1 of the run's model (not the baseline's), x100.
     """
+    report = read_json(os.path.join(run_dir, "metrics.json"))
+    config = read_json(os.path.join(run_dir, "config.json"))
     return report["scores"][config["model"]]["f1"]
 
 
-# Decoding rules chosen on the validation split before the test split is
-# scored: figure -> (the `evaluate` option, its candidates, the score to
-# maximize from a validation report; ties go to the first candidate).
+def forecast_error(run_dir):
+    """A traffic run's validation error: the mean of its MAE and RMSE.
+
+    Args:
+        run_dir: a run scored with `evaluate --split val`.
+
+    Returns:
+        The mean of the model's MAE and RMSE averaged over the output
+        steps, in the readings' units.
+    """
+    report = read_json(os.path.join(run_dir, "metrics_val.json"))
+    config = read_json(os.path.join(run_dir, "config.json"))
+    average = report[config["model"]]["average"]
+    return (average["mae"] + average["rmse"]) / 2
+
+
+# A choice made on the validation split: the candidates (ties go to the
+# first), the score of a run scored on validation and whether the best
+# score is the highest (`max`) or the lowest (`min`).
+Choice = collections.namedtuple("Choice", "name candidates score best")
+
+# Decoding rules, chosen before the test split is scored: figure -> the
+# `evaluate` option and its candidates.
 VALIDATION_CHOICES = {
-    figure: ("--compare-windows", ("logit", "probability"), reader_f1)
+    figure: Choice(
+        "--compare-windows", ("logit", "probability"), reader_f1, max
+    )
     for figure in ("qa-bidaf", "qa-encoder")
+}
+
+# Training settings: figure -> the config setting and its candidates. Each
+# candidate trains its own run (without the GRU baseline, which the chosen
+# run then trains); `--set` of the setting skips the choice.
+TRAINING_CHOICES = {
+    "traffic-los-loop": Choice(
+        "loss", ("mae", "mse", "huber"), forecast_error, min
+    ),
 }
 
 
@@ -165,12 +205,6 @@ def histories(run_dir):
     return found
 
 
-def read_json(path):
-    """The parsed JSON file at `path`."""
-    with open(path) as file:
-        return json.load(file)
-
-
 def portable(record, data_dir):
     """`record` with the data directory in its paths written as a variable.
 
@@ -197,7 +231,7 @@ def portable(record, data_dir):
     return record
 
 
-def choose_on_validation(name, evaluate, run_dir):
+def choose_decoding(name, evaluate, run_dir):
     """Scores each candidate decoding rule of a figure on validation.
 
     Args:
@@ -212,19 +246,63 @@ def choose_on_validation(name, evaluate, run_dir):
     """
     if name not in VALIDATION_CHOICES:
         return [], None
-    option, candidates, score = VALIDATION_CHOICES[name]
-    config = read_json(os.path.join(run_dir, "config.json"))
-    record = {"option": option, "scores": {}, "commands": [], "seconds": {}}
-    for candidate in candidates:
+    choice = VALIDATION_CHOICES[name]
+    record = {"option": choice.name, "scores": {}, "commands": []}
+    record["seconds"] = {}
+    for candidate in choice.candidates:
         command, seconds = run_attn(
-            evaluate + ["--split", "val", option, candidate]
+            evaluate + ["--split", "val", choice.name, candidate]
         )
-        report = read_json(os.path.join(run_dir, "metrics.json"))
-        record["scores"][candidate] = score(report, config)
+        record["scores"][candidate] = choice.score(run_dir)
         record["commands"].append(command)
         record["seconds"][candidate] = seconds
-    record["chosen"] = max(candidates, key=record["scores"].get)
-    return [option, record["chosen"]], record
+    record["chosen"] = choice.best(choice.candidates, key=record["scores"].get)
+    return [choice.name, record["chosen"]], record
+
+
+def choose_training(name, train, evaluate, run_dir, overrides):
+    """Trains one run per candidate of a figure's setting; keeps the best.
+
+    Args:
+        name: a key of `FIGURES`.
+        train: `train` arguments for a run directory (a function).
+        evaluate: `evaluate` arguments for a run directory (a function).
+        run_dir: the figure's run directory; candidate runs go beside it
+            (`<run_dir>-<setting>-<candidate>`).
+        overrides: the `--set` settings of the figure.
+
+    Returns:
+        `(run_dir, overrides, record)`: the chosen candidate's run, the
+        settings that train it and what the choice saw (setting,
+        candidates' validation scores, chosen, commands, wall seconds), or
+        the arguments and `None` when the figure has no choice or the
+        setting is given.
+    """
+    choice = TRAINING_CHOICES.get(name)
+    if choice is None or any(
+        override.split("=")[0] == choice.name for override in overrides
+    ):
+        return run_dir, list(overrides), None
+    record = {"setting": choice.name, "scores": {}, "commands": []}
+    record["seconds"] = {}
+    for candidate in choice.candidates:
+        candidate_dir = f"{run_dir}-{choice.name}-{candidate}"
+        settings = [*overrides, f"{choice.name}={candidate}"]
+        commands = []
+        for arguments in (
+            train(candidate_dir, [*settings, "gru_baseline=false"]),
+            evaluate(candidate_dir) + ["--split", "val"],
+        ):
+            command, seconds = run_attn(arguments)
+            commands.append(command)
+            record["seconds"][candidate] = (
+                record["seconds"].get(candidate, 0) + seconds
+            )
+        record["scores"][candidate] = choice.score(candidate_dir)
+        record["commands"] += commands
+    record["chosen"] = choice.best(choice.candidates, key=record["scores"].get)
+    chosen_dir = f"{run_dir}-{choice.name}-{record['chosen']}"
+    return chosen_dir, [*overrides, f"{choice.name}={record['chosen']}"], record
 
 
 def reproduce(
@@ -244,23 +322,32 @@ def reproduce(
         The results dict.
     """
     app, config, dataset = FIGURES[name]
-    train = [app, "train", "--config", config, "--out", str(run_dir)]
-    train += ["--data", data or dataset]
-    for override in overrides:
-        train += ["--set", override]
-    train += list(train_args)
-    evaluate = [app, "evaluate", "--run", str(run_dir)]
-    if data_dir:
-        train += ["--data-dir", data_dir]
-        evaluate += ["--data-dir", data_dir]
-    train_command, train_seconds = run_attn(train)
+    where = ["--data-dir", data_dir] if data_dir else []
+
+    def train(directory, settings):
+        arguments = [app, "train", "--config", config, "--out", directory]
+        arguments += ["--data", data or dataset]
+        for setting in settings:
+            arguments += ["--set", setting]
+        return arguments + list(train_args) + where
+
+    def evaluate(directory):
+        return [app, "evaluate", "--run", str(directory)] + where
+
+    run_dir, settings, training_choice = choose_training(
+        name, train, evaluate, str(run_dir), overrides
+    )
+    # A chosen candidate's run resumes here: it trains what the candidate
+    # run left out (the GRU baseline).
+    train_command, train_seconds = run_attn(train(run_dir, settings))
     commands, seconds, scores = [train_command], {"train": train_seconds}, {}
-    options, choice = choose_on_validation(name, evaluate, run_dir)
-    evaluate += options
+    options, choice = choose_decoding(name, evaluate(run_dir), run_dir)
     for protocol in (None, *PROTOCOLS.get(name, ())):
         suffix = f"_{protocol}" if protocol else ""
         command, seconds[f"evaluate{suffix}"] = run_attn(
-            evaluate + (["--protocol", protocol] if protocol else [])
+            evaluate(run_dir)
+            + options
+            + (["--protocol", protocol] if protocol else [])
         )
         commands.append(command)
         scores[f"test{suffix}"] = read_json(
@@ -279,6 +366,7 @@ def reproduce(
             data_dir or os.environ.get(DATA_ENV),
         ),
         "history": histories(run_dir),
+        "training_choice": training_choice,
         "validation_choice": choice,
         **scores,
         "machine": measure.machine_info(),

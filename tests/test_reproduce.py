@@ -7,6 +7,7 @@ import re
 import subprocess
 import sys
 
+import pytest
 from helpers import REPO, TRAFFIC_TINY
 
 from attention_suite.apps.qa.synthetic import write_demo_squad
@@ -53,7 +54,10 @@ def reproduce(figure, data, settings, tmp_path, *train_args):
     return json.loads(out.read_text())
 
 
-def test_reproduce_records_the_provenance_of_a_figure(tmp_path):
+@pytest.fixture(scope="module")
+def traffic_results(tmp_path_factory):
+    """The results file of the traffic figure re-run on tiny data."""
+    tmp_path = tmp_path_factory.mktemp("reproduce")
     speeds, adjacency = write_demo_files(
         tmp_path / "data", num_sensors=4, days=2
     )
@@ -65,6 +69,11 @@ def test_reproduce_records_the_provenance_of_a_figure(tmp_path):
         "--adjacency",
         adjacency,
     )
+    return results, adjacency
+
+
+def test_reproduce_records_the_provenance_of_a_figure(traffic_results):
+    results, adjacency = traffic_results
     assert re.fullmatch(r"[0-9a-f]{40}", results["commit"])
     assert isinstance(results["uncommitted_changes"], bool)
     train, evaluate, evaluate_tgcn = results["commands"]
@@ -86,6 +95,30 @@ def test_reproduce_records_the_provenance_of_a_figure(tmp_path):
     assert results["wall_seconds"]["train"] > 0
     assert results["machine"]["cores"] >= 1
     assert results["validation_choice"] is None
+
+
+def test_reproduce_chooses_the_traffic_loss_on_validation(traffic_results):
+    results, _ = traffic_results
+    choice = results["training_choice"]
+    assert choice["setting"] == "loss"
+    assert set(choice["scores"]) == {"mae", "mse", "huber"}
+    assert choice["chosen"] == min(choice["scores"], key=choice["scores"].get)
+    # Each candidate trains without the GRU baseline and is scored on
+    # validation; the chosen run then trains the baseline and is tested.
+    trains, validations = choice["commands"][::2], choice["commands"][1::2]
+    assert all("--set gru_baseline=false" in c for c in trains)
+    assert all(c.endswith("--split val") for c in validations)
+    train, evaluate, evaluate_tgcn = results["commands"]
+    assert f"--set loss={choice['chosen']}" in train
+    assert "gru_baseline" not in train
+    assert f"-loss-{choice['chosen']} " in evaluate + " "
+    assert results["config"]["loss"] == choice["chosen"]
+    assert results["config"]["gru_baseline"] is True
+    assert results["run"]["gru_train_seconds"] > 0
+    assert set(results["history"]) == {
+        "history.csv",
+        os.path.join("gru_baseline", "history.csv"),
+    }
 
 
 def test_reproduce_chooses_the_window_rule_on_validation(tmp_path):
@@ -112,3 +145,14 @@ def test_reproduce_chooses_the_window_rule_on_validation(tmp_path):
     assert evaluate.endswith(f"--compare-windows {choice['chosen']}")
     assert results["test"]["split"] == "test"
     assert results["test"]["compare_windows"] == choice["chosen"]
+
+
+def test_a_given_setting_skips_the_training_choice(monkeypatch):
+    monkeypatch.syspath_prepend(str(REPO / "benchmarks"))
+    import reproduce as script
+
+    # Nothing is trained: the setting is the user's.
+    chosen = script.choose_training(
+        "traffic-los-loop", None, None, "runs/x", ["loss=mse"]
+    )
+    assert chosen == ("runs/x", ["loss=mse"], None)

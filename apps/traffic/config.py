@@ -47,6 +47,10 @@ class TrafficConfig:
     history_skip: bool = False
     # Restrict spatial attention to road-graph neighbours (plus self).
     use_graph_mask: bool = False
+    # With the attention model, also train the GRU baseline (in the run's
+    # `gru_baseline/`) so that every report has a reference; false while
+    # candidates for a setting are compared on validation.
+    gru_baseline: bool = True
     gru_units: int = setting(64, minimum=1)
     batch_size: int = setting(16, minimum=1)
     epochs: int = setting(60, minimum=1)

@@ -4,8 +4,8 @@ A run directory holds `config.json`, `run.json` (data source and how it is
 read, sensors, step length, normalization statistics, split and wall
 times), the best `model.keras`, `history.csv`, and after `evaluate`,
 `metrics.json` and `metrics.md`. With the attention model, the GRU baseline
-trains in `gru_baseline/` in the same run so that every number has a
-reference.
+trains in `gru_baseline/` in the same run (unless `gru_baseline` is false)
+so that every number has a reference.
 """
 
 import dataclasses
@@ -210,7 +210,7 @@ def train(
     run_info.update(finished)
     atomic_write_json(run_path, run_info)
     phases = {"train_seconds": (config, run_dir)}
-    if config.model == "attention":
+    if config.model == "attention" and config.gru_baseline:
         phases["gru_train_seconds"] = (
             dataclasses.replace(config, model="gru"),
             os.path.join(run_dir, "gru_baseline"),
