@@ -162,8 +162,8 @@ def losses(run_dir):
     return [(float(r["loss"]), float(r["val_loss"])) for r in rows]
 
 
-def check_data_parallel(app, data, root, backend):
-    """Trains `app` on one device, then data-parallel on two, and compares.
+def check_distributed(app, data, root, backend, distribution="data-parallel"):
+    """Trains `app` on one device, then distributed on two, and compares.
 
     Asserts that the two-device run's epoch losses follow the one-device
     run's (same global batch) within `DATA_PARALLEL_TOLERANCE` and that its
@@ -174,9 +174,14 @@ def check_data_parallel(app, data, root, backend):
         data: the dict `write_data` returns.
         root: an existing directory for the two runs, a `pathlib.Path`.
         backend: the Keras backend of the training processes.
+        distribution: the `--distribution` of the two-device run.
+
+    Returns:
+        The two-device run's directory and its `training_setting` (from its
+        `run.json`).
     """
     one = losses(train(app, data, root / "one", backend))
-    two_devices = ("--distribution", "data-parallel", "--devices", "2")
+    two_devices = ("--distribution", distribution, "--devices", "2")
     run = train(app, data, root / "two", backend, *two_devices)
     two = losses(run)
     assert len(one) == len(two) == 2
@@ -184,5 +189,6 @@ def check_data_parallel(app, data, root, backend):
         assert found == pytest.approx(expected, rel=DATA_PARALLEL_TOLERANCE)
     with open(run / "run.json") as f:
         setting = json.load(f)["training_setting"]
-    assert setting["distribution"] == "data-parallel"
+    assert setting["distribution"] == distribution
     assert len(setting["devices"]) == 2
+    return run, setting

@@ -107,7 +107,15 @@ def train_handler(package, config_name):
     return handler
 
 
-def add_train_verb(verbs, help, data_help, package, config_name, handler=None):
+def add_train_verb(
+    verbs,
+    help,
+    data_help,
+    package,
+    config_name,
+    handler=None,
+    sharding=None,
+):
     """Adds `train` with `--data`, `--data-dir`, `--config`, `--set`, `--out`.
 
     Args:
@@ -118,6 +126,8 @@ def add_train_verb(verbs, help, data_help, package, config_name, handler=None):
         config_name: the app's config class name.
         handler: the function run with the parsed arguments (default:
             `train_handler(package, config_name)`).
+        sharding: the weights `--distribution model-parallel` splits (a
+            rule of `distribute`; `None`: the app does not offer it).
 
     Returns:
         The `train` parser, for app-specific flags.
@@ -141,18 +151,21 @@ def add_train_verb(verbs, help, data_help, package, config_name, handler=None):
     )
     distribute.add_options(train)
     train.set_defaults(
-        handler=_scaled(handler or train_handler(package, config_name))
+        handler=_scaled(
+            handler or train_handler(package, config_name), sharding
+        )
     )
     return train
 
 
-def _scaled(handler):
+def _scaled(handler, sharding):
     """A `train` handler run under `--distribution` and `--precision`.
 
     The setting is added to the run's `run.json` once training ends.
 
     Args:
         handler: the app's `train` handler.
+        sharding: the app's model-parallel sharding rule, or `None`.
 
     Returns:
         The wrapped handler.
@@ -160,9 +173,13 @@ def _scaled(handler):
 
     @functools.wraps(handler)
     def scaled(args):
-        distribute.prepare(args)
+        distribute.prepare(args, sharding)
         with distribute.training_scope(
-            args.distribution, args.devices, args.precision
+            args.distribution,
+            args.devices,
+            args.precision,
+            sharding,
+            args.model_devices,
         ) as record:
             code = handler(args)
         _record(args.out, record)

@@ -19,6 +19,15 @@ backend's Keras offers:
 * torch: Keras has no distribution for its torch backend; the flag is
   refused in one line.
 
+`--distribution model-parallel [--devices N] [--model-devices M]` (JAX,
+the sequence-to-sequence apps) also splits chosen weights between devices:
+`keras.distribution.ModelParallel` over a `(N / M, M)` mesh of axes
+`("batch", "model")`, whose `LayoutMap` is the app's sharding rule
+(`TOKEN_EMBEDDING_SHARDING`: the tied token embedding, which is also the
+output projection, split along its width over the M devices of the
+`model` axis). Batches are split over the `batch` axis; every other weight
+is replicated.
+
 Gradients are averaged over the replicas by Keras and the backend; the
 global batch is the config's `batch_size`, so a run keeps its learning rate
 and schedule. Every batch is cut to a multiple of N (at most N - 1 examples
@@ -38,8 +47,12 @@ import contextlib
 import json
 import os
 
-DISTRIBUTIONS = ("none", "data-parallel")
+DISTRIBUTIONS = ("none", "data-parallel", "model-parallel")
 PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
+# The sharding rule of `embeddings.tied_token_embedding` (variable path
+# regex -> mesh axis of each dimension): its `(vocabulary, width)` matrix,
+# split along the width.
+TOKEN_EMBEDDING_SHARDING = {".*token_embedding/embeddings": (None, "model")}
 _HOST_DEVICES_FLAG = "--xla_force_host_platform_device_count"
 
 
@@ -54,13 +67,21 @@ def add_options(parser):
         choices=DISTRIBUTIONS,
         default="none",
         help="data-parallel: replicate the model on --devices devices and "
-        "split each batch (JAX and TensorFlow backends)",
+        "split each batch (JAX and TensorFlow backends); model-parallel: "
+        "also split the token embedding over --model-devices of them "
+        "(JAX, translate and summarize)",
     )
     parser.add_argument(
         "--devices",
         type=int,
-        help="devices for --distribution data-parallel (default: all GPUs, "
-        "else 2 CPU devices)",
+        help="devices for --distribution (default: all GPUs, else 2 CPU "
+        "devices)",
+    )
+    parser.add_argument(
+        "--model-devices",
+        type=int,
+        help="devices each sharded weight is split over, for --distribution "
+        "model-parallel (default: all --devices)",
     )
     parser.add_argument(
         "--precision",
@@ -70,7 +91,7 @@ def add_options(parser):
     )
 
 
-def prepare(args):
+def prepare(args, sharding=None):
     """Checks the options and sets what must precede the backend's start.
 
     Must run before the backend first lists its devices: on JAX, it asks
@@ -79,15 +100,31 @@ def prepare(args):
 
     Args:
         args: the parsed `train` arguments.
+        sharding: the app's sharding rule for model-parallel (`None`: the
+            app offers none).
 
     Raises:
-        ValueError: `--devices` below 1, `--devices` without
-            data-parallel, or data-parallel on the torch backend.
+        ValueError: `--devices` or `--model-devices` below 1, either one
+            without the distribution it needs, `--model-devices` that does
+            not divide `--devices`, data-parallel on the torch backend, or
+            model-parallel off JAX or for an app without a sharding rule.
     """
-    if args.devices is not None and args.devices < 1:
-        raise ValueError(
-            f"--devices must be at least 1, received {args.devices}."
-        )
+    for flag, count in (
+        ("--devices", args.devices),
+        ("--model-devices", args.model_devices),
+    ):
+        if count is not None and count < 1:
+            raise ValueError(f"{flag} must be at least 1, received {count}.")
+    if args.model_devices is not None:
+        if args.distribution != "model-parallel":
+            raise ValueError(
+                "--model-devices needs --distribution model-parallel."
+            )
+        if args.devices is not None and args.devices % args.model_devices:
+            raise ValueError(
+                f"--model-devices {args.model_devices} does not divide "
+                f"--devices {args.devices}."
+            )
     if args.distribution == "none":
         if args.devices not in (None, 1):
             raise ValueError("--devices needs --distribution data-parallel.")
@@ -97,6 +134,18 @@ def prepare(args):
     # Importing the backend does not start it: XLA reads its flags when JAX
     # first lists its devices.
     backend = keras.backend.backend()
+    if args.distribution == "model-parallel":
+        if sharding is None:
+            raise ValueError(
+                "--distribution model-parallel splits the token embedding "
+                "of `attn translate` and `attn summarize`; this app has "
+                "none to split: use data-parallel."
+            )
+        if backend != "jax":
+            raise ValueError(
+                "--distribution model-parallel needs the JAX backend: "
+                "Keras' ModelParallel runs on JAX (set KERAS_BACKEND=jax)."
+            )
     if backend == "torch":
         raise ValueError(
             "--distribution data-parallel needs the JAX or TensorFlow "
@@ -106,11 +155,12 @@ def prepare(args):
     if backend == "jax":
         flags = os.environ.get("XLA_FLAGS", "")
         if _HOST_DEVICES_FLAG not in flags:
-            count = args.devices or 2
+            count = args.devices or args.model_devices or 2
             os.environ["XLA_FLAGS"] = f"{flags} {_HOST_DEVICES_FLAG}={count}"
 
 
-def _jax_distribution(devices):
+def _jax_devices(devices):
+    """The first `devices` JAX devices (all when `None`), every host's."""
     import keras
 
     if os.environ.get("KERAS_DISTRIBUTION_NUM_PROCESSES", "1") != "1":
@@ -124,7 +174,84 @@ def _jax_distribution(devices):
             f"--devices {count}: only {len(available)} JAX devices "
             f"({', '.join(available)})."
         )
-    return keras.distribution.DataParallel(devices=available[:count])
+    return available[:count]
+
+
+def _jax_distribution(distribution, devices, sharding, model_devices):
+    """A Keras `DataParallel` or `ModelParallel` over JAX devices.
+
+    Args:
+        distribution: `"data-parallel"` or `"model-parallel"`.
+        devices: how many devices (`None`: all).
+        sharding: for model-parallel, a dict from variable path regex to
+            the mesh axis (`"model"` or `None`) of each dimension.
+        model_devices: the size of the `model` mesh axis (`None`: all the
+            devices).
+
+    Returns:
+        The distribution.
+    """
+    import keras
+
+    names = _jax_devices(devices)
+    if distribution == "data-parallel":
+        return keras.distribution.DataParallel(devices=names)
+    model = model_devices or len(names)
+    if len(names) % model:
+        raise ValueError(
+            f"--model-devices {model} does not divide the {len(names)} devices."
+        )
+    mesh = keras.distribution.DeviceMesh(
+        (len(names) // model, model), ("batch", "model"), names
+    )
+    layout_map = keras.distribution.LayoutMap(mesh)
+    for path, axes in sharding.items():
+        layout_map[path] = axes
+    return _even_model_parallel(layout_map)
+
+
+def _even_model_parallel(layout_map):
+    """A `ModelParallel` that refuses, in one line, a weight it cannot split.
+
+    JAX splits an array only into equal parts; Keras' `ModelParallel` would
+    fail deep inside `jax.device_put` on a dimension the mesh axis does not
+    divide. The distribution's `split` dict records the shape each device
+    holds of every weight it splits.
+
+    Args:
+        layout_map: the `keras.distribution.LayoutMap`.
+
+    Returns:
+        The distribution, its batch over the mesh's `batch` axis.
+    """
+    import keras
+
+    mesh = layout_map.device_mesh
+
+    class EvenModelParallel(keras.distribution.ModelParallel):
+        split = {}
+
+        def get_variable_layout(self, variable):
+            layout = super().get_variable_layout(variable)
+            shape = tuple(variable.shape)
+            parts = [
+                mesh.shape[mesh.axis_names.index(axis)] if axis else 1
+                for axis in layout.axes
+            ]
+            for size, count in zip(shape, parts):
+                if size % count:
+                    raise ValueError(
+                        f"--distribution model-parallel cannot split "
+                        f"{variable.path} {shape} into {count} equal "
+                        f"parts: choose --model-devices that divides {size}."
+                    )
+            if max(parts, default=1) > 1:
+                self.split[variable.path] = [
+                    size // count for size, count in zip(shape, parts)
+                ]
+            return layout
+
+    return EvenModelParallel(layout_map=layout_map, batch_dim_name="batch")
 
 
 def _tensorflow_strategy(devices):
@@ -160,17 +287,30 @@ def _tensorflow_strategy(devices):
 
 
 @contextlib.contextmanager
-def training_scope(distribution="none", devices=None, precision="float32"):
+def training_scope(
+    distribution="none",
+    devices=None,
+    precision="float32",
+    sharding=None,
+    model_devices=None,
+):
     """The scope a model is built, compiled and trained in.
 
     Args:
-        distribution: `"none"` or `"data-parallel"`.
+        distribution: a name of `DISTRIBUTIONS`.
         devices: how many devices (`None`: all GPUs, else 2 CPU devices).
         precision: a Keras dtype policy name of `PRECISIONS`.
+        sharding: for model-parallel, a dict from variable path regex to
+            the mesh axis (`"model"` or `None`) of each dimension.
+        model_devices: for model-parallel, the devices each sharded weight
+            is split over (`None`: all).
 
     Yields:
         A dict describing the setting, for the run's record: `precision`,
-        `distribution` and `devices` (the device names).
+        `distribution`, `devices` (the device names) and, for
+        model-parallel, `mesh` (axis name -> size), `sharding` and, once
+        training ends, `shape_per_device` (the split weights' paths -> the
+        shape each device holds).
     """
     import keras
 
@@ -189,10 +329,18 @@ def training_scope(distribution="none", devices=None, precision="float32"):
         if distribution == "none":
             yield record
         elif keras.backend.backend() == "jax":
-            layout = _jax_distribution(devices)
-            record["devices"] = [str(d) for d in layout.device_mesh.devices]
+            layout = _jax_distribution(
+                distribution, devices, sharding, model_devices
+            )
+            mesh = layout.device_mesh
+            record["devices"] = [str(d) for d in mesh.devices.flat]
+            if distribution == "model-parallel":
+                record["mesh"] = dict(zip(mesh.axis_names, mesh.shape))
+                record["sharding"] = sharding
             with layout.scope():
                 yield record
+            if distribution == "model-parallel":
+                record["shape_per_device"] = layout.split
         else:
             strategy = _tensorflow_strategy(devices)
             record["devices"] = list(strategy.extended.worker_devices)
@@ -206,7 +354,7 @@ def replicas():
     """How many devices share each batch under the current distribution.
 
     Returns:
-        The size of a JAX `DataParallel` batch axis or the replicas in sync
+        The size of a JAX distribution's batch axis or the replicas in sync
         of a `tf.distribute` strategy; 1 without a distribution.
     """
     import keras
@@ -218,9 +366,10 @@ def replicas():
     if keras.backend.backend() != "jax":
         return 1
     layout = keras.distribution.distribution()
-    if not isinstance(layout, keras.distribution.DataParallel):
+    if layout is None:
         return 1
-    return int(layout.device_mesh.shape[0])
+    mesh = layout.device_mesh
+    return int(mesh.shape[mesh.axis_names.index(layout.batch_dim_name)])
 
 
 def even_batches(dataset, count):

@@ -2,7 +2,7 @@
 
 import sys
 
-from attention_suite.apps.common import commands
+from attention_suite.apps.common import commands, distribute
 
 
 def _evaluate(args):
@@ -69,6 +69,7 @@ def add_parser(subparsers):
         "summary fields",
         "attention_suite.apps.summarization",
         "SummarizationConfig",
+        sharding=distribute.TOKEN_EMBEDDING_SHARDING,
     )
 
     evaluate = verbs.add_parser(

@@ -2,7 +2,7 @@
 
 import sys
 
-from attention_suite.apps.common import commands
+from attention_suite.apps.common import commands, distribute
 
 
 def _evaluate(args):
@@ -61,6 +61,7 @@ def add_parser(subparsers):
         "'multi30k' (default) or a TSV of source<TAB>target lines",
         "attention_suite.apps.translation",
         "TranslationConfig",
+        sharding=distribute.TOKEN_EMBEDDING_SHARDING,
     )
 
     evaluate = verbs.add_parser(

@@ -13,7 +13,7 @@ On torch the flag is refused in one line. The text apps' runs are in
 import keras
 import pytest
 from helpers import attn
-from tiny_apps import check_data_parallel, export, train
+from tiny_apps import check_distributed, export
 
 BACKEND = keras.backend.backend()
 needs_distribution = pytest.mark.skipif(
@@ -22,21 +22,8 @@ needs_distribution = pytest.mark.skipif(
 
 
 @needs_distribution
-def test_data_parallel_follows_one_device(tiny_data, tmp_path):
-    check_data_parallel("traffic", tiny_data, tmp_path, BACKEND)
-
-
-@needs_distribution
-def test_data_parallel_run_exports_and_serves(tiny_data, tmp_path):
-    run = train(
-        "traffic",
-        tiny_data,
-        tmp_path / "run",
-        BACKEND,
-        "--distribution",
-        "data-parallel",
-        epochs=1,
-    )
+def test_data_parallel_follows_one_device_and_serves(tiny_data, tmp_path):
+    run, _ = check_distributed("traffic", tiny_data, tmp_path, BACKEND)
     check = attn(
         "traffic",
         "serve-check",

@@ -1,15 +1,19 @@
-"""`train --distribution data-parallel` of the text apps.
+"""`train --distribution data-parallel | model-parallel` of the text apps.
 
 The tiny translation, summarization and QA runs on two virtual devices must
-follow the one-device run's loss trajectory for the same global batch.
+follow the one-device run's loss trajectory for the same global batch, and
+export like any run (`export` checks the SavedModel's answers against the
+run's in a fresh process).
 Each app trains in one pass of `tests/run.sh` (`BACKENDS`): their data
 pipelines differ, the distribution code does not, and traffic covers it on
-both JAX and TensorFlow (`test_data_parallel.py`).
+both JAX and TensorFlow (`test_data_parallel.py`). Model parallelism (JAX
+only) splits the translation Transformer's token embedding between the two.
 """
 
 import keras
 import pytest
-from tiny_apps import check_data_parallel
+from helpers import attn
+from tiny_apps import check_distributed, export
 
 # App -> the backend whose pass trains it data-parallel.
 BACKENDS = {
@@ -24,4 +28,51 @@ def test_data_parallel_follows_one_device(app, tiny_data, tmp_path):
     backend = BACKENDS[app]
     if backend != keras.backend.backend():
         pytest.skip(f"trains in the {backend} pass")
-    check_data_parallel(app, tiny_data, tmp_path, backend)
+    run, _ = check_distributed(app, tiny_data, tmp_path, backend)
+    assert (export(app, run, backend) / "saved_model.pb").is_file()
+
+
+@pytest.mark.skipif(keras.backend.backend() != "jax", reason="JAX only")
+def test_model_parallel_splits_the_token_embedding(tiny_data, tmp_path):
+    run, setting = check_distributed(
+        "translation", tiny_data, tmp_path, "jax", "model-parallel"
+    )
+    assert setting["mesh"] == {"batch": 1, "model": 2}
+    # The tiny config's embedding_dim of 16, halved on each device.
+    split = setting["shape_per_device"]
+    assert [path.split("/")[-2:] for path in split] == [
+        ["token_embedding", "embeddings"]
+    ]
+    assert [shape[1] for shape in split.values()] == [8]
+    assert (export("translation", run, "jax") / "saved_model.pb").is_file()
+
+
+@pytest.mark.skipif(
+    keras.backend.backend() != "tensorflow", reason="one backend suffices"
+)
+@pytest.mark.parametrize(
+    "command, backend, message",
+    [
+        ("translate", "tensorflow", "needs the JAX backend"),
+        ("qa", "jax", "this app has none to split"),
+    ],
+)
+def test_model_parallel_refusals_are_one_line(
+    command, backend, message, tiny_data, tmp_path
+):
+    app = {"translate": "translation"}.get(command, command)
+    run = attn(
+        command,
+        "train",
+        *tiny_data[app],
+        "--out",
+        str(tmp_path / "run"),
+        "--distribution",
+        "model-parallel",
+        cwd=tmp_path,
+        env={"KERAS_BACKEND": backend},
+    )
+    assert run.returncode == 1
+    assert run.stderr.strip().count("\n") == 0
+    assert message in run.stderr
+    assert not (tmp_path / "run").exists()
