@@ -155,6 +155,34 @@ def export(app, run, backend):
     return base / EXPORT_DIRS.get(command, command) / "1"
 
 
+def check_refused(app, data, root, backend, message, *options):
+    """Asserts that `train` with `options` is refused in one line.
+
+    Args:
+        app: a key of `APPS`.
+        data: the dict `write_data` returns.
+        root: an existing directory, a `pathlib.Path`; the refused run's
+            directory (`root / "run"`) must not be created.
+        backend: the Keras backend of the training process.
+        message: what standard error must say.
+        *options: the `train` options refused.
+    """
+    run = attn(
+        APPS[app][0],
+        "train",
+        *data[app],
+        "--out",
+        str(root / "run"),
+        *options,
+        cwd=root,
+        env={"KERAS_BACKEND": backend},
+    )
+    assert run.returncode == 1
+    assert run.stderr.strip().count("\n") == 0, run.stderr[-3000:]
+    assert message in run.stderr
+    assert not (root / "run").exists()
+
+
 def losses(run_dir):
     """The epochs' `(loss, val_loss)` of a run's `history.csv`."""
     with open(os.path.join(run_dir, "history.csv")) as f:

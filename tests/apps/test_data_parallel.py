@@ -13,7 +13,7 @@ On torch the flag is refused in one line. The text apps' runs are in
 import keras
 import pytest
 from helpers import attn
-from tiny_apps import check_distributed, export
+from tiny_apps import check_distributed, check_refused, export
 
 BACKEND = keras.backend.backend()
 needs_distribution = pytest.mark.skipif(
@@ -39,34 +39,24 @@ def test_data_parallel_follows_one_device_and_serves(tiny_data, tmp_path):
 
 @pytest.mark.skipif(BACKEND != "torch", reason="refused on torch only")
 def test_torch_refuses_data_parallel_in_one_line(tiny_data, tmp_path):
-    run = attn(
+    check_refused(
         "traffic",
-        "train",
-        *tiny_data["traffic"],
-        "--out",
-        str(tmp_path / "run"),
+        tiny_data,
+        tmp_path,
+        BACKEND,
+        "JAX or TensorFlow backend",
         "--distribution",
         "data-parallel",
-        cwd=tmp_path,
-        env={"KERAS_BACKEND": BACKEND},
     )
-    assert run.returncode == 1
-    assert run.stderr.strip().count("\n") == 0
-    assert "JAX or TensorFlow backend" in run.stderr
-    assert not (tmp_path / "run").exists()
 
 
 def test_devices_without_distribution_is_refused(tiny_data, tmp_path):
-    run = attn(
+    check_refused(
         "traffic",
-        "train",
-        *tiny_data["traffic"],
-        "--out",
-        str(tmp_path / "run"),
+        tiny_data,
+        tmp_path,
+        BACKEND,
+        "--devices needs --distribution data-parallel",
         "--devices",
         "2",
-        cwd=tmp_path,
-        env={"KERAS_BACKEND": BACKEND},
     )
-    assert run.returncode == 1
-    assert "--devices needs --distribution data-parallel" in run.stderr

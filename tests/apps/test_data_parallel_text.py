@@ -12,8 +12,7 @@ only) splits the translation Transformer's token embedding between the two.
 
 import keras
 import pytest
-from helpers import attn
-from tiny_apps import check_distributed, export
+from tiny_apps import check_distributed, check_refused, export
 
 # App -> the backend whose pass trains it data-parallel.
 BACKENDS = {
@@ -51,28 +50,21 @@ def test_model_parallel_splits_the_token_embedding(tiny_data, tmp_path):
     keras.backend.backend() != "tensorflow", reason="one backend suffices"
 )
 @pytest.mark.parametrize(
-    "command, backend, message",
+    "app, backend, message",
     [
-        ("translate", "tensorflow", "needs the JAX backend"),
+        ("translation", "tensorflow", "needs the JAX backend"),
         ("qa", "jax", "this app has none to split"),
     ],
 )
 def test_model_parallel_refusals_are_one_line(
-    command, backend, message, tiny_data, tmp_path
+    app, backend, message, tiny_data, tmp_path
 ):
-    app = {"translate": "translation"}.get(command, command)
-    run = attn(
-        command,
-        "train",
-        *tiny_data[app],
-        "--out",
-        str(tmp_path / "run"),
+    check_refused(
+        app,
+        tiny_data,
+        tmp_path,
+        backend,
+        message,
         "--distribution",
         "model-parallel",
-        cwd=tmp_path,
-        env={"KERAS_BACKEND": backend},
     )
-    assert run.returncode == 1
-    assert run.stderr.strip().count("\n") == 0
-    assert message in run.stderr
-    assert not (tmp_path / "run").exists()
