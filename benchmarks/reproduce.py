@@ -2,16 +2,16 @@
 
 Each figure the README publishes has an entry in `FIGURES`: the app, its
 config and its data. `python benchmarks/reproduce.py NAME` trains a new run
-with that config (`attn <app> train`; where `TRAINING_CHOICES` lists a
-setting, one run per candidate value, keeping the one that scores best on
-the validation split), chooses its decoding rule on the validation split
-where `VALIDATION_CHOICES` lists one, scores it on the test split (`attn
-<app> evaluate`, and under each protocol of `PROTOCOLS` the figure is also
-published with), and writes everything behind the figure to one JSON file:
-the commit (and whether the tree had uncommitted changes), the exact
-commands, the full config, the run's record (`run.json`), the per-epoch
-history of every training phase, the validation scores behind a choice,
-the metrics, the wall time of each command and the machine.
+with that config (`attn <app> train`; where `TRAINING_CHOICES` lists
+settings, one run per candidate, keeping the one that scores best on the
+validation split, each choice in turn), chooses its decoding rule on the
+validation split where `VALIDATION_CHOICES` lists one, scores it on the test
+split (`attn <app> evaluate`, and under each protocol of `PROTOCOLS` the
+figure is also published with), and writes everything behind the figure to
+one JSON file: the commit (and whether the tree had uncommitted changes),
+the exact commands, the full config, the run's record (`run.json`), the per-
+epoch history of every training phase, the validation scores behind a
+choice, the metrics, the wall time of each command and the machine.
 
     python benchmarks/reproduce.py translation-transformer
     python benchmarks/reproduce.py traffic-los-loop --out results.json
@@ -131,12 +131,46 @@ VALIDATION_CHOICES = {
     for figure in ("qa-bidaf", "qa-encoder")
 }
 
-# Training settings: figure -> the config setting and its candidates. Each
-# candidate trains its own run (without the GRU baseline, which the chosen
-# run then trains); `--set` of the setting skips the choice.
+
+def traffic_width(width):
+    """The settings of a traffic model `width` wide.
+
+    Args:
+        width: the model's width, a multiple of 8.
+
+    Returns:
+        A dict of settings: the width split as the Los-loop config splits
+        its 32 (8 reading, 8 time-of-day, 4 day-of-week and 12 adaptive
+        dimensions) and a feedforward layer twice as wide.
+    """
+    return {
+        "input_dim": width // 4,
+        "time_of_day_dim": width // 4,
+        "day_of_week_dim": width // 8,
+        "adaptive_dim": width * 3 // 8,
+        "feedforward_dim": 2 * width,
+    }
+
+
+# Training settings, chosen in turn: figure -> its choices, each mapping a
+# candidate's name to the settings it trains with. Each candidate trains
+# its own run, with the settings chosen before it and without the GRU
+# baseline (which the last chosen run then trains); a choice whose settings
+# `--set` gives is skipped.
 TRAINING_CHOICES = {
-    "traffic-los-loop": Choice(
-        "loss", ("mae", "mse", "huber"), forecast_error, min
+    "traffic-los-loop": (
+        Choice(
+            "loss",
+            {loss: {"loss": loss} for loss in ("mae", "mse", "huber")},
+            forecast_error,
+            min,
+        ),
+        Choice(
+            "width",
+            {str(width): traffic_width(width) for width in (32, 48, 64)},
+            forecast_error,
+            min,
+        ),
     ),
 }
 
@@ -261,48 +295,57 @@ def choose_decoding(name, evaluate, run_dir):
 
 
 def choose_training(name, train, evaluate, run_dir, overrides):
-    """Trains one run per candidate of a figure's setting; keeps the best.
+    """Makes a figure's training choices in turn, each on validation.
 
     Args:
         name: a key of `FIGURES`.
-        train: `train` arguments for a run directory (a function).
+        train: `train` arguments for a run directory and settings (a
+            function).
         evaluate: `evaluate` arguments for a run directory (a function).
         run_dir: the figure's run directory; candidate runs go beside it
-            (`<run_dir>-<setting>-<candidate>`).
+            (`<run_dir>-<choice>-<candidate>`).
         overrides: the `--set` settings of the figure.
 
     Returns:
-        `(run_dir, overrides, record)`: the chosen candidate's run, the
-        settings that train it and what the choice saw (setting,
-        candidates' validation scores, chosen, commands, wall seconds), or
-        the arguments and `None` when the figure has no choice or the
-        setting is given.
+        `(run_dir, settings, records)`: the run of the last choice's chosen
+        candidate, the settings that train it (`overrides`, then each
+        chosen candidate's) and, per choice made, what it saw (choice,
+        candidates' settings and validation scores, chosen, commands,
+        wall seconds); `run_dir`, `overrides` and `[]` when none is made.
     """
-    choice = TRAINING_CHOICES.get(name)
-    if choice is None or any(
-        override.split("=")[0] == choice.name for override in overrides
-    ):
-        return run_dir, list(overrides), None
-    record = {"setting": choice.name, "scores": {}, "commands": []}
-    record["seconds"] = {}
-    for candidate in choice.candidates:
-        candidate_dir = f"{run_dir}-{choice.name}-{candidate}"
-        settings = [*overrides, f"{choice.name}={candidate}"]
-        commands = []
-        for arguments in (
-            train(candidate_dir, [*settings, "gru_baseline=false"]),
-            evaluate(candidate_dir) + ["--split", "val"],
-        ):
-            command, seconds = run_attn(arguments)
-            commands.append(command)
-            record["seconds"][candidate] = (
-                record["seconds"].get(candidate, 0) + seconds
-            )
-        record["scores"][candidate] = choice.score(candidate_dir)
-        record["commands"] += commands
-    record["chosen"] = choice.best(choice.candidates, key=record["scores"].get)
-    chosen_dir = f"{run_dir}-{choice.name}-{record['chosen']}"
-    return chosen_dir, [*overrides, f"{choice.name}={record['chosen']}"], record
+    given = {override.split("=")[0] for override in overrides}
+    chosen_dir, settings, records = run_dir, list(overrides), []
+    for choice in TRAINING_CHOICES.get(name, ()):
+        if given & {key for c in choice.candidates.values() for key in c}:
+            continue
+        record = {"choice": choice.name, "candidates": choice.candidates}
+        record.update(scores={}, commands=[], seconds={})
+        for candidate, values in choice.candidates.items():
+            candidate_dir = f"{run_dir}-{choice.name}-{candidate}"
+            candidate_settings = [*settings, *_settings(values)]
+            record["seconds"][candidate] = 0
+            for arguments in (
+                train(
+                    candidate_dir, [*candidate_settings, "gru_baseline=false"]
+                ),
+                evaluate(candidate_dir) + ["--split", "val"],
+            ):
+                command, seconds = run_attn(arguments)
+                record["commands"].append(command)
+                record["seconds"][candidate] += seconds
+            record["scores"][candidate] = choice.score(candidate_dir)
+        record["chosen"] = choice.best(
+            choice.candidates, key=record["scores"].get
+        )
+        settings += _settings(choice.candidates[record["chosen"]])
+        chosen_dir = f"{run_dir}-{choice.name}-{record['chosen']}"
+        records.append(record)
+    return chosen_dir, settings, records
+
+
+def _settings(values):
+    """`NAME=VALUE` strings of a dict of settings."""
+    return [f"{key}={value}" for key, value in values.items()]
 
 
 def reproduce(
@@ -334,7 +377,7 @@ def reproduce(
     def evaluate(directory):
         return [app, "evaluate", "--run", str(directory)] + where
 
-    run_dir, settings, training_choice = choose_training(
+    run_dir, settings, training_choices = choose_training(
         name, train, evaluate, str(run_dir), overrides
     )
     # A chosen candidate's run resumes here: it trains what the candidate
@@ -366,7 +409,7 @@ def reproduce(
             data_dir or os.environ.get(DATA_ENV),
         ),
         "history": histories(run_dir),
-        "training_choice": training_choice,
+        "training_choices": training_choices,
         "validation_choice": choice,
         **scores,
         "machine": measure.machine_info(),

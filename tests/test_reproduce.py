@@ -13,6 +13,16 @@ from helpers import REPO, TRAFFIC_TINY
 from attention_suite.apps.qa.synthetic import write_demo_squad
 from attention_suite.apps.traffic.synthetic import write_demo_files
 
+# The tiny traffic settings but those the width choice makes.
+WIDTHS = {
+    "input_dim",
+    "time_of_day_dim",
+    "day_of_week_dim",
+    "adaptive_dim",
+    "feedforward_dim",
+}
+TRAFFIC_NARROW = [s for s in TRAFFIC_TINY if s.split("=")[0] not in WIDTHS]
+
 
 def reproduce(figure, data, settings, tmp_path, *train_args):
     """Runs `benchmarks/reproduce.py` on small data; the results file.
@@ -64,7 +74,7 @@ def traffic_results(tmp_path_factory):
     results = reproduce(
         "traffic-los-loop",
         speeds,
-        TRAFFIC_TINY,
+        TRAFFIC_NARROW,
         tmp_path,
         "--adjacency",
         adjacency,
@@ -81,7 +91,7 @@ def test_reproduce_records_the_provenance_of_a_figure(traffic_results):
     assert f"--adjacency {adjacency}" in train and "--set epochs=1" in train
     assert evaluate.startswith("attn traffic evaluate --run ")
     assert evaluate_tgcn == evaluate + " --protocol tgcn"
-    assert results["overrides"] == TRAFFIC_TINY
+    assert results["overrides"] == TRAFFIC_NARROW
     assert results["config"]["epochs"] == 1
     assert results["run"]["train_seconds"] > 0
     # Paths in the data directory are written as the variable, not as this
@@ -97,23 +107,41 @@ def test_reproduce_records_the_provenance_of_a_figure(traffic_results):
     assert results["validation_choice"] is None
 
 
-def test_reproduce_chooses_the_traffic_loss_on_validation(traffic_results):
+def test_reproduce_chooses_the_traffic_loss_then_width_on_validation(
+    traffic_results,
+):
     results, _ = traffic_results
-    choice = results["training_choice"]
-    assert choice["setting"] == "loss"
-    assert set(choice["scores"]) == {"mae", "mse", "huber"}
-    assert choice["chosen"] == min(choice["scores"], key=choice["scores"].get)
-    # Each candidate trains without the GRU baseline and is scored on
-    # validation; the chosen run then trains the baseline and is tested.
-    trains, validations = choice["commands"][::2], choice["commands"][1::2]
-    assert all("--set gru_baseline=false" in c for c in trains)
-    assert all(c.endswith("--split val") for c in validations)
+    loss, width = results["training_choices"]
+    assert (loss["choice"], width["choice"]) == ("loss", "width")
+    assert set(loss["scores"]) == {"mae", "mse", "huber"}
+    assert set(width["scores"]) == {"32", "48", "64"}
+    for choice in (loss, width):
+        assert choice["chosen"] == min(
+            choice["scores"], key=choice["scores"].get
+        )
+        # Each candidate trains without the GRU baseline and is scored on
+        # validation.
+        trains, validations = choice["commands"][::2], choice["commands"][1::2]
+        assert all("--set gru_baseline=false" in c for c in trains)
+        assert all(c.endswith("--split val") for c in validations)
+    # The width candidates train with the loss chosen before them.
+    assert all(
+        f"--set loss={loss['chosen']} --set input_dim=" in c
+        for c in width["commands"][::2]
+    )
+    # The last chosen run then trains the baseline and is tested.
     train, evaluate, evaluate_tgcn = results["commands"]
-    assert f"--set loss={choice['chosen']}" in train
+    chosen = width["candidates"][width["chosen"]]
+    assert f"--set loss={loss['chosen']}" in train
+    assert f"--set feedforward_dim={chosen['feedforward_dim']}" in train
     assert "gru_baseline" not in train
-    assert f"-loss-{choice['chosen']} " in evaluate + " "
-    assert results["config"]["loss"] == choice["chosen"]
-    assert results["config"]["gru_baseline"] is True
+    assert f"-width-{width['chosen']} " in evaluate + " "
+    config = results["config"]
+    assert config["loss"] == loss["chosen"]
+    assert config["input_dim"] + config["time_of_day_dim"] + config[
+        "day_of_week_dim"
+    ] + config["adaptive_dim"] == int(width["chosen"])
+    assert config["gru_baseline"] is True
     assert results["run"]["gru_train_seconds"] > 0
     assert set(results["history"]) == {
         "history.csv",
@@ -151,8 +179,9 @@ def test_a_given_setting_skips_the_training_choice(monkeypatch):
     monkeypatch.syspath_prepend(str(REPO / "benchmarks"))
     import reproduce as script
 
-    # Nothing is trained: the setting is the user's.
+    # Nothing is trained: the loss and a width setting are the user's.
+    given = ["loss=mse", "adaptive_dim=4"]
     chosen = script.choose_training(
-        "traffic-los-loop", None, None, "runs/x", ["loss=mse"]
+        "traffic-los-loop", None, None, "runs/x", given
     )
-    assert chosen == ("runs/x", ["loss=mse"], None)
+    assert chosen == ("runs/x", given, [])

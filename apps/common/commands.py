@@ -68,7 +68,7 @@ def add_app(subparsers, name, help):
     return parser.add_subparsers(dest="verb", metavar="<verb>", required=True)
 
 
-def train_handler(package, config_name):
+def train_handler(package, config_name, sharding=None):
     """The usual `train` handler: read the config, train, print a summary.
 
     The app's modules are imported when the verb runs, so `attn --help`
@@ -80,6 +80,9 @@ def train_handler(package, config_name):
             `train` modules; `train.train(config, data, run_dir, data_dir)`
             returns the run info with `epochs_run` and `train_seconds`.
         config_name: the config class in `<package>.config`.
+        sharding: the app's model-parallel `distribute.Sharding`, whose
+            settings are checked against the mesh before anything is
+            written (`None`: the app does not offer model-parallel).
 
     Returns:
         The handler.
@@ -94,6 +97,7 @@ def train_handler(package, config_name):
         # Settings are checked before the backend loads: a bad one fails
         # at once, in one line.
         config = load_config(config_class, args.config, args.set)
+        distribute.check_split(config, sharding)
         train = importlib.import_module(f"{package}.train")
         data = args.data or config.dataset
         info = train.train(config, data, args.out, args.data_dir)
@@ -127,7 +131,7 @@ def add_train_verb(
         handler: the function run with the parsed arguments (default:
             `train_handler(package, config_name)`).
         sharding: the weights `--distribution model-parallel` splits (a
-            rule of `distribute`; `None`: the app does not offer it).
+            `distribute.Sharding`; `None`: the app does not offer it).
 
     Returns:
         The `train` parser, for app-specific flags.
@@ -152,7 +156,8 @@ def add_train_verb(
     distribute.add_options(train)
     train.set_defaults(
         handler=_scaled(
-            handler or train_handler(package, config_name), sharding
+            handler or train_handler(package, config_name, sharding),
+            sharding,
         )
     )
     return train

@@ -43,16 +43,22 @@ back in float32 for inference and export, so SavedModels keep their
 float32 inputs and outputs.
 """
 
+import collections
 import contextlib
 import json
 import os
 
 DISTRIBUTIONS = ("none", "data-parallel", "model-parallel")
 PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
-# The sharding rule of `embeddings.tied_token_embedding` (variable path
-# regex -> mesh axis of each dimension): its `(vocabulary, width)` matrix,
-# split along the width.
-TOKEN_EMBEDDING_SHARDING = {".*token_embedding/embeddings": (None, "model")}
+# A model-parallel sharding rule: `layout` maps a variable path regex to
+# the mesh axis of each dimension (`"model"` or `None`), and `settings`
+# names the config settings that size the split dimensions.
+Sharding = collections.namedtuple("Sharding", "layout settings")
+# `embeddings.tied_token_embedding`'s `(vocabulary, width)` matrix, split
+# along the width (the config's `embedding_dim`).
+TOKEN_EMBEDDING_SHARDING = Sharding(
+    {".*token_embedding/embeddings": (None, "model")}, ("embedding_dim",)
+)
 _HOST_DEVICES_FLAG = "--xla_force_host_platform_device_count"
 
 
@@ -127,7 +133,10 @@ def prepare(args, sharding=None):
             )
     if args.distribution == "none":
         if args.devices not in (None, 1):
-            raise ValueError("--devices needs --distribution data-parallel.")
+            raise ValueError(
+                "--devices needs --distribution data-parallel or "
+                "model-parallel."
+            )
         return
     import keras
 
@@ -183,8 +192,7 @@ def _jax_distribution(distribution, devices, sharding, model_devices):
     Args:
         distribution: `"data-parallel"` or `"model-parallel"`.
         devices: how many devices (`None`: all).
-        sharding: for model-parallel, a dict from variable path regex to
-            the mesh axis (`"model"` or `None`) of each dimension.
+        sharding: for model-parallel, the app's `Sharding` rule.
         model_devices: the size of the `model` mesh axis (`None`: all the
             devices).
 
@@ -205,53 +213,78 @@ def _jax_distribution(distribution, devices, sharding, model_devices):
         (len(names) // model, model), ("batch", "model"), names
     )
     layout_map = keras.distribution.LayoutMap(mesh)
-    for path, axes in sharding.items():
+    for path, axes in sharding.layout.items():
         layout_map[path] = axes
     return _even_model_parallel(layout_map)
 
 
 def _even_model_parallel(layout_map):
-    """A `ModelParallel` that refuses, in one line, a weight it cannot split.
-
-    JAX splits an array only into equal parts; Keras' `ModelParallel` would
-    fail deep inside `jax.device_put` on a dimension the mesh axis does not
-    divide. The distribution's `split` dict records the shape each device
-    holds of every weight it splits.
+    """A `ModelParallel` that records the shape each device holds.
 
     Args:
         layout_map: the `keras.distribution.LayoutMap`.
 
     Returns:
-        The distribution, its batch over the mesh's `batch` axis.
+        The distribution, its batch over the mesh's `batch` axis; its
+        `split` dict maps the path of every weight it splits to the shape
+        each device holds of it.
     """
     import keras
 
     mesh = layout_map.device_mesh
 
     class EvenModelParallel(keras.distribution.ModelParallel):
-        split = {}
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.split = {}
 
         def get_variable_layout(self, variable):
             layout = super().get_variable_layout(variable)
-            shape = tuple(variable.shape)
             parts = [
                 mesh.shape[mesh.axis_names.index(axis)] if axis else 1
                 for axis in layout.axes
             ]
-            for size, count in zip(shape, parts):
-                if size % count:
-                    raise ValueError(
-                        f"--distribution model-parallel cannot split "
-                        f"{variable.path} {shape} into {count} equal "
-                        f"parts: choose --model-devices that divides {size}."
-                    )
             if max(parts, default=1) > 1:
                 self.split[variable.path] = [
-                    size // count for size, count in zip(shape, parts)
+                    size // count for size, count in zip(variable.shape, parts)
                 ]
             return layout
 
     return EvenModelParallel(layout_map=layout_map, batch_dim_name="batch")
+
+
+def check_split(config, sharding):
+    """Refuses, in one line, a setting the model axis does not divide.
+
+    JAX splits an array only into equal parts; Keras' `ModelParallel` would
+    fail deep inside `jax.device_put`. Called in `training_scope` before the
+    run writes anything; does nothing off model-parallel.
+
+    Args:
+        config: the run's config.
+        sharding: the app's `Sharding` rule, or `None`.
+
+    Raises:
+        ValueError: a setting of `sharding.settings` that the size of the
+            mesh's `model` axis does not divide.
+    """
+    import keras
+
+    distribution = keras.distribution.distribution()
+    if sharding is None or not isinstance(
+        distribution, keras.distribution.ModelParallel
+    ):
+        return
+    mesh = distribution.device_mesh
+    count = mesh.shape[mesh.axis_names.index("model")]
+    for name in sharding.settings:
+        value = getattr(config, name)
+        if value % count:
+            raise ValueError(
+                f"--distribution model-parallel cannot split {name} {value} "
+                f"into {count} equal parts: choose --model-devices that "
+                f"divides {value}."
+            )
 
 
 def _tensorflow_strategy(devices):
@@ -300,8 +333,7 @@ def training_scope(
         distribution: a name of `DISTRIBUTIONS`.
         devices: how many devices (`None`: all GPUs, else 2 CPU devices).
         precision: a Keras dtype policy name of `PRECISIONS`.
-        sharding: for model-parallel, a dict from variable path regex to
-            the mesh axis (`"model"` or `None`) of each dimension.
+        sharding: for model-parallel, the app's `Sharding` rule.
         model_devices: for model-parallel, the devices each sharded weight
             is split over (`None`: all).
 
@@ -336,7 +368,7 @@ def training_scope(
             record["devices"] = [str(d) for d in mesh.devices.flat]
             if distribution == "model-parallel":
                 record["mesh"] = dict(zip(mesh.axis_names, mesh.shape))
-                record["sharding"] = sharding
+                record["sharding"] = sharding.layout
             with layout.scope():
                 yield record
             if distribution == "model-parallel":

@@ -56,7 +56,7 @@ def test_devices_without_distribution_is_refused(tiny_data, tmp_path):
         tiny_data,
         tmp_path,
         BACKEND,
-        "--devices needs --distribution data-parallel",
+        "--devices needs --distribution data-parallel or model-parallel",
         "--devices",
         "2",
     )

@@ -50,14 +50,21 @@ def test_model_parallel_splits_the_token_embedding(tiny_data, tmp_path):
     keras.backend.backend() != "tensorflow", reason="one backend suffices"
 )
 @pytest.mark.parametrize(
-    "app, backend, message",
+    "app, backend, message, options",
     [
-        ("translation", "tensorflow", "needs the JAX backend"),
-        ("qa", "jax", "this app has none to split"),
+        ("translation", "tensorflow", "needs the JAX backend", []),
+        ("qa", "jax", "this app has none to split", []),
+        (
+            "translation",
+            "jax",
+            # The default config's embedding_dim of 256 over 3 devices.
+            "cannot split embedding_dim 256 into 3 equal parts",
+            ["--devices", "3", "--model-devices", "3"],
+        ),
     ],
 )
 def test_model_parallel_refusals_are_one_line(
-    app, backend, message, tiny_data, tmp_path
+    app, backend, message, options, tiny_data, tmp_path
 ):
     check_refused(
         app,
@@ -67,4 +74,5 @@ def test_model_parallel_refusals_are_one_line(
         message,
         "--distribution",
         "model-parallel",
+        *options,
     )
