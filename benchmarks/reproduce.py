@@ -118,8 +118,9 @@ def forecast_error(run_dir):
 
 
 # A choice made on the validation split: the candidates (ties go to the
-# first), the score of a run scored on validation and whether the best
-# score is the highest (`max`) or the lowest (`min`).
+# first; option values for a decoding rule, a dict from name to settings
+# for a training choice), the score of a run scored on validation and
+# whether the best score is the highest (`max`) or the lowest (`min`).
 Choice = collections.namedtuple("Choice", "name candidates score best")
 
 # Decoding rules, chosen before the test split is scored: figure -> the
@@ -318,8 +319,13 @@ def choose_training(name, train, evaluate, run_dir, overrides):
     for choice in TRAINING_CHOICES.get(name, ()):
         if given & {key for c in choice.candidates.values() for key in c}:
             continue
-        record = {"choice": choice.name, "candidates": choice.candidates}
-        record.update(scores={}, commands=[], seconds={})
+        record = {
+            "choice": choice.name,
+            "candidates": choice.candidates,
+            "scores": {},
+            "commands": [],
+            "seconds": {},
+        }
         for candidate, values in choice.candidates.items():
             candidate_dir = f"{run_dir}-{choice.name}-{candidate}"
             candidate_settings = [*settings, *_settings(values)]

@@ -215,10 +215,15 @@ def _jax_distribution(distribution, devices, sharding, model_devices):
     layout_map = keras.distribution.LayoutMap(mesh)
     for path, axes in sharding.layout.items():
         layout_map[path] = axes
-    return _even_model_parallel(layout_map)
+    return _recording_model_parallel(layout_map)
 
 
-def _even_model_parallel(layout_map):
+def _axis_size(mesh, axis):
+    """The number of devices along a mesh `axis` (`None`: 1)."""
+    return mesh.shape[mesh.axis_names.index(axis)] if axis else 1
+
+
+def _recording_model_parallel(layout_map):
     """A `ModelParallel` that records the shape each device holds.
 
     Args:
@@ -233,32 +238,30 @@ def _even_model_parallel(layout_map):
 
     mesh = layout_map.device_mesh
 
-    class EvenModelParallel(keras.distribution.ModelParallel):
+    class RecordingModelParallel(keras.distribution.ModelParallel):
         def __init__(self, **kwargs):
             super().__init__(**kwargs)
             self.split = {}
 
         def get_variable_layout(self, variable):
             layout = super().get_variable_layout(variable)
-            parts = [
-                mesh.shape[mesh.axis_names.index(axis)] if axis else 1
-                for axis in layout.axes
-            ]
+            parts = [_axis_size(mesh, axis) for axis in layout.axes]
             if max(parts, default=1) > 1:
                 self.split[variable.path] = [
                     size // count for size, count in zip(variable.shape, parts)
                 ]
             return layout
 
-    return EvenModelParallel(layout_map=layout_map, batch_dim_name="batch")
+    return RecordingModelParallel(layout_map=layout_map, batch_dim_name="batch")
 
 
 def check_split(config, sharding):
     """Refuses, in one line, a setting the model axis does not divide.
 
     JAX splits an array only into equal parts; Keras' `ModelParallel` would
-    fail deep inside `jax.device_put`. Called in `training_scope` before the
-    run writes anything; does nothing off model-parallel.
+    fail deep inside `jax.device_put`. `train_handler` calls it inside
+    `training_scope`, before the run writes anything; it does nothing off
+    model-parallel.
 
     Args:
         config: the run's config.
@@ -275,8 +278,7 @@ def check_split(config, sharding):
         distribution, keras.distribution.ModelParallel
     ):
         return
-    mesh = distribution.device_mesh
-    count = mesh.shape[mesh.axis_names.index("model")]
+    count = _axis_size(distribution.device_mesh, "model")
     for name in sharding.settings:
         value = getattr(config, name)
         if value % count:
