@@ -172,6 +172,13 @@ TRAINING_CHOICES = {
             forecast_error,
             min,
         ),
+        # Huber's threshold, in the readings' units (miles per hour).
+        Choice(
+            "huber_delta",
+            {str(delta): {"huber_delta": delta} for delta in (1, 3, 10)},
+            forecast_error,
+            min,
+        ),
     ),
 }
 
@@ -311,8 +318,9 @@ def choose_training(name, train, evaluate, run_dir, overrides):
         `(run_dir, settings, records)`: the run of the last choice's chosen
         candidate, the settings that train it (`overrides`, then each
         chosen candidate's) and, per choice made, what it saw (choice,
-        candidates' settings and validation scores, chosen, commands,
-        wall seconds); `run_dir`, `overrides` and `[]` when none is made.
+        candidates' settings, validation scores and reports, chosen,
+        commands, wall seconds); `run_dir`, `overrides` and `[]` when none
+        is made.
     """
     given = {override.split("=")[0] for override in overrides}
     chosen_dir, settings, records = run_dir, list(overrides), []
@@ -323,6 +331,7 @@ def choose_training(name, train, evaluate, run_dir, overrides):
             "choice": choice.name,
             "candidates": choice.candidates,
             "scores": {},
+            "validation": {},
             "commands": [],
             "seconds": {},
         }
@@ -340,6 +349,9 @@ def choose_training(name, train, evaluate, run_dir, overrides):
                 record["commands"].append(command)
                 record["seconds"][candidate] += seconds
             record["scores"][candidate] = choice.score(candidate_dir)
+            record["validation"][candidate] = read_json(
+                os.path.join(candidate_dir, "metrics_val.json")
+            )
         record["chosen"] = choice.best(
             choice.candidates, key=record["scores"].get
         )

@@ -13,7 +13,8 @@ from helpers import REPO, TRAFFIC_TINY
 from attention_suite.apps.qa.synthetic import write_demo_squad
 from attention_suite.apps.traffic.synthetic import write_demo_files
 
-# The tiny traffic settings but those the width choice makes.
+# The tiny traffic settings but those the width choice makes, with Huber's
+# threshold given (which skips its choice, to keep the test short).
 WIDTHS = {
     "input_dim",
     "time_of_day_dim",
@@ -21,7 +22,10 @@ WIDTHS = {
     "adaptive_dim",
     "feedforward_dim",
 }
-TRAFFIC_NARROW = [s for s in TRAFFIC_TINY if s.split("=")[0] not in WIDTHS]
+TRAFFIC_NARROW = [
+    *(s for s in TRAFFIC_TINY if s.split("=")[0] not in WIDTHS),
+    "huber_delta=1",
+]
 
 
 def reproduce(figure, data, settings, tmp_path, *train_args):
@@ -119,6 +123,13 @@ def test_reproduce_chooses_the_traffic_loss_then_width_on_validation(
         assert choice["chosen"] == min(
             choice["scores"], key=choice["scores"].get
         )
+        # Each candidate's validation report is kept beside its score.
+        assert set(choice["validation"]) == set(choice["scores"])
+        for candidate, report in choice["validation"].items():
+            average = report["attention"]["average"]
+            assert choice["scores"][candidate] == pytest.approx(
+                (average["mae"] + average["rmse"]) / 2
+            )
         # Each candidate trains without the GRU baseline and is scored on
         # validation.
         trains, validations = choice["commands"][::2], choice["commands"][1::2]
@@ -179,8 +190,9 @@ def test_a_given_setting_skips_the_training_choice(monkeypatch):
     monkeypatch.syspath_prepend(str(REPO / "benchmarks"))
     import reproduce as script
 
-    # Nothing is trained: the loss and a width setting are the user's.
-    given = ["loss=mse", "adaptive_dim=4"]
+    # Nothing is trained: the loss, a width setting and Huber's threshold
+    # are the user's.
+    given = ["loss=mse", "adaptive_dim=4", "huber_delta=2"]
     chosen = script.choose_training(
         "traffic-los-loop", None, None, "runs/x", given
     )
