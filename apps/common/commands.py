@@ -75,10 +75,10 @@ def train_handler(package, config_name, sharding=None):
     stays fast.
 
     Args:
-        package: the app's package (e.g. `"attention_suite.apps.qa"`), with
-        `config` and
-            `train` modules; `train.train(config, data, run_dir, data_dir)`
-            returns the run info with `epochs_run` and `train_seconds`.
+        package: the app's package (e.g. `"attention_suite.apps.qa"`),
+            with `config` and `train` modules; `train.train(config, data,
+            run_dir, data_dir)` returns the run info with `epochs_run` and
+            `train_seconds`.
         config_name: the config class in `<package>.config`.
         sharding: the app's model-parallel `distribute.Sharding`, whose
             settings are checked against the mesh before anything is
@@ -129,7 +129,9 @@ def add_train_verb(
         package: the app's package (e.g. `"attention_suite.apps.qa"`).
         config_name: the app's config class name.
         handler: the function run with the parsed arguments (default:
-            `train_handler(package, config_name)`).
+            `train_handler(package, config_name, sharding)`, which checks
+            the model-parallel split; a handler of its own is for an app
+            without `sharding`).
         sharding: the weights `--distribution model-parallel` splits (a
             `distribute.Sharding`; `None`: the app does not offer it).
 

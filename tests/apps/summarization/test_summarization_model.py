@@ -93,8 +93,10 @@ def test_cached_steps_equal_teacher_forcing(trained):
 def test_source_padding_changes_nothing(trained):
     model, inputs, _, _ = trained
     padded = dict(inputs, source=np.pad(inputs["source"], ((0, 0), (0, 4))))
+    # Padding changes the shapes, and so the order of the float32 sums: a
+    # masking bug moves the log-probabilities by far more than this.
     np.testing.assert_allclose(
-        to_numpy(model(padded)), to_numpy(model(inputs)), rtol=1e-5, atol=1e-5
+        to_numpy(model(padded)), to_numpy(model(inputs)), rtol=1e-4, atol=1e-4
     )
 
 
