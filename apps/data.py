@@ -1,8 +1,10 @@
 """`attn data`: list the registered datasets and download them."""
 
 import os
+import signal
+import sys
 
-from attention_suite.apps.common.commands import output_dir
+from attention_suite.apps.common.commands import output_dir, timeout_seconds
 
 
 def _list(args):
@@ -10,6 +12,8 @@ def _list(args):
 
     for name, dataset in sorted(REGISTRY.items()):
         print(f"{name:12} {dataset.description} -> <data dir>/{dataset.subdir}")
+        if dataset.manual:
+            print(f"{'':12} not fetched: {dataset.manual}")
     return 0
 
 
@@ -22,7 +26,15 @@ def _fetch(args):
         raise ValueError(
             f"No data directory: pass --data-dir DIR or set {DATA_ENV}."
         )
-    directory = fetch(args.name, data_dir, mirror=args.mirror)
+    # A `kill` (SIGTERM) unwinds like Ctrl-C: no temporary file stays.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    directory = fetch(
+        args.name,
+        data_dir,
+        mirror=args.mirror,
+        force=args.force,
+        timeout=args.timeout,
+    )
     print(f"{args.name} is ready in {directory}")
     return 0
 
@@ -50,5 +62,17 @@ def add_parser(subparsers):
     fetch.add_argument(
         "--mirror",
         help="base URL replacing the source (default $ATTN_DATA_MIRROR)",
+    )
+    fetch.add_argument(
+        "--force",
+        action="store_true",
+        help="download every file again, even one present with the right "
+        "checksum",
+    )
+    fetch.add_argument(
+        "--timeout",
+        type=timeout_seconds,
+        default=3600.0,
+        help="seconds the whole fetch may take (default: 3600)",
     )
     fetch.set_defaults(handler=_fetch)

@@ -400,7 +400,10 @@ def reproduce(
     )
     # A chosen candidate's run resumes here: it trains what the candidate
     # run left out (the GRU baseline).
-    train_command, train_seconds = run_attn(train(run_dir, settings))
+    resume = (
+        ["--resume", "--set", "gru_baseline=true"] if training_choices else []
+    )
+    train_command, train_seconds = run_attn(train(run_dir, settings) + resume)
     commands, seconds, scores = [train_command], {"train": train_seconds}, {}
     options, choice = choose_decoding(name, evaluate(run_dir), run_dir)
     for protocol in (None, *PROTOCOLS.get(name, ())):

@@ -33,6 +33,25 @@ TRAFFIC_TINY = [
 ]
 
 
+def traffic_train(files, run_dir, *settings):
+    """The `attn traffic train` arguments of a tiny run into `run_dir`.
+
+    Args:
+        files: `(speeds, adjacency)` paths.
+        run_dir: the run directory.
+        *settings: more `NAME=VALUE` settings, after `TRAFFIC_TINY`.
+
+    Returns:
+        The argument list (for `main`).
+    """
+    speeds, adjacency = files
+    args = ["traffic", "train", "--data", speeds, "--adjacency", adjacency]
+    args += ["--out", str(run_dir)]
+    for setting in [*TRAFFIC_TINY, *settings]:
+        args += ["--set", setting]
+    return args
+
+
 def attn(*args, cwd, env=None):
     """Runs `attn ARGS...` in a new process in `cwd`; returns the finished run.
 

@@ -145,7 +145,7 @@ def test_reproduce_chooses_the_traffic_loss_then_width_on_validation(
     chosen = width["candidates"][width["chosen"]]
     assert f"--set loss={loss['chosen']}" in train
     assert f"--set feedforward_dim={chosen['feedforward_dim']}" in train
-    assert "gru_baseline" not in train
+    assert train.endswith("--resume --set gru_baseline=true")
     assert f"-width-{width['chosen']} " in evaluate + " "
     config = results["config"]
     assert config["loss"] == loss["chosen"]

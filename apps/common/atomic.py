@@ -50,6 +50,11 @@ def atomic_directory(path, overwrite=False):
         # `mkdtemp` makes the directory private (0700); readers such as a
         # model server running as another user need to list it.
         os.chmod(tmp, 0o755)
+        if os.path.exists(path) and not overwrite:
+            # Written meanwhile by another writer: never replaced.
+            raise FileExistsError(
+                f"{path} was written meanwhile by another process."
+            )
         if os.path.exists(path):
             old = tempfile.mkdtemp(
                 prefix=f".{name}.old-{os.getpid()}-", dir=parent
@@ -80,14 +85,21 @@ def remove_abandoned_directories(parent):
     removed = []
     for entry in os.listdir(parent):
         match = _TEMPORARY.fullmatch(entry)
-        if match and not _is_running(int(match.group(1))):
+        if match and not is_running(int(match.group(1))):
             shutil.rmtree(os.path.join(parent, entry), ignore_errors=True)
             removed.append(entry)
     return removed
 
 
-def _is_running(pid):
-    """Whether a process with id `pid` exists."""
+def is_running(pid):
+    """Whether a process with id `pid` exists.
+
+    Args:
+        pid: a process id.
+
+    Returns:
+        A bool.
+    """
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -98,7 +110,7 @@ def _is_running(pid):
 
 
 @contextlib.contextmanager
-def atomic_path(path):
+def atomic_path(path, suffix=None):
     """Context manager yielding a temporary file path renamed to `path`.
 
     The temporary file sits beside `path` and keeps its extension (writers
@@ -106,6 +118,8 @@ def atomic_path(path):
 
     Args:
         path: the destination file.
+        suffix: the temporary file's ending, when a writer wants more than
+            the extension (`".weights.h5"`); default: the extension.
 
     Yields:
         The temporary path to write.
@@ -114,7 +128,9 @@ def atomic_path(path):
     directory, name = os.path.split(path)
     os.makedirs(directory, exist_ok=True)
     fd, tmp = tempfile.mkstemp(
-        prefix=f".{name}.tmp-", suffix=os.path.splitext(name)[1], dir=directory
+        prefix=f".{name}.tmp-",
+        suffix=suffix or os.path.splitext(name)[1],
+        dir=directory,
     )
     os.close(fd)
     try:

@@ -11,6 +11,7 @@ import functools
 import importlib
 import json
 import os
+import sys
 
 from attention_suite.apps.common import distribute
 
@@ -53,6 +54,62 @@ def output_dir(path):
     return path
 
 
+def positive_int(text):
+    """An `argparse` type for an integer of at least 1.
+
+    Args:
+        text: the value given on the command line.
+
+    Returns:
+        The integer.
+
+    Raises:
+        argparse.ArgumentTypeError: `text` is not an integer of at least 1.
+    """
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(
+            f"expected an integer of at least 1, received {text!r}"
+        )
+    return value
+
+
+def _bounded(highest, unit):
+    """An `argparse` type for a number in `(0, highest]` of `unit`.
+
+    Args:
+        highest: the largest value taken.
+        unit: what the number counts, for the message.
+
+    Returns:
+        The type: a function of the text returning a float.
+    """
+
+    def parse(text):
+        try:
+            value = float(text)
+        except ValueError:
+            value = float("nan")
+        if not 0 < value <= highest:
+            raise argparse.ArgumentTypeError(
+                f"expected {unit} above 0 and at most {highest:g}, "
+                f"received {text!r}"
+            )
+        return value
+
+    return parse
+
+
+# `--timeout` (at most a day) and `--max-response-mb` (gRPC's message limit
+# is an int32): finite, positive and bounded, so NaN, infinity and 1e308 are
+# refused.
+timeout_seconds = _bounded(86_400, "seconds")
+megabytes = _bounded(2047, "MB")
+
+
 def add_app(subparsers, name, help):
     """Adds an app's command and returns the action its verbs go into.
 
@@ -89,14 +146,12 @@ def train_handler(package, config_name, sharding=None):
     """
 
     def handler(args):
-        from attention_suite.apps.common.config import load_config
-
         config_class = getattr(
             importlib.import_module(f"{package}.config"), config_name
         )
         # Settings are checked before the backend loads: a bad one fails
         # at once, in one line.
-        config = load_config(config_class, args.config, args.set)
+        config = train_config(args, config_class)
         distribute.check_split(config, sharding)
         train = importlib.import_module(f"{package}.train")
         data = args.data or config.dataset
@@ -109,6 +164,38 @@ def train_handler(package, config_name, sharding=None):
         return 0
 
     return handler
+
+
+def train_config(args, config_class):
+    """The config a `train` runs with, from its parsed arguments.
+
+    A new run's settings are the defaults, then `--config`, then `--set`;
+    `--resume` starts from the run's own `config.json` instead
+    (`attention_suite.apps.common.runs.resumed_config`), and a missing
+    `--data` becomes the data the run recorded.
+
+    Args:
+        args: the parsed `train` arguments.
+        config_class: the app's config dataclass.
+
+    Returns:
+        A `config_class` instance.
+
+    Raises:
+        ValueError: a setting is invalid, or a resume would change one it
+            cannot.
+    """
+    from attention_suite.apps.common import runs
+    from attention_suite.apps.common.config import load_config
+
+    if not args.resume:
+        return load_config(config_class, args.config, args.set)
+    config = runs.resumed_config(args.out, config_class, args.config, args.set)
+    if args.data is None:
+        with open(os.path.join(args.out, "run.json")) as f:
+            info = json.load(f)
+        args.data = info.get("data") or info.get("speeds_path")
+    return config
 
 
 def add_train_verb(
@@ -153,7 +240,21 @@ def add_train_verb(
         "--out",
         required=True,
         type=output_dir,
-        help="run directory to write (created if missing)",
+        help="run directory to write (created if missing; one that holds "
+        "a run needs --resume or --overwrite)",
+    )
+    existing = train.add_mutually_exclusive_group()
+    existing.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue the run in --out with its own config (a --set may "
+        "only raise epochs or max_minutes)",
+    )
+    existing.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace the run in --out with a new one (the old run is "
+        "deleted once the new one's first checkpoint lands)",
     )
     distribute.add_options(train)
     train.set_defaults(
@@ -168,7 +269,9 @@ def add_train_verb(
 def _scaled(handler, sharding):
     """A `train` handler run under `--distribution` and `--precision`.
 
-    The setting is added to the run's `run.json` once training ends.
+    The run directory is claimed first (`runs.claimed`: a run in `--out`
+    needs `--resume` or `--overwrite`). The setting is added to the run's
+    `run.json` once training ends, which marks the run finished.
 
     Args:
         handler: the app's `train` handler.
@@ -180,29 +283,39 @@ def _scaled(handler, sharding):
 
     @functools.wraps(handler)
     def scaled(args):
+        from attention_suite.apps.common.runs import NothingToResume, claimed
+
         distribute.prepare(args, sharding)
-        with distribute.training_scope(
-            args.distribution,
-            args.devices,
-            args.precision,
-            sharding,
-            args.model_devices,
-        ) as record:
-            code = handler(args)
-        _record(args.out, record)
+        try:
+            with claimed(args.out, args.resume, args.overwrite):
+                with distribute.training_scope(
+                    args.distribution,
+                    args.devices,
+                    args.precision,
+                    sharding,
+                    args.model_devices,
+                ) as record:
+                    code = handler(args)
+                _record(args.out, args.command, record)
+        except NothingToResume as done:
+            print(done)
+            return 0
         return code
 
     return scaled
 
 
-def _record(run_dir, record):
-    """Adds the training's device and precision setting to `run.json`."""
+def _record(run_dir, command, record):
+    """Adds the app's command and the training's device and precision
+    setting to `run.json`."""
     from attention_suite.apps.common.atomic import atomic_write_json
 
     path = os.path.join(run_dir, "run.json")
     with open(path) as f:
         info = json.load(f)
-    atomic_write_json(path, {**info, "training_setting": record})
+    atomic_write_json(
+        path, {**info, "app": command, "training_setting": record}
+    )
 
 
 def add_run_option(parser):
@@ -238,7 +351,7 @@ def add_beam_size_option(parser):
     """
     parser.add_argument(
         "--beam-size",
-        type=int,
+        type=positive_int,
         help="beam width, 1 for greedy search (default: the run's)",
     )
 
@@ -339,7 +452,8 @@ def add_serving_verbs(verbs, command, app, export_module, noun, describe):
     check.add_argument(
         "--model",
         required=True,
-        help="exported version directory (saved_models/<app>/<version>)",
+        help="exported version directory (saved_models/<app>/<version>), "
+        "or the model base path (saved_models/<app>): its newest version",
     )
     check.add_argument(
         "--batch-sizes",
@@ -357,7 +471,10 @@ def add_serving_verbs(verbs, command, app, export_module, noun, describe):
     )
     check.set_defaults(
         handler=functools.partial(
-            _serve_check, describe=describe, export_module=export_module
+            _serve_check,
+            app=app,
+            describe=describe,
+            export_module=export_module,
         )
     )
 
@@ -369,28 +486,29 @@ def _export(args, command, app, export_module, noun):
     from attention_suite.apps.common.export import (
         check_keep,
         keep_newest,
-        version_path,
+        reserved_version,
+        update_models_config,
     )
     from attention_suite.apps.common.verify import ServingError
 
     if args.keep is not None:
         check_keep(args.keep)
     module = importlib.import_module(export_module)
-    path, mismatches = module.export_and_verify(
-        args.run,
-        version_path(args.base, app, args.model_version),
-        overwrite=args.overwrite,
-    )
+    with reserved_version(args.base, app, args.model_version) as path:
+        path, mismatches = module.export_and_verify(
+            args.run, path, overwrite=args.overwrite
+        )
     if mismatches:
         raise ServingError(
             "The SavedModel, served in a fresh process, gives other "
             f"{noun} than `attn {command} predict`: {mismatches[:3]}"
         )
+    config = update_models_config(args.base, app)
     process = " + ".join(("TensorFlow",) + tuple(module.IMPORTS))
     print(
         f"Exported to {path}; a fresh {process} process gives the same "
         f"{noun} as `attn {command} predict`. Serving notes: "
-        f"{os.path.join(path, 'SERVING.md')}"
+        f"{os.path.join(path, 'SERVING.md')}; TF Serving config: {config}"
     )
     if args.keep:
         removed = keep_newest(args.base, app, args.keep)
@@ -399,15 +517,19 @@ def _export(args, command, app, export_module, noun):
     return 0
 
 
-def _serve_check(args, describe, export_module):
+def _serve_check(args, app, describe, export_module):
     import numpy as np
 
+    from attention_suite.apps.common.export import resolve_version
     from attention_suite.apps.common.verify import serve_check
 
     if min(args.batch_sizes) < 1 or args.seconds <= 0:
         raise ValueError("--batch-sizes and --seconds must be positive.")
+    model = resolve_version(args.model, app)
+    if model != args.model:
+        print(f"Checking {model}, the newest version (TF Serving's default).")
     answers, latency = serve_check(
-        args.model,
+        model,
         importlib.import_module(export_module).IMPORTS,
         args.batch_sizes,
         args.seconds,
@@ -415,7 +537,7 @@ def _serve_check(args, describe, export_module):
     for i, outputs in enumerate(answers):
         for line in describe(outputs):
             print(f"warm-up request {i}: {line}")
-    print(f"{args.model} serves its warm-up requests in a fresh process.")
+    print(f"{model} serves its warm-up requests in a fresh process.")
     for size, seconds in latency.items():
         p50, p99 = np.percentile(seconds, [50, 99]) * 1000
         print(
@@ -459,19 +581,64 @@ def export_elsewhere(args, command):
     )
 
 
-def file_or_text(item):
-    """An input named on the command line: a file's bytes, or the text.
+def add_file_option(parser, help, flag="--file"):
+    """Adds a repeatable option naming input files (`-` for stdin).
+
+    Text given as an argument is always text and a file is only read
+    through this option, so a mistyped file name is never taken for the
+    text itself.
 
     Args:
-        item: a path or the text itself.
+        parser: the verb's parser.
+        help: what one file holds.
+        flag: the option's name.
+    """
+    parser.add_argument(
+        flag,
+        action="append",
+        default=[],
+        metavar="PATH",
+        help=f"{help} (repeatable; - reads stdin)",
+    )
+
+
+def read_file(path):
+    """The bytes of an input file named on the command line.
+
+    Args:
+        path: the file, or `-` for standard input.
 
     Returns:
-        The file's bytes when `item` names a file, else `item`.
+        `bytes`.
+
+    Raises:
+        FileNotFoundError: the file does not exist (one line).
     """
-    if os.path.isfile(item):
-        with open(item, "rb") as f:
-            return f.read()
-    return item
+    if path == "-":
+        return sys.stdin.buffer.read()
+    if not os.path.isfile(path):
+        raise FileNotFoundError(
+            f"{path} does not exist or is not a file (text goes as an "
+            "argument, files after the file option)."
+        )
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def file_lines(paths):
+    """The lines of input files (`-` for stdin), without line ends.
+
+    Args:
+        paths: the files named on the command line.
+
+    Returns:
+        A list of strings.
+    """
+    return [
+        line
+        for path in paths
+        for line in read_file(path).decode("utf-8", "replace").splitlines()
+    ]
 
 
 def describe_strings(output):

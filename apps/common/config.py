@@ -35,8 +35,18 @@ _BOUNDS = {
 }
 
 
+# The value of a setting resolved from the data when a run trains.
+AUTO = "auto"
+
+
 def setting(
-    default, minimum=None, maximum=None, above=None, below=None, choices=None
+    default,
+    minimum=None,
+    maximum=None,
+    above=None,
+    below=None,
+    choices=None,
+    auto=False,
 ):
     """A config field with rules on its values.
 
@@ -47,6 +57,8 @@ def setting(
         above: values must be strictly greater than this.
         below: values must be strictly less than this.
         choices: the values allowed, when they are a fixed set.
+        auto: whether `AUTO` ("auto") is allowed too: a value the run
+            resolves from its data and writes into its `config.json`.
 
     Returns:
         A `dataclasses.field` whose metadata holds the rules that were
@@ -73,6 +85,8 @@ def setting(
         "choices": choices,
     }
     metadata = {name: rule for name, rule in rules.items() if rule is not None}
+    if auto:
+        metadata["auto"] = True
     return dataclasses.field(default=default, metadata=metadata)
 
 
@@ -127,6 +141,8 @@ def check_settings(config):
     for field in dataclasses.fields(config):
         kind = typing.get_origin(types[field.name]) or types[field.name]
         given = getattr(config, field.name)
+        if given == AUTO and field.metadata.get("auto"):
+            continue
         value = _converted(given, kind)
         if value is None or not _follows(value, field.metadata):
             raise invalid_setting(
@@ -174,7 +190,8 @@ def _expected(kind, rules):
         for name, bound in rules.items()
         if name in _BOUNDS
     )
-    return f"{kind_words} {bounds}" if bounds else kind_words
+    expected = f"{kind_words} {bounds}" if bounds else kind_words
+    return f'{expected} or "{AUTO}"' if rules.get("auto") else expected
 
 
 def _shown(value):
@@ -182,7 +199,7 @@ def _shown(value):
     return value if isinstance(value, str) else json.dumps(value, default=repr)
 
 
-def load_config(config_class, path=None, overrides=()):
+def load_config(config_class, path=None, overrides=(), base=None):
     """Builds a config dataclass from defaults, a JSON file and overrides.
 
     Args:
@@ -190,7 +207,10 @@ def load_config(config_class, path=None, overrides=()):
         path: optional JSON file with a subset of the fields.
         overrides: `"name=value"` strings, applied last. The value of a
             string setting is taken as written; other values are parsed as
-            JSON (`3`, `0.5`, `true`, `[0.7, 0.1, 0.2]`).
+            JSON (`3`, `0.5`, `true`, `[0.7, 0.1, 0.2]`), a list also
+            without its brackets (`0.7,0.1,0.2`).
+        base: optional JSON file of settings read before `path` (a saved
+            `config.json`).
 
     Returns:
         A `config_class` instance.
@@ -200,14 +220,9 @@ def load_config(config_class, path=None, overrides=()):
             not a JSON object, or a value that `config_class` refuses.
     """
     values = {}
-    if path:
-        with open(path, encoding="utf-8") as f:
-            try:
-                values = json.load(f)
-            except json.JSONDecodeError as error:
-                raise ValueError(f"{path} is not valid JSON: {error}") from None
-        if not isinstance(values, dict):
-            raise ValueError(f"{path} must hold a JSON object of settings.")
+    for file in (base, path):
+        if file:
+            values.update(_read_settings(file))
     types = typing.get_type_hints(config_class)
     known = {field.name for field in dataclasses.fields(config_class)}
     for override in overrides:
@@ -233,12 +248,28 @@ def load_config(config_class, path=None, overrides=()):
     return config_class(**values)
 
 
+def _read_settings(path):
+    """The JSON object of settings in the file `path`."""
+    with open(path, encoding="utf-8") as f:
+        try:
+            values = json.load(f)
+        except json.JSONDecodeError as error:
+            raise ValueError(f"{path} is not valid JSON: {error}") from None
+    if not isinstance(values, dict):
+        raise ValueError(f"{path} must hold a JSON object of settings.")
+    return values
+
+
 def _parsed(raw):
-    """A `--set` value parsed as JSON, or the raw text when it is not JSON."""
-    try:
-        return json.loads(raw)
-    except json.JSONDecodeError:
-        return raw
+    """A `--set` value parsed as JSON (`10,30,60` as the list `[10, 30,
+    60]`), or the raw text when it is not JSON."""
+    for text in (raw, f"[{raw}]" if "," in raw else None):
+        if text is not None:
+            try:
+                return json.loads(text)
+            except json.JSONDecodeError:
+                pass
+    return raw
 
 
 def save_config(config, path):

@@ -3,18 +3,22 @@
 `fetch(name, data_dir)` downloads a dataset's files into
 `<data_dir>/<subdir>/`, checks each against its published SHA-256 and only
 then moves it into place, so the data directory never holds a partial or
-corrupt file. Files already present with the right checksum are kept.
+corrupt file. Files already present with the right checksum are kept. What
+was checked is recorded beside the files (`RECORD`), and the apps check a
+fetched file again when they read it (`check_fetched`).
 `mirror` (or `$ATTN_DATA_MIRROR`) replaces the source URLs: a file is then
 read from `<mirror>/<file name>`, for a local copy or an internal mirror.
 """
 
 import dataclasses
 import hashlib
+import json
 import os
-import urllib.error
+import threading
+import time
 import urllib.request
 
-from attention_suite.apps.common.atomic import atomic_path
+from attention_suite.apps.common.atomic import atomic_path, atomic_write_json
 
 MIRROR_ENV = "ATTN_DATA_MIRROR"
 
@@ -30,6 +34,8 @@ class Dataset:
         description: one line for `attn data list`.
         urls: file name -> full URL, for the files that are not at
             `base_url`.
+        manual: for a dataset with no stable public file to download (no
+            `files`), how to get it; `fetch` refuses it with this text.
     """
 
     subdir: str
@@ -37,6 +43,7 @@ class Dataset:
     files: dict
     description: str
     urls: dict = dataclasses.field(default_factory=dict)
+    manual: str = ""
 
     def url(self, file_name, mirror=None):
         """Where one of the dataset's files is downloaded from.
@@ -125,6 +132,61 @@ REGISTRY = {
             "Mar-Jun 2012 (Li et al. 2018)"
         ),
     ),
+    "los-loop": Dataset(
+        subdir=os.path.join("traffic", "los_loop"),
+        base_url=(
+            "https://raw.githubusercontent.com/lehaifeng/T-GCN/"
+            "219a2346f5bf68d54d91a948e7a41a08f9edc46b/data/"
+        ),
+        files={
+            "los_speed.csv": (
+                "7b732d86ae32b2930595becba28aff39dacbfb2197e250fc0332e1744ce2cbf4"
+            ),
+            "los_adj.csv": (
+                "7a6eb41e10677992b5af50f5ab187c6c05c5c3a92cb973950cfddbf857361e76"
+            ),
+        },
+        description=(
+            "Los-loop: 207 Los Angeles loop detectors, 5-minute speeds, "
+            "March 2012 (T-GCN, Zhao et al. 2019)"
+        ),
+    ),
+    "aeslc": Dataset(
+        subdir="summarization",
+        base_url="",
+        files={},
+        description="AESLC: Enron emails and their subject lines (Zhang and "
+        "Tetreault 2019)",
+        manual=(
+            "no single file to download: clone github.com/ryanzhumich/AESLC "
+            "(commit 7afc087a), then `tar czf <data dir>/summarization/"
+            "aeslc.tar.gz enron_subject_line`"
+        ),
+    ),
+    "bbc": Dataset(
+        subdir="summarization",
+        base_url="",
+        files={},
+        description="BBC News Summary: 2,225 articles and extractive "
+        "summaries (Sharma 2018)",
+        manual=(
+            "no single file to download: get the 'BBC News Summary' folder "
+            "(Kaggle, pariza/bbc-news-summary), then `tar czf <data dir>/"
+            "summarization/bbc_news_summary.tar.gz 'BBC News Summary'`"
+        ),
+    ),
+    "squad": Dataset(
+        subdir=os.path.join("qa", "squad_v1.1"),
+        base_url="",
+        files={},
+        description="SQuAD v1.1: questions on Wikipedia paragraphs "
+        "(Rajpurkar et al. 2016)",
+        manual=(
+            "download train-v1.1.json and dev-v1.1.json from "
+            "rajpurkar.github.io/SQuAD-explorer into <data dir>/qa/"
+            "squad_v1.1/ (their checksums are not recorded here)"
+        ),
+    ),
     "pems-bay": Dataset(
         subdir=os.path.join("traffic", "pems_bay"),
         base_url="https://zenodo.org/records/4263971/files/",
@@ -196,17 +258,41 @@ def sha256(path):
     return digest.hexdigest()
 
 
-def _download(url, path, expected):
+# Beside a fetched dataset's files: what `fetch` checked, for `check_fetched`.
+RECORD = "checksums.json"
+
+
+def _download(url, path, expected, deadline):
+    """Downloads `url` to `path` if its SHA-256 is `expected`, atomically.
+
+    The download runs in a daemon thread: a server that trickles its
+    headers or body cannot hold `fetch` past `deadline`.
+    """
     with atomic_path(path) as tmp:
-        try:
-            with (
-                urllib.request.urlopen(url, timeout=60) as response,
-                open(tmp, "wb") as out,
-            ):
-                while block := response.read(1 << 20):
-                    out.write(block)
-        except (urllib.error.URLError, TimeoutError) as error:
-            raise OSError(f"Could not download {url}: {error}") from None
+        stop = threading.Event()
+        failure = []
+
+        def copy():
+            try:
+                with urllib.request.urlopen(url, timeout=60) as response:
+                    with open(tmp, "wb") as out:
+                        while not stop.is_set() and (
+                            block := response.read(1 << 20)
+                        ):
+                            out.write(block)
+            except Exception as error:  # Reported by the caller.
+                failure.append(error)
+
+        thread = threading.Thread(target=copy, daemon=True)
+        thread.start()
+        thread.join(max(0.0, deadline - time.monotonic()))
+        if thread.is_alive():
+            stop.set()
+            raise OSError(f"Could not download {url} before the deadline.")
+        if failure:
+            error = failure[0]
+            reason = getattr(error, "reason", None) or type(error).__name__
+            raise OSError(f"Could not download {url}: {reason}.") from None
         actual = sha256(tmp)
         if actual != expected:
             raise ValueError(
@@ -215,8 +301,13 @@ def _download(url, path, expected):
             )
 
 
-def fetch(name, data_dir, mirror=None, log=print):
+def fetch(name, data_dir, mirror=None, log=print, force=False, timeout=3600):
     """Downloads a registered dataset into the data directory.
+
+    A file already present with the right checksum is kept (unless
+    `force`); one with another checksum is removed first, so a failed fetch
+    never leaves a wrong file in place. What was checked is recorded in
+    `RECORD` beside the files, for `check_fetched`.
 
     Args:
         name: a key of `REGISTRY`.
@@ -224,27 +315,104 @@ def fetch(name, data_dir, mirror=None, log=print):
         mirror: base URL replacing the dataset's source; defaults to
             `$ATTN_DATA_MIRROR`.
         log: called with one line per file.
+        force: whether files present with the right checksum are
+            downloaded again.
+        timeout: seconds the whole fetch may take.
 
     Returns:
         The dataset's directory.
 
     Raises:
         ValueError: an unknown name or a checksum mismatch.
-        OSError: a download failed.
+        OSError: a download failed or ran past `timeout`.
     """
     if name not in REGISTRY:
         raise ValueError(
             f"Unknown dataset {name!r}; known datasets: {sorted(REGISTRY)}."
         )
+    deadline = time.monotonic() + timeout
     dataset = REGISTRY[name]
+    if dataset.manual:
+        raise ValueError(f"{name}: {dataset.manual}.")
     mirror = mirror or os.environ.get(MIRROR_ENV)
     directory = os.path.join(data_dir, dataset.subdir)
     os.makedirs(directory, exist_ok=True)
+    record = _read_record(directory).get("files", {})
     for file_name, expected in dataset.files.items():
         path = os.path.join(directory, file_name)
-        if os.path.exists(path) and sha256(path) == expected:
+        if not force and os.path.exists(path) and sha256(path) == expected:
             log(f"{file_name}: present, checksum ok")
-            continue
-        _download(dataset.url(file_name, mirror), path, expected)
-        log(f"{file_name}: downloaded, checksum ok")
+        else:
+            if os.path.exists(path):
+                os.remove(path)
+                record.pop(file_name, None)
+                _write_record(directory, name, record)
+            _download(dataset.url(file_name, mirror), path, expected, deadline)
+            log(f"{file_name}: downloaded, checksum ok")
+        record[file_name] = _stamp(path, expected)
+        _write_record(directory, name, record)
     return directory
+
+
+def _stamp(path, digest):
+    """What `check_fetched` compares: the digest, size and mtime."""
+    stat = os.stat(path)
+    return {
+        "sha256": digest,
+        "size": stat.st_size,
+        "mtime_ns": stat.st_mtime_ns,
+    }
+
+
+def _read_record(directory):
+    try:
+        with open(os.path.join(directory, RECORD)) as f:
+            record = json.load(f)
+    except (OSError, ValueError):
+        return {}
+    return record if isinstance(record, dict) else {}
+
+
+def _write_record(directory, name, files):
+    atomic_write_json(
+        os.path.join(directory, RECORD), {"dataset": name, "files": files}
+    )
+
+
+def check_fetched(path):
+    """Checks fetched files against the SHA-256 `fetch` recorded for them.
+
+    Files whose size and modification time are those recorded are taken as
+    checked; any other is hashed again. Files no fetch recorded (a data
+    directory laid out by hand) are not checked.
+
+    Args:
+        path: a file of a dataset, or a dataset's directory (all its
+            recorded files).
+
+    Raises:
+        ValueError: a file's SHA-256 differs from the recorded one; the
+            message names the `attn data fetch ... --force` that mends it.
+    """
+    directory = path if os.path.isdir(path) else os.path.dirname(path)
+    record = _read_record(directory)
+    files = record.get("files", {})
+    names = list(files) if os.path.isdir(path) else [os.path.basename(path)]
+    changed = False
+    for file_name in names:
+        stamp, target = files.get(file_name), os.path.join(directory, file_name)
+        if not isinstance(stamp, dict) or not os.path.exists(target):
+            continue
+        digest = stamp.get("sha256")
+        if _stamp(target, digest) == stamp:
+            continue
+        if sha256(target) != digest:
+            raise ValueError(
+                f"{target} is not the file `attn data fetch` checked (its "
+                "SHA-256 differs); fetch it again with `attn data fetch "
+                f"{record.get('dataset')} --force`."
+            )
+        files[file_name] = _stamp(target, digest)
+        changed = True
+    if changed:
+        _write_record(directory, record.get("dataset"), files)

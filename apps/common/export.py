@@ -8,7 +8,9 @@ backend is another one). The result is a plain TensorFlow graph: no
 without XLA flags.
 """
 
+import contextlib
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -16,7 +18,11 @@ import tempfile
 
 import numpy as np
 
-from attention_suite.apps.common.atomic import atomic_directory
+from attention_suite.apps.common.atomic import (
+    atomic_directory,
+    atomic_write_bytes,
+    is_running,
+)
 
 WARMUP_FILE = os.path.join("assets.extra", "tf_serving_warmup_requests")
 
@@ -177,25 +183,212 @@ def versions(base, app):
     )
 
 
+# TF Serving's model versions are int64.
+MAX_VERSION = 2**63 - 1
+# A version reserved by an export in progress: `.<N>.reserved/` holding the
+# exporter's process id.
+_RESERVED = re.compile(r"\.(\d+)\.reserved")
+
+
 def version_path(base, app, version=None):
     """Returns `<base>/<app>/<version>` after checking the version.
 
     Args:
         base: the model base directory (`saved_models`).
         app: the app name.
-        version: a positive integer (TF Serving only loads integer names),
-            or `None` for the next free one (one above the newest).
+        version: a positive integer that fits int64 (TF Serving only loads
+            integer names, as int64), or `None` for the next free one (one
+            above the newest version, complete or reserved by an export in
+            progress).
 
     Returns:
         The version directory path.
     """
     if version is None:
-        version = (versions(base, app) or [0])[-1] + 1
-    if not isinstance(version, (int, np.integer)) or version < 1:
+        directory = os.path.join(base, app)
+        reserved = []
+        for name in _entries(directory):
+            match = _RESERVED.fullmatch(name)
+            marker = os.path.join(directory, name)
+            if match and _held_by_running_process(marker):
+                reserved.append(int(match.group(1)))
+            elif match:  # Its export was killed: the version is free.
+                shutil.rmtree(marker, ignore_errors=True)
+        version = max([0, *versions(base, app), *reserved]) + 1
+    if (
+        not isinstance(version, (int, np.integer))
+        or version < 1
+        or version > MAX_VERSION
+    ):
         raise ValueError(
-            f"A model version must be a positive integer, received {version!r}."
+            "A model version must be a positive integer below 2^63 (TF "
+            f"Serving's versions are int64), received {version!r}."
         )
     return os.path.join(base, app, str(int(version)))
+
+
+def _entries(directory):
+    """The names in `directory`, none when it does not exist."""
+    return os.listdir(directory) if os.path.isdir(directory) else []
+
+
+@contextlib.contextmanager
+def reserved_version(base, app, version=None):
+    """Context manager reserving a version directory for one export.
+
+    The version is claimed by an exclusive `mkdir` of `.<N>.reserved`
+    beside it, so two exports running at once never pick the same version:
+    the second takes the next one (or, for a version it names, fails). A
+    reservation whose process is gone is taken over.
+
+    Args:
+        base: the model base directory (`saved_models`).
+        app: the app name.
+        version: the version to write, or `None` for the next free one.
+
+    Yields:
+        The version directory path (`version_path`).
+
+    Raises:
+        FileExistsError: `version` is reserved by another running export.
+        ValueError: `version` is not a valid model version.
+    """
+    directory = os.path.join(base, app)
+    os.makedirs(directory, exist_ok=True)
+    while True:
+        path = version_path(base, app, version)
+        marker = os.path.join(directory, f".{os.path.basename(path)}.reserved")
+        try:
+            os.mkdir(marker)
+            break
+        except FileExistsError:
+            if _held_by_running_process(marker):
+                if version is not None:
+                    raise FileExistsError(
+                        f"Version {version} of {app} is being written by "
+                        "another export."
+                    ) from None
+                continue
+            shutil.rmtree(marker, ignore_errors=True)
+    try:
+        with open(os.path.join(marker, "pid"), "w") as f:
+            f.write(str(os.getpid()))
+        yield path
+    finally:
+        shutil.rmtree(marker, ignore_errors=True)
+
+
+def _held_by_running_process(marker):
+    """Whether the reservation `marker` belongs to a running process (or is
+    being made: its process id not written yet)."""
+    try:
+        with open(os.path.join(marker, "pid")) as f:
+            pid = int(f.read())
+    except FileNotFoundError:
+        return os.path.isdir(marker)
+    except ValueError:
+        return True
+    return is_running(pid)
+
+
+def resolve_version(path, app):
+    """The version directory `serve-check` checks, from what TF Serving takes.
+
+    Args:
+        path: a version directory (`saved_models/<app>/<N>`) or a model base
+            path (`saved_models/<app>`, TF Serving's `--model_base_path`),
+            whose newest complete version is taken.
+        app: the app whose export is expected.
+
+    Returns:
+        The version directory.
+
+    Raises:
+        FileNotFoundError: `path` does not exist, or holds no version.
+        ValueError: `path` is another app's export, or not a SavedModel.
+    """
+    if not os.path.isdir(path):
+        raise FileNotFoundError(f"{path} does not exist.")
+    if not os.path.exists(os.path.join(path, "saved_model.pb")):
+        found = versions(*os.path.split(os.path.normpath(path)))
+        if not found:
+            raise FileNotFoundError(
+                f"{path} is neither a SavedModel nor a model base path "
+                "holding numbered versions."
+            )
+        path = os.path.join(path, str(found[-1]))
+    exported = _exported_app(path)
+    if exported is not None and exported != app:
+        raise ValueError(f"{path} is an export of {exported}, not of {app}.")
+    return path
+
+
+def _exported_app(version_dir):
+    """The app named by a version's `SERVING.md` title, if it has one."""
+    try:
+        with open(os.path.join(version_dir, "SERVING.md")) as f:
+            title = f.readline()
+    except OSError:
+        return None
+    match = re.match(r"# `([^`]+)`, version", title)
+    return match and match.group(1)
+
+
+MODELS_CONFIG = "models.config"
+_MODELS_CONFIG_HEAD = """\
+# TF Serving model config: serve every exported app from its base path.
+# Written by `attn <app> export` into the model base it exports to; run the
+# server with that base mounted at /models, e.g. from the repository root:
+#   docker run -p 8501:8501 -v "$PWD/saved_models:/models" tensorflow/serving \\
+#     --model_config_file=/models/models.config \\
+#     --model_config_file_poll_wait_seconds=60
+# Each base path holds integer version directories; every version there is
+# served (`export --keep K` decides how many there are), the newest by
+# default.
+"""
+
+
+def models_config(apps):
+    """The text of a TF Serving `models.config` serving `apps`.
+
+    Args:
+        apps: the model names, each served from `/models/<name>`.
+
+    Returns:
+        The config text (protobuf text format).
+    """
+    entries = "".join(
+        "  config {\n"
+        f'    name: "{app}"\n'
+        f'    base_path: "/models/{app}"\n'
+        '    model_platform: "tensorflow"\n'
+        "    model_version_policy { all {} }\n"
+        "  }\n"
+        for app in apps
+    )
+    return f"{_MODELS_CONFIG_HEAD}model_config_list {{\n{entries}}}\n"
+
+
+def update_models_config(base, app):
+    """Adds `app` to the `models.config` of a model base (atomically).
+
+    The models it already lists stay, in their order.
+
+    Args:
+        base: the model base directory (`saved_models`).
+        app: the app just exported.
+
+    Returns:
+        The config's path.
+    """
+    path = os.path.join(base, MODELS_CONFIG)
+    listed = []
+    if os.path.exists(path):
+        with open(path, encoding="utf-8") as f:
+            listed = re.findall(r'^\s*name:\s*"([^"]+)"', f.read(), re.M)
+    text = models_config(listed + [app] * (app not in listed))
+    atomic_write_bytes(path, text.encode())
+    return path
 
 
 def check_keep(keep):
@@ -244,6 +437,67 @@ def keep_newest(base, app, keep):
     return old
 
 
+def string_vector_spec(name):
+    """The `TensorSpec` of a string input that the graph checks itself.
+
+    Its rank is left unknown: with a static `[None]` shape, TensorFlow folds
+    a rank check away, and a client that feeds a scalar anyway (TF Serving
+    does not check placeholder shapes) would reach the tokenizer ops with a
+    tensor they cannot handle. `checked_vectors` then refuses it in-graph.
+
+    Args:
+        name: the input's name.
+
+    Returns:
+        A `tf.TensorSpec` of a `tf.string` tensor of any shape.
+    """
+    import tensorflow as tf
+
+    return tf.TensorSpec(None, tf.string, name=name)
+
+
+def checked_vectors(inputs):
+    """Refuses, in the graph, inputs that are not vectors of one batch size.
+
+    Nothing reads the inputs before the checks run: a scalar, a matrix or
+    two vectors of different lengths end the call with `INVALID_ARGUMENT`
+    (`tf.errors.InvalidArgumentError`) naming the input, instead of reaching
+    ops that would crash the serving process or drop rows.
+
+    Args:
+        inputs: a dict mapping input name to a tensor (of unknown rank, see
+            `string_vector_spec`).
+
+    Returns:
+        The inputs in the same order, as tensors of static shape `[None]`.
+    """
+    import tensorflow as tf
+
+    names = list(inputs)
+    ranks = [
+        tf.debugging.assert_rank(
+            tensor, 1, message=f"`{name}` must be a vector [batch]"
+        )
+        for name, tensor in inputs.items()
+    ]
+    # Only ops that cannot fail on a tensor of the wrong rank follow the
+    # checks: TensorFlow may fold shape ops of a call's actual inputs before
+    # it runs the assertions, and such a failure would hide their message.
+    with tf.control_dependencies(ranks):
+        sizes = [tf.shape(tensor)[:1] for tensor in inputs.values()]
+        batches = [
+            tf.debugging.assert_equal(
+                size,
+                sizes[0],
+                message=f"`{name}` and `{names[0]}` must have the same "
+                "batch size",
+            )
+            for name, size in zip(names[1:], sizes[1:])
+        ]
+    with tf.control_dependencies(ranks + batches):
+        return [tf.reshape(tensor, [-1]) for tensor in inputs.values()]
+
+
 def text_archive(model, tokenizer, endpoints, input_name="text"):
     """An `ExportArchive` of endpoints that take a vector of raw strings.
 
@@ -253,13 +507,13 @@ def text_archive(model, tokenizer, endpoints, input_name="text"):
             goes into the SavedModel.
         endpoints: signature name -> function of a `tf.string [batch]`
             tensor returning a dict of outputs; one is `"serving_default"`.
+            Each is called after `checked_vectors`.
         input_name: the name of the string input.
 
     Returns:
         A `keras.export.ExportArchive`.
     """
     import keras
-    import tensorflow as tf
 
     archive = keras.export.ExportArchive()
     archive.track(model)
@@ -267,7 +521,21 @@ def text_archive(model, tokenizer, endpoints, input_name="text"):
     # SentencePiece model resource in the SavedModel.
     tokenizer.build(None)
     archive.track(tokenizer)
-    signature = [tf.TensorSpec([None], tf.string, name=input_name)]
+    signature = [string_vector_spec(input_name)]
     for name, function in endpoints.items():
-        archive.add_endpoint(name, function, input_signature=signature)
+        archive.add_endpoint(
+            name,
+            _checked_endpoint(function, input_name),
+            input_signature=signature,
+        )
     return archive
+
+
+def _checked_endpoint(function, input_name):
+    """`function` of one string vector, called after `checked_vectors`."""
+
+    def endpoint(texts):
+        (texts,) = checked_vectors({input_name: texts})
+        return function(texts)
+
+    return endpoint

@@ -2,6 +2,8 @@
 
 import os
 
+from attention_suite.apps.common.datasets import check_fetched
+
 DATA_ENV = "ATTN_DATA_DIR"
 
 
@@ -47,23 +49,44 @@ def load_dataset(data, explicit_dir, readers, read_file, file_kind):
     Raises:
         ValueError: `data` is neither a file nor a known name (a path, one
             with a directory or an extension, that names no file is reported
-            as such), or the data directory is missing.
+            as such), the data directory is missing, or a file `attn data
+            fetch` wrote has changed since (`datasets.check_fetched`).
     """
     if os.path.isfile(data):
         return read_file(data)
-    if data not in readers:
-        names = ", ".join(repr(name) for name in readers)
-        if os.path.isdir(data):
-            problem = "is a directory"
-        elif os.sep in data or os.path.splitext(data)[1]:
-            problem = "does not exist"
-        else:
-            raise ValueError(
-                f"Unknown dataset {data!r}: expected {names} or {file_kind}."
-            )
-        raise ValueError(
-            f"The file {data!r} {problem}: expected {file_kind} or one of "
-            f"the dataset names {names}."
-        )
+    check_dataset_name(data, readers, file_kind)
     reader, relative = readers[data]
-    return reader(os.path.join(data_dir(explicit_dir), relative))
+    path = os.path.join(data_dir(explicit_dir), relative)
+    check_fetched(path)
+    return reader(path)
+
+
+def check_dataset_name(data, names, file_kind):
+    """Refuses `--data` that is neither a file nor a known dataset name.
+
+    A path (one with a directory or an extension) that names no file is
+    reported as such, never as an unknown dataset.
+
+    Args:
+        data: what `--data` names (not an existing file).
+        names: the known dataset names.
+        file_kind: what a user's file is, for the error message.
+
+    Raises:
+        ValueError: `data` is not one of `names`.
+    """
+    if data in names:
+        return
+    known = ", ".join(repr(name) for name in names)
+    if os.path.isdir(data):
+        problem = "is a directory"
+    elif os.sep in data or os.path.splitext(data)[1]:
+        problem = "does not exist"
+    else:
+        raise ValueError(
+            f"Unknown dataset {data!r}: expected {known} or {file_kind}."
+        )
+    raise ValueError(
+        f"The file {data!r} {problem}: expected {file_kind} or one of "
+        f"the dataset names {known}."
+    )

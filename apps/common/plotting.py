@@ -1,6 +1,7 @@
 """Attention weights as heatmaps and text tables, and atomic figure saving."""
 
 import math
+import os
 
 import numpy as np
 from matplotlib import pyplot as plt
@@ -228,3 +229,38 @@ def save_figure(fig, path, dpi=150):
     with atomic_path(path) as tmp:
         fig.savefig(tmp, dpi=dpi)
     return path
+
+
+def plot_paths(path, count):
+    """Where `predict --plot PATH` writes the figures of `count` inputs.
+
+    Args:
+        path: the path given on the command line.
+        count: how many inputs get a figure.
+
+    Returns:
+        `[path]` for one input, else `<stem>-1<ext>`, `<stem>-2<ext>`, ...
+    """
+    if count == 1:
+        return [path]
+    stem, ext = os.path.splitext(path)
+    return [f"{stem}-{i}{ext}" for i in range(1, count + 1)]
+
+
+def save_attention_plots(path, figures):
+    """Draws and saves one attention heatmap per input (`plot_paths`).
+
+    Args:
+        path: the `--plot` path.
+        figures: a list of `(weights, x_labels, y_labels, title)`, one per
+            input, as `plot_attention` takes them.
+
+    Returns:
+        The paths written.
+    """
+    paths = plot_paths(path, len(figures))
+    for target, (weights, x_labels, y_labels, title) in zip(paths, figures):
+        ax = plot_attention(weights, x_labels, y_labels, title=title)
+        save_figure(ax.figure, target)
+        plt.close(ax.figure)
+    return paths

@@ -1,18 +1,219 @@
-"""Run directories: reading one back (config, info, model) and writing its
-evaluation report."""
+"""Run directories: claiming one for `train`, reading one back (config,
+info, model) and writing its evaluation report."""
 
+import contextlib
+import dataclasses
+import glob
+import io
 import json
 import os
+import shutil
 import tempfile
 import zipfile
 
 import keras
 
 from attention_suite.apps.common.atomic import (
+    atomic_path,
     atomic_write_bytes,
     atomic_write_json,
 )
 from attention_suite.apps.common.config import load_config
+
+# What `train` writes into a run directory before and while it fits: a
+# directory holding any of these holds a run.
+RUN_ENTRIES = (
+    "config.json",
+    "run.json",
+    "history.csv",
+    "model.keras",
+    "backup",
+)
+# Settings `--resume` may raise on a run that has not finished.
+RAISABLE = ("epochs", "max_minutes")
+# A run moved aside by `train --overwrite`: `.<name>.replaced-<pid>-...`.
+_REPLACED = ".{name}.replaced-"
+
+
+class NothingToResume(Exception):
+    """`train --resume` of a finished run that asks for nothing more."""
+
+
+def holds_run(run_dir):
+    """Whether `run_dir` holds (part of) a run that `train` wrote."""
+    return any(
+        os.path.lexists(os.path.join(run_dir, entry)) for entry in RUN_ENTRIES
+    )
+
+
+def has_checkpoint(run_dir):
+    """Whether a run's first checkpoint (best model or backup) has landed."""
+    return any(
+        os.path.exists(os.path.join(run_dir, entry))
+        for entry in ("model.keras", "backup")
+    )
+
+
+def is_finished(run_dir):
+    """Whether `train` finished the run (its `run.json` says how it ran)."""
+    try:
+        with open(os.path.join(run_dir, "run.json")) as f:
+            return "training_setting" in json.load(f)
+    except (OSError, ValueError):
+        return False
+
+
+@contextlib.contextmanager
+def claimed(run_dir, resume=False, overwrite=False):
+    """Context manager around one `train` into `run_dir`: runs never mix.
+
+    * A directory that holds a run is refused unless `resume` (continue
+      that run) or `overwrite` (start afresh) is given.
+    * With `overwrite`, the old run is moved aside to a hidden
+      `.<name>.replaced-...` directory beside it and the new run starts in
+      `run_dir`; the old one is deleted when the new run's first checkpoint
+      lands (`discard_replaced`), and put back if the new run fails before
+      that.
+    * A new run that fails before its first checkpoint leaves nothing
+      behind: the entries it wrote are removed (a directory it created,
+      whole).
+
+    Args:
+        run_dir: the run directory (`train --out`).
+        resume: whether the run in `run_dir` is continued.
+        overwrite: whether a run in `run_dir` is replaced.
+
+    Yields:
+        Nothing; the training runs inside the context.
+
+    Raises:
+        FileExistsError: `run_dir` holds a run and neither flag is given.
+        FileNotFoundError: `resume` and `run_dir` holds no run.
+    """
+    exists = holds_run(run_dir)
+    if exists and not (resume or overwrite):
+        raise FileExistsError(
+            f"{run_dir} already holds a run; continue it with --resume, "
+            "start afresh with --overwrite, or pick another --out."
+        )
+    if resume and not exists:
+        raise FileNotFoundError(
+            f"{run_dir} holds no run to resume; drop --resume to start one."
+        )
+    before = set(os.listdir(run_dir)) if os.path.isdir(run_dir) else None
+    replaced = None
+    if overwrite and exists:
+        parent, name = os.path.split(os.path.abspath(run_dir))
+        replaced = tempfile.mkdtemp(
+            prefix=f"{_REPLACED.format(name=name)}{os.getpid()}-", dir=parent
+        )
+        os.replace(run_dir, os.path.join(replaced, "run"))
+        before = None
+    try:
+        yield
+    except BaseException:
+        if not resume and not has_checkpoint(run_dir):
+            _remove_new_entries(run_dir, before)
+            if replaced and os.path.isdir(os.path.join(replaced, "run")):
+                os.replace(os.path.join(replaced, "run"), run_dir)
+        raise
+    finally:
+        if replaced:
+            shutil.rmtree(replaced, ignore_errors=True)
+
+
+def _remove_new_entries(run_dir, before):
+    """Removes what a failed `train` wrote: all of `run_dir` when it did not
+    exist (`before` is `None`), else the entries not in `before`."""
+    if before is None:
+        shutil.rmtree(run_dir, ignore_errors=True)
+        return
+    for entry in set(os.listdir(run_dir)) - before:
+        path = os.path.join(run_dir, entry)
+        if os.path.isdir(path) and not os.path.islink(path):
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            os.remove(path)
+
+
+def discard_replaced(run_dir):
+    """Deletes the runs `train --overwrite` moved aside from `run_dir`.
+
+    Called when the new run's checkpoint lands.
+
+    Args:
+        run_dir: the run directory.
+
+    Returns:
+        The directories removed.
+    """
+    parent, name = os.path.split(os.path.abspath(run_dir))
+    pattern = os.path.join(
+        glob.escape(parent), glob.escape(_REPLACED.format(name=name)) + "*"
+    )
+    removed = sorted(glob.glob(pattern))
+    for path in removed:
+        shutil.rmtree(path, ignore_errors=True)
+    return removed
+
+
+def resumed_config(run_dir, config_class, path=None, overrides=()):
+    """The config `train --resume` continues a run with: the run's own.
+
+    A `--config` file and `--set` overrides apply on top of the run's
+    `config.json`; they may repeat its settings, and may raise `RAISABLE`
+    ones on a run that has not finished, or the settings the config class
+    lists in its `RESUME_ADDS` (a phase added to a finished run, such as
+    traffic's `gru_baseline`). Anything else is refused.
+
+    Args:
+        run_dir: the run directory.
+        config_class: the app's config dataclass.
+        path: the `--config` file, or `None`.
+        overrides: the `--set` strings.
+
+    Returns:
+        A `config_class` instance.
+
+    Raises:
+        ValueError: a setting changes in a way a resume cannot honour, or
+            `run_dir` holds another app's run.
+        NothingToResume: the run is finished and no setting asks for more.
+    """
+    saved_path = os.path.join(run_dir, "config.json")
+    saved = load_config(config_class, saved_path)
+    config = load_config(config_class, path, overrides, base=saved_path)
+    changed = [
+        field.name
+        for field in dataclasses.fields(config_class)
+        if getattr(config, field.name) != getattr(saved, field.name)
+    ]
+    finished = is_finished(run_dir)
+    allowed = set(getattr(config_class, "RESUME_ADDS", ()))
+    if not finished:
+        allowed |= set(RAISABLE)
+    refused = [
+        name
+        for name in changed
+        if name not in allowed or getattr(config, name) < getattr(saved, name)
+    ]
+    if refused:
+        raise ValueError(
+            f"--resume continues {run_dir} with its own settings and cannot "
+            f"change {', '.join(refused)}"
+            + (
+                f" (it may raise {', '.join(sorted(allowed))})"
+                if allowed
+                else ""
+            )
+            + "; start afresh with --overwrite or another --out."
+        )
+    if finished and not changed:
+        raise NothingToResume(
+            f"{run_dir} is a finished run: nothing to resume (start afresh "
+            "with --overwrite or train into another --out)."
+        )
+    return config
 
 
 def read_run(run_dir, config_class, app, extra_files=()):
@@ -32,6 +233,7 @@ def read_run(run_dir, config_class, app, extra_files=()):
         FileNotFoundError: `run_dir` is not a finished run of this app.
         ValueError: its `config.json` holds an invalid setting.
     """
+    _check_app(run_dir, app)
     names = ("config.json", "run.json", "model.keras", *extra_files)
     missing = [n for n in names if not os.path.exists(os.path.join(run_dir, n))]
     if missing:
@@ -39,11 +241,32 @@ def read_run(run_dir, config_class, app, extra_files=()):
             f"{run_dir} is not a trained {app} run (missing "
             f"{', '.join(missing)}); run `attn {app} train` first."
         )
-    config = load_config(config_class, os.path.join(run_dir, "config.json"))
     with open(os.path.join(run_dir, "run.json")) as f:
         run_info = json.load(f)
+    try:
+        config = load_config(config_class, os.path.join(run_dir, "config.json"))
+    except ValueError as error:
+        if not str(error).startswith("Unknown setting"):
+            raise
+        raise ValueError(
+            f"{run_dir} is not a run of `attn {app}`: its config.json holds "
+            f"settings {config_class.__name__} does not have."
+        ) from None
     model = load_float32_model(os.path.join(run_dir, "model.keras"))
     return config, run_info, model
+
+
+def _check_app(run_dir, app):
+    """Refuses a run whose `run.json` names another app's command."""
+    try:
+        with open(os.path.join(run_dir, "run.json")) as f:
+            trained_by = json.load(f).get("app", app)
+    except (OSError, ValueError, AttributeError):
+        return
+    if trained_by != app:
+        raise ValueError(
+            f"{run_dir} is a run of `attn {trained_by}`, not of `attn {app}`."
+        )
 
 
 def load_float32_model(path):
@@ -72,6 +295,54 @@ def load_float32_model(path):
                         data = json.dumps(config)
                     out.writestr(item, data)
             return keras.saving.load_model(copy, compile=False)
+
+
+def save_for_inference(model, path):
+    """Saves a model as a `.keras` file without its optimizer, atomically.
+
+    What reads the file (`predict`, `evaluate`, `export`) needs the weights
+    only; a resumed run restores the optimizer from its backup instead. The
+    optimizer's state (Adam's two moments: twice the weights) and compile
+    settings are dropped, so the file is about a third of a full save.
+
+    Args:
+        model: a Keras model.
+        path: the `.keras` file.
+    """
+    with tempfile.TemporaryDirectory() as tmp:
+        full = os.path.join(tmp, "full.keras")
+        model.save(full)
+        with atomic_path(path) as target:
+            with (
+                zipfile.ZipFile(full) as archive,
+                zipfile.ZipFile(target, "w") as out,
+            ):
+                for item in archive.infolist():
+                    data = archive.read(item)
+                    if item.filename == "config.json":
+                        config = json.loads(data)
+                        config.pop("compile_config", None)
+                        data = json.dumps(config)
+                    elif item.filename == "model.weights.h5":
+                        data = _without_group(data, "optimizer")
+                    out.writestr(item, data)
+
+
+def _without_group(h5_bytes, name):
+    """An HDF5 file's bytes without its top-level group `name`."""
+    import h5py
+
+    buffer = io.BytesIO()
+    with (
+        h5py.File(io.BytesIO(h5_bytes), "r") as source,
+        h5py.File(buffer, "w") as copy,
+    ):
+        for key, value in source.attrs.items():
+            copy.attrs[key] = value
+        for key in source:
+            if key != name:
+                source.copy(source[key], copy, name=key)
+    return buffer.getvalue()
 
 
 def _set_float32(config):

@@ -24,7 +24,9 @@ def signatures(export_dir):
     Returns:
         A dict mapping signature name to `{"inputs": ..., "outputs": ...}`,
         each a dict mapping tensor name to `(dtype, shape)`, e.g.
-        `("string", [None])` (`None` for a dimension of any size).
+        `("string", [None])` (`None` for a dimension of any size; a shape
+        of `None` for an input of any rank, which the graph checks itself:
+        `attention_suite.apps.common.export.checked_vectors`).
     """
     from tensorflow.core.framework import types_pb2
 
@@ -34,7 +36,9 @@ def signatures(export_dir):
         return {
             name: (
                 types_pb2.DataType.Name(info.dtype)[3:].lower(),
-                [
+                None
+                if info.tensor_shape.unknown_rank
+                else [
                     None if dim.size < 0 else dim.size
                     for dim in info.tensor_shape.dim
                 ],
@@ -54,7 +58,12 @@ def signatures(export_dir):
 
 
 def _shape(shape):
-    """`[batch, 24, any]`: the first dimension of any size is the batch."""
+    """`[batch, 24, any]`: the first dimension of any size is the batch.
+
+    An input of any rank (`None`) is a vector the graph checks when called.
+    """
+    if shape is None:
+        return "[batch], checked when called"
     dims = [
         str(d) if d is not None else "batch" if i == 0 else "any"
         for i, d in enumerate(shape)

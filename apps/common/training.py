@@ -2,30 +2,41 @@
 
 `fit` writes into a run directory:
 
-* `backup/`: `keras.callbacks.BackupAndRestore` state, so an interrupted run
-  resumes from its last epoch instead of starting over;
+* `backup/`: `keras.callbacks.BackupAndRestore` state (written atomically,
+  the previous epoch's kept), so an interrupted run resumes from its last
+  epoch instead of starting over;
 * `model.keras`: the best model so far on the validation loss, written to a
   temporary file and renamed;
-* `history.csv`: one row of metrics per epoch.
+* `history.csv`: one row of metrics per epoch;
+* `attempts.json`: each attempt's epochs and seconds (`AttemptClock`).
 
 Training stops early when the validation loss stops improving or when the
 time budget is spent.
 """
 
+import json
 import math
 import os
+import shutil
+import sys
 import time
 
 import keras
 
 from attention_suite.apps.common import distribute
-from attention_suite.apps.common.atomic import atomic_path
+from attention_suite.apps.common.atomic import atomic_path, atomic_write_json
+from attention_suite.apps.common.config import AUTO
 from attention_suite.apps.common.losses import MaskedSparseCrossentropy
+from attention_suite.apps.common.runs import (
+    discard_replaced,
+    save_for_inference,
+)
 from attention_suite.apps.common.tokenizers import PAD_ID
 
 
 class AtomicBestCheckpoint(keras.callbacks.Callback):
-    """Saves the model when `monitor` improves, atomically.
+    """Saves the model when `monitor` improves, atomically and without its
+    optimizer (`runs.save_for_inference`).
 
     Args:
         path: the `.keras` file.
@@ -44,8 +55,143 @@ class AtomicBestCheckpoint(keras.callbacks.Callback):
         if value is None or not value < self.best:
             return
         self.best = value
-        with atomic_path(self.path) as tmp:
-            self.model.save(tmp)
+        save_for_inference(self.model, self.path)
+
+
+class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
+    """`keras.callbacks.BackupAndRestore` that never leaves a torn backup.
+
+    Keras writes the backup's weights file in place: a process killed while
+    it writes leaves a file that no later attempt can read. Here the new
+    weights are written to a temporary file; the current weights and epoch
+    are then renamed to the previous backup's names, and the new ones
+    renamed into place, each epoch recorded with the identity of its weights
+    file. `keep_matching_pair`, run before training, falls back to the
+    previous backup when the latest is missing or its weights and epoch were
+    not written together; a weights file that cannot be read falls back to
+    it too (Keras' `double_checkpoint`). With no backup left to fall back
+    to, the failure names the file.
+
+    Args:
+        backup_dir: the backup directory.
+    """
+
+    def __init__(self, backup_dir):
+        super().__init__(backup_dir, double_checkpoint=True)
+
+    def on_train_begin(self, logs=None):
+        try:
+            super().on_train_begin(logs)
+        except (OSError, ValueError) as error:
+            raise ValueError(
+                f"The training backup {self._weights_path} cannot be read "
+                f"({str(error).splitlines()[0]}); delete {self.backup_dir} "
+                "to restart the run from its first epoch."
+            ) from None
+
+    def _pairs(self):
+        """`(latest, previous)` paths of the weights and of the epoch."""
+        return (
+            (self._weights_path, self._prev_weights_path),
+            (self._training_metadata_path, self._prev_training_metadata_path),
+        )
+
+    def _save_model(self):
+        os.makedirs(self.backup_dir, exist_ok=True)
+        with atomic_path(self._weights_path, suffix=".weights.h5") as tmp:
+            self.model.save_weights(tmp, overwrite=True)
+            if os.path.exists(self._weights_path):
+                for latest, previous in self._pairs():
+                    if os.path.exists(latest):
+                        os.replace(latest, previous)
+        atomic_write_json(
+            self._training_metadata_path,
+            {
+                "epoch": self._current_epoch,
+                "batch": self._last_batch_seen,
+                "weights": _identity(self._weights_path),
+            },
+        )
+
+    def keep_matching_pair(self):
+        """Makes the latest weights and epoch a pair written together.
+
+        A process stopped between the renames of `_save_model` leaves no
+        latest weights, or weights one epoch ahead of the epoch on record:
+        the previous pair (or, with none, no backup) is used instead.
+        Called before `fit` reads the backup's epoch.
+        """
+        try:
+            with open(self._training_metadata_path) as f:
+                recorded = json.load(f).get("weights")
+        except (OSError, ValueError, AttributeError):
+            recorded = None
+        if os.path.exists(self._weights_path) and recorded == _identity(
+            self._weights_path
+        ):
+            return
+        if all(os.path.exists(previous) for _, previous in self._pairs()):
+            for latest, previous in self._pairs():
+                os.replace(previous, latest)
+        elif os.path.isdir(self.backup_dir):
+            shutil.rmtree(self.backup_dir)
+
+
+def _identity(path):
+    """The inode and size of a file (a rename gives it a new inode)."""
+    stat = os.stat(path)
+    return [stat.st_ino, stat.st_size]
+
+
+class DiscardReplaced(keras.callbacks.Callback):
+    """Deletes the run `train --overwrite` replaced once a checkpoint lands.
+
+    Args:
+        run_dir: the run directory.
+    """
+
+    def __init__(self, run_dir):
+        super().__init__()
+        self.run_dir = run_dir
+
+    def on_epoch_end(self, epoch, logs=None):
+        discard_replaced(self.run_dir)
+
+
+class AttemptClock(keras.callbacks.Callback):
+    """Keeps `attempts.json`: each attempt's epochs and seconds so far.
+
+    Updated at every epoch's end, so an attempt that is killed still counts
+    up to its last epoch.
+
+    Args:
+        path: the `attempts.json` file.
+    """
+
+    def __init__(self, path):
+        super().__init__()
+        self.path = path
+        self.attempts = read_attempts(path)
+        self.start = None
+
+    def on_train_begin(self, logs=None):
+        self.start = time.monotonic()
+        self.attempts.append({"epochs": 0, "seconds": 0.0})
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.attempts[-1]["epochs"] += 1
+        self.attempts[-1]["seconds"] = round(time.monotonic() - self.start, 3)
+        atomic_write_json(self.path, self.attempts)
+
+
+def read_attempts(path):
+    """The attempts `AttemptClock` recorded (a list of dicts), or `[]`."""
+    try:
+        with open(path) as f:
+            attempts = json.load(f)
+    except (OSError, ValueError):
+        return []
+    return attempts if isinstance(attempts, list) else []
 
 
 class TimeBudget(keras.callbacks.Callback):
@@ -81,6 +227,33 @@ def _best_logged(history_path, column):
     return float(values.min()) if len(values) else float("inf")
 
 
+def _drop_epochs_after_backup(history_path, backup_dir):
+    """Keeps only the `history.csv` rows of epochs the backup holds.
+
+    A resumed `fit` starts at the backup's epoch; rows of later epochs (or
+    of any epoch, without a backup) came from an attempt that was stopped
+    before its backup and are trained again.
+    """
+    if not os.path.exists(history_path):
+        return
+    import pandas as pd
+
+    try:
+        with open(os.path.join(backup_dir, "training_metadata.json")) as f:
+            start = json.load(f)["epoch"]
+    except (OSError, ValueError, KeyError):
+        start = 0
+    try:
+        history = pd.read_csv(history_path)
+    except pd.errors.EmptyDataError:
+        history = pd.DataFrame({"epoch": []})
+    kept = history[history["epoch"] < start]
+    if len(kept) < len(history):
+        with atomic_path(history_path) as tmp:
+            if len(kept):
+                kept.to_csv(tmp, index=False)
+
+
 def fit(
     model,
     train_data,
@@ -89,7 +262,7 @@ def fit(
     epochs,
     patience,
     max_minutes,
-    verbose=2,
+    verbose=None,
     steps_per_epoch=None,
     callbacks=(),
 ):
@@ -103,26 +276,42 @@ def fit(
         epochs: the most epochs.
         patience: epochs without validation improvement before stopping.
         max_minutes: wall-clock budget.
-        verbose: Keras verbosity.
+        verbose: Keras verbosity; by default a progress bar per step when
+            standard output is a terminal, else one line per epoch.
         steps_per_epoch: batches per epoch, for a repeated `train_data`.
         callbacks: more Keras callbacks (e.g. a learning-rate schedule).
 
     Returns:
-        `(history, seconds)`: the Keras `History` and the wall time.
+        `(epochs, seconds)`: the epochs trained and the training wall time,
+        over every attempt at the run (`attempts.json`).
+
+    Raises:
+        ValueError: the loss became NaN or infinite (training stops at
+            that batch).
     """
     os.makedirs(run_dir, exist_ok=True)
     history_path = os.path.join(run_dir, "history.csv")
+    attempts_path = os.path.join(run_dir, "attempts.json")
+    backup_dir = os.path.join(run_dir, "backup")
+    backup = AtomicBackupAndRestore(backup_dir)
+    backup.keep_matching_pair()
+    _drop_epochs_after_backup(history_path, backup_dir)
+    # An epoch's row is logged before its backup is written: a run killed
+    # between the two trains that epoch again, and its row is replaced.
     callbacks = [
-        keras.callbacks.BackupAndRestore(os.path.join(run_dir, "backup")),
+        keras.callbacks.CSVLogger(history_path, append=True),
         AtomicBestCheckpoint(
             os.path.join(run_dir, "model.keras"),
             best=_best_logged(history_path, "val_loss"),
         ),
+        backup,
+        AttemptClock(attempts_path),
+        DiscardReplaced(run_dir),
         keras.callbacks.EarlyStopping(
             monitor="val_loss", patience=patience, restore_best_weights=False
         ),
-        keras.callbacks.CSVLogger(history_path, append=True),
         TimeBudget(max_minutes),
+        keras.callbacks.TerminateOnNaN(),
         *callbacks,
     ]
     # A batch splits evenly between the devices of a distribution.
@@ -130,18 +319,80 @@ def fit(
         distribute.even_batches(data, distribute.replicas())
         for data in (train_data, val_data)
     )
-    start = time.monotonic()
+    if verbose is None:
+        verbose = 1 if sys.stdout.isatty() else 2
     history = model.fit(
         train_data,
         validation_data=val_data,
         epochs=epochs,
         steps_per_epoch=steps_per_epoch,
         callbacks=callbacks,
-        verbose=verbose,
+        verbose=(1 if sys.stdout.isatty() else 2)
+        if verbose is None
+        else verbose,
         # Datasets shuffle themselves (tf.data); Keras ignores the flag.
         shuffle=False,
     )
-    return history, time.monotonic() - start
+    for epoch, loss in zip(history.epoch, history.history.get("loss", [])):
+        if not math.isfinite(loss):
+            raise ValueError(
+                f"Training diverged: the loss became {loss} in epoch "
+                f"{epoch + 1} ({run_dir}); lower learning_rate or look for "
+                "extreme values in the training data."
+            )
+    attempts = read_attempts(attempts_path)
+    return (
+        history.epoch[-1] + 1
+        if history.epoch
+        else _logged_epochs(history_path),
+        sum(attempt["seconds"] for attempt in attempts),
+    )
+
+
+def _logged_epochs(history_path):
+    """The number of epochs `history.csv` holds."""
+    import pandas as pd
+
+    try:
+        return len(pd.read_csv(history_path))
+    except (OSError, pd.errors.EmptyDataError):
+        return 0
+
+
+def auto_warmup(total_steps):
+    """The warm-up steps of `warmup_steps="auto"`: 5 % of the training
+    steps, at least 1."""
+    return max(1, round(0.05 * total_steps))
+
+
+def resolve_auto(config, train_count, tokenizer):
+    """Resolves a text run's corpus-dependent settings, and says so.
+
+    `warmup_steps` "auto" becomes 5 % of the training steps (at least 1);
+    `vocabulary_size` becomes the pieces the tokenizer really has, when the
+    training text could not make as many. Each value that changes is
+    printed, and the config then records what the run uses.
+
+    Args:
+        config: a text app's config (`epochs`, `batch_size`,
+            `warmup_steps`, `vocabulary_size`); changed in place.
+        train_count: the number of training examples.
+        tokenizer: the run's tokenizer.
+    """
+    steps = config.epochs * math.ceil(train_count / config.batch_size)
+    if config.warmup_steps == AUTO:
+        config.warmup_steps = auto_warmup(steps)
+        print(
+            f"warmup_steps=auto: {config.warmup_steps} (5 % of the {steps} "
+            "training steps)"
+        )
+    pieces = tokenizer.vocabulary_size()
+    if pieces != config.vocabulary_size:
+        print(
+            f"vocabulary_size={config.vocabulary_size}: the training text "
+            f"makes {pieces} pieces, which the run uses and records"
+        )
+        config.vocabulary_size = pieces
 
 
 def warmup_cosine_schedule(learning_rate, warmup_steps, total_steps):
@@ -180,10 +431,12 @@ def compile_seq2seq(model, config, steps_per_epoch):
             `epochs` and `label_smoothing`.
         steps_per_epoch: training batches per epoch.
     """
+    total = config.epochs * steps_per_epoch
+    warmup = config.warmup_steps
     schedule = warmup_cosine_schedule(
         config.learning_rate,
-        config.warmup_steps,
-        config.epochs * steps_per_epoch,
+        auto_warmup(total) if warmup == AUTO else warmup,
+        total,
     )
     model.compile(
         optimizer=keras.optimizers.Adam(
@@ -217,7 +470,7 @@ def fit_seq2seq(
         max_target_length: the most ids per target sequence.
 
     Returns:
-        `(history, seconds)`, as `fit`.
+        `(epochs, seconds)`, as `fit`.
     """
     from attention_suite.apps.common.text import seq2seq_dataset
 

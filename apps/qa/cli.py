@@ -35,10 +35,30 @@ def answer_line(question, found):
     )
 
 
+def context_of(args):
+    """The context of `--context TEXT` or `--context-file PATH`."""
+    if args.context_file is not None:
+        return commands.read_file(args.context_file)
+    return args.context
+
+
+def add_context_options(parser):
+    """Adds `--context TEXT` and `--context-file PATH`, one required.
+
+    Args:
+        parser: the verb's parser.
+    """
+    context = parser.add_mutually_exclusive_group(required=True)
+    context.add_argument("--context", help="the context, as text")
+    context.add_argument(
+        "--context-file", metavar="PATH", help="a file holding the context"
+    )
+
+
 def _predict(args):
     from attention_suite.apps.qa import infer, train
 
-    context = commands.file_or_text(args.context)
+    context = context_of(args)
     if not (
         context.decode("utf-8", "replace")
         if isinstance(context, bytes)
@@ -57,22 +77,21 @@ def _predict(args):
     ):
         print(answer_line(question, found))
     if args.plot:
-        from attention_suite.apps.common.plotting import (
-            plot_attention,
-            save_figure,
-        )
+        from attention_suite.apps.common.plotting import save_attention_plots
 
         text = (
             context.decode("utf-8", "replace")
             if isinstance(context, bytes)
             else context
         )
-        pieces, asked, weights = reader.attention(text, questions[0])
-        ax = plot_attention(
-            weights, asked, pieces, title="context-to-query attention"
-        )
-        save_figure(ax.figure, args.plot)
-        print(f"Attention written to {args.plot}")
+        figures = []
+        for question in questions:
+            pieces, asked, weights = reader.attention(text, question)
+            figures.append(
+                (weights, asked, pieces, "context-to-query attention")
+            )
+        paths = save_attention_plots(args.plot, figures)
+        print(f"Attention written to {', '.join(paths)}")
     return 0
 
 
@@ -131,14 +150,14 @@ def add_parser(subparsers):
     evaluate.set_defaults(handler=_evaluate)
 
     predict = verbs.add_parser(
-        "predict", help="answer questions about a context (a file or the text)"
+        "predict", help="answer questions about a context (text or a file)"
     )
     commands.add_run_option(predict)
+    add_context_options(predict)
     predict.add_argument(
-        "--context", required=True, help="a file or the text itself"
-    )
-    predict.add_argument(
-        "--plot", help="PNG of BiDAF's context-to-query attention"
+        "--plot",
+        help="PNG of BiDAF's context-to-query attention for each question "
+        "(several: PNG-1, PNG-2, ...)",
     )
     commands.add_progress_option(predict)
     predict.add_argument("question", nargs="+", help="the questions")

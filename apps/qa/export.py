@@ -10,9 +10,12 @@ TensorFlow and `tensorflow_text` (for the WordPiece op) only.
 
 import keras
 import numpy as np
-import tensorflow as tf
 
-from attention_suite.apps.common.export import export_saved_model
+from attention_suite.apps.common.export import (
+    checked_vectors,
+    export_saved_model,
+    string_vector_spec,
+)
 from attention_suite.apps.common.verify import run_saved_model, string_array
 from attention_suite.apps.qa import infer
 from attention_suite.apps.qa.signature import INPUTS, OUTPUTS
@@ -49,10 +52,10 @@ def serving_archive(reader):
     archive.track(reader.model)
     archive.add_endpoint(
         "serving_default",
-        lambda context, question: reader.serve(context, question),
-        input_signature=[
-            tf.TensorSpec([None], tf.string, name=name) for name in INPUTS
-        ],
+        lambda context, question: reader.serve(
+            *checked_vectors({"context": context, "question": question})
+        ),
+        input_signature=[string_vector_spec(name) for name in INPUTS],
     )
     return archive
 

@@ -243,7 +243,7 @@ def train(config, source, run_dir, data_dir=None):
     model.compile(
         optimizer=keras.optimizers.Adam(schedule, clipnorm=1.0), loss=SpanLoss()
     )
-    history, seconds = training.fit(
+    epochs, seconds = training.fit(
         model,
         train_data,
         dataset(val_inputs, val_labels, config, tokenizer.pad_id),
@@ -255,7 +255,7 @@ def train(config, source, run_dir, data_dir=None):
     )
     run_info.update(
         train_seconds=seconds,
-        epochs_run=len(history.epoch),
+        epochs_run=epochs,
         parameters=int(model.count_params()),
     )
     atomic_write_json(os.path.join(run_dir, "run.json"), run_info)

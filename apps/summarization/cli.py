@@ -23,27 +23,28 @@ def _predict(args):
 
     config, _, tokenizer, model = train.load_run(args.run)
     summarizer = infer.Summarizer(model, tokenizer, config)
-    documents = [commands.file_or_text(item) for item in args.input] or [
+    documents = args.text + [commands.read_file(p) for p in args.file] or [
         sys.stdin.read()
     ]
     if args.plot:
-        from attention_suite.apps.common.plotting import (
-            plot_attention,
-            save_figure,
-        )
+        from attention_suite.apps.common.plotting import save_attention_plots
 
-        details = summarizer.summarize_with_details(
-            documents[0], args.beam_size
-        )
-        print(details["summary"])
-        ax = plot_attention(
-            details["attention"],
-            details["source_pieces"],
-            details["summary_pieces"],
-            title=details["summary"],
-        )
-        save_figure(ax.figure, args.plot)
-        print(f"Attention written to {args.plot}")
+        figures = []
+        for document in documents:
+            details = summarizer.summarize_with_details(
+                document, args.beam_size
+            )
+            print(details["summary"])
+            figures.append(
+                (
+                    details["attention"],
+                    details["source_pieces"],
+                    details["summary_pieces"],
+                    details["summary"],
+                )
+            )
+        paths = save_attention_plots(args.plot, figures)
+        print(f"Attention written to {', '.join(paths)}")
         return 0
     for summary in summarizer.summarize(documents, args.beam_size):
         print(summary)
@@ -84,13 +85,19 @@ def add_parser(subparsers):
     evaluate.set_defaults(handler=_evaluate)
 
     predict = verbs.add_parser(
-        "predict", help="summarize documents (files or texts; default: stdin)"
+        "predict", help="summarize documents (texts, --file; default: stdin)"
     )
     commands.add_run_option(predict)
     commands.add_beam_size_option(predict)
-    predict.add_argument("--plot", help="PNG of the first document's attention")
+    predict.add_argument(
+        "--plot",
+        help="PNG of each document's attention (several: PNG-1, PNG-2, ...)",
+    )
     commands.add_progress_option(predict)
-    predict.add_argument("input", nargs="*", help="files or texts to summarize")
+    commands.add_file_option(predict, "a file holding one document")
+    predict.add_argument(
+        "text", nargs="*", help="documents to summarize, as text"
+    )
     predict.set_defaults(handler=_predict)
 
     commands.add_serving_verbs(

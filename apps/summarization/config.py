@@ -46,7 +46,8 @@ class SummarizationConfig:
     batch_size: int = setting(32, minimum=1)
     epochs: int = setting(20, minimum=1)
     learning_rate: float = setting(1e-3, above=0)
-    warmup_steps: int = setting(500, minimum=0)
+    # "auto": 5 % of the training steps (`training.resolve_auto`).
+    warmup_steps: int = setting("auto", minimum=0, auto=True)
     patience: int = setting(3, minimum=0)
     max_minutes: float = setting(55.0, above=0)
     beam_size: int = setting(4, minimum=1)

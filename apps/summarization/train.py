@@ -98,6 +98,7 @@ def train(config, source, run_dir, data_dir=None):
         config.vocabulary_size,
         config.seed,
     )
+    training.resolve_auto(config, len(corpus["train"]), tokenizer)
     save_config(config, os.path.join(run_dir, "config.json"))
     run_info = {
         "data": os.path.abspath(source) if os.path.isfile(source) else source,
@@ -110,7 +111,7 @@ def train(config, source, run_dir, data_dir=None):
     atomic_write_json(os.path.join(run_dir, "run.json"), run_info)
 
     model = build_model(config, tokenizer.vocabulary_size())
-    history, seconds = training.fit_seq2seq(
+    epochs, seconds = training.fit_seq2seq(
         model,
         tokenizer,
         text_pairs(corpus["train"]),
@@ -120,7 +121,7 @@ def train(config, source, run_dir, data_dir=None):
         config.max_source_length,
         config.max_summary_length,
     )
-    run_info.update(train_seconds=seconds, epochs_run=len(history.epoch))
+    run_info.update(train_seconds=seconds, epochs_run=epochs)
     atomic_write_json(os.path.join(run_dir, "run.json"), run_info)
     return run_info
 

@@ -7,11 +7,12 @@ from attention_suite.apps.common import commands
 
 
 def _train(args):
-    from attention_suite.apps.common.config import load_config
     from attention_suite.apps.traffic.config import TrafficConfig
 
     # Settings are checked before the backend loads.
-    config = load_config(TrafficConfig, args.config, args.set)
+    config = commands.train_config(args, TrafficConfig)
+    if args.resume:
+        _recorded_reading(args)
     from attention_suite.apps.traffic import train
 
     info = train.train(
@@ -37,6 +38,19 @@ def _train(args):
         + f"; run saved to {args.out}"
     )
     return 0
+
+
+def _recorded_reading(args):
+    """Fills the reading flags a resumed `train` left out from `run.json`."""
+    import json
+
+    with open(os.path.join(args.out, "run.json")) as f:
+        info = json.load(f)
+    if args.adjacency is None:
+        args.adjacency = info.get("adjacency_path")
+    for name, value in info.get("read_options", {}).items():
+        if getattr(args, name, None) is None:
+            setattr(args, name, value)
 
 
 def _evaluate(args):

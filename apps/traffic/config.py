@@ -1,6 +1,7 @@
 """Settings of a traffic run (model, protocol, training)."""
 
 import dataclasses
+import typing
 
 from attention_suite.apps.common.config import (
     check_settings,
@@ -24,11 +25,17 @@ class TrafficConfig:
     step within the forecast), readings that are `missing` left out.
     """
 
+    # A finished run resumed with `gru_baseline` turned on trains the
+    # baseline it left out (`attention_suite.apps.common.runs`).
+    RESUME_ADDS: typing.ClassVar = ("gru_baseline",)
+
     dataset: str = "los_loop"
     split: tuple = (0.7, 0.1, 0.2)
     input_steps: int = setting(12, minimum=1)
     output_steps: int = setting(12, minimum=1)
-    horizons: tuple = (15, 30, 60)
+    # Minutes ahead to report; "auto": about 15, 30 and 60 minutes, rounded
+    # to the series' step (`auto_horizons`), resolved when training.
+    horizons: typing.Union[tuple, str] = "auto"
     # Which readings are missing: zeros and NaN (METR-LA's convention) or
     # only NaN (where a zero is a real reading, as in flow or taxi data).
     missing: str = setting("zero-and-nan", choices=MISSING_RULES)
@@ -73,6 +80,24 @@ class TrafficConfig:
         self.split = check_split(self.split)
         self.horizons = check_horizons(self.horizons)
 
+    def auto_horizons(self, step_minutes):
+        """The horizons "auto" stands for, for a series' step length.
+
+        About 15, 30 and 60 minutes ahead, each rounded to a whole number
+        of steps (at least one) within the `output_steps` of the forecast.
+
+        Args:
+            step_minutes: minutes between the series' rows.
+
+        Returns:
+            A tuple of increasing whole minutes.
+        """
+        steps = {
+            min(max(1, round(minutes / step_minutes)), self.output_steps)
+            for minutes in (15, 30, 60)
+        }
+        return tuple(int(s * step_minutes) for s in sorted(steps))
+
     def horizon_steps(self, step_minutes):
         """The forecast step of each horizon, for a series' step length.
 
@@ -86,12 +111,17 @@ class TrafficConfig:
             ValueError: a horizon is not a whole number of steps, or lies
                 beyond the `output_steps` of the forecast.
         """
-        steps = tuple(minutes / step_minutes for minutes in self.horizons)
+        horizons = (
+            self.auto_horizons(step_minutes)
+            if self.horizons == "auto"
+            else self.horizons
+        )
+        steps = tuple(minutes / step_minutes for minutes in horizons)
         reach = self.output_steps * step_minutes
         if any(s != int(s) for s in steps) or max(steps) > self.output_steps:
             raise invalid_setting(
                 "horizons",
-                list(self.horizons),
+                list(horizons),
                 f"multiples of the series' {step_minutes:g}-minute step up "
                 f"to the {reach:g} minutes of output_steps="
                 f"{self.output_steps}",
@@ -131,19 +161,22 @@ def check_horizons(minutes):
     """Checks the horizons to report, in minutes ahead.
 
     Args:
-        minutes: the horizons.
+        minutes: the horizons, or `"auto"`.
 
     Returns:
-        The horizons, a tuple of positive integers.
+        The horizons, a tuple of positive integers, or `"auto"`.
 
     Raises:
         ValueError: they are not increasing positive integers.
     """
-    integers = all(
+    if minutes == "auto":
+        return minutes
+    integers = not isinstance(minutes, str) and all(
         isinstance(m, int) and not isinstance(m, bool) for m in minutes
     )
     if (
-        not minutes
+        not integers
+        or not minutes
         or not integers
         or min(minutes) <= 0
         or list(minutes) != sorted(set(minutes))
@@ -151,6 +184,6 @@ def check_horizons(minutes):
         raise invalid_setting(
             "horizons",
             list(minutes),
-            "increasing positive whole minutes, e.g. [15, 30, 60]",
+            '"auto" or increasing positive whole minutes, e.g. [15, 30, 60]',
         )
     return tuple(minutes)

@@ -13,6 +13,11 @@ import pandas as pd
 from attention_suite.apps.traffic.config import check_split
 from attention_suite.apps.traffic.readers import missing_mask
 
+# A reading more than this many training standard deviations from the
+# training mean is not a physical reading (a sensor fault, a unit error, a
+# corrupted file): it is treated as missing, like NaN.
+MAX_ABS_ZSCORE = 100.0
+
 # The windows' arrays that the model reads.
 INPUT_KEYS = ("history", "time_of_day", "day_of_week")
 
@@ -124,7 +129,13 @@ def make_windows(series, input_steps, output_steps, missing="zero-and-nan"):
 
 
 def train_statistics(train_series, missing="zero-and-nan"):
-    """Mean and standard deviation of the observed training readings.
+    """Mean and standard deviation of the physical training readings.
+
+    Readings more than `MAX_ABS_ZSCORE` robust standard deviations (1.4826
+    times the median absolute deviation) from the median are left out
+    first: one faulty reading (1e6, 1e21) cannot move the statistics that
+    then decide what a faulty reading is (`without_outliers`, the model's
+    `Standardize`).
 
     Args:
         train_series: the training part.
@@ -132,12 +143,40 @@ def train_statistics(train_series, missing="zero-and-nan"):
 
     Returns:
         `(mean, std)` as Python floats.
+
+    Raises:
+        ValueError: the training part has no observed readings.
     """
     values = as_float_with_nan(train_series, missing)
-    observed = values[np.isfinite(values)]
+    observed = values[np.isfinite(values)].astype(np.float64)
     if observed.size == 0:
         raise ValueError("The training part has no observed readings.")
+    median = np.median(observed)
+    spread = 1.4826 * np.median(np.abs(observed - median))
+    if spread > 0:
+        observed = observed[
+            np.abs(observed - median) <= MAX_ABS_ZSCORE * spread
+        ]
     return float(observed.mean()), float(observed.std() or 1.0)
+
+
+def without_outliers(series, mean, std):
+    """A series with its non-physical readings made missing (NaN).
+
+    A reading more than `MAX_ABS_ZSCORE` standard deviations from the
+    mean is not a physical reading (a sensor fault, a unit error): as an
+    input the model treats it as missing, and as a training target it
+    would swamp the loss.
+
+    Args:
+        series: a DataFrame of readings.
+        mean: the training mean.
+        std: the training standard deviation.
+
+    Returns:
+        A copy of `series`.
+    """
+    return series.mask((series - mean).abs() > MAX_ABS_ZSCORE * std)
 
 
 def model_inputs(windows):

@@ -190,7 +190,7 @@ def format_report(report):
     """
     first = next(iter(report.values()))
     horizons = list(first)
-    names = list(first[horizons[0]])
+    names = [n for n in first[horizons[0]] if n != "mape_skipped"]
     shown = {"mape": "MAPE%", "accuracy": "accuracy"}
     header = ["method"] + [
         f"{h} " + " / ".join(shown.get(n, n.upper()) for n in names)
@@ -205,4 +205,11 @@ def format_report(report):
         ]
         for name, errors in report.items()
     ]
-    return markdown_table(header, rows)
+    skipped = first[horizons[-1]].get("mape_skipped", 0)
+    note = (
+        f"MAPE leaves out {skipped} target(s) at or near zero (below "
+        f"{metrics.MAPE_FLOOR:.0%} of the mean reading).\n"
+        if skipped
+        else ""
+    )
+    return markdown_table(header, rows) + note

@@ -29,6 +29,11 @@ from attention_suite.apps.traffic.train import load_run, load_split
 TOLERANCE = 1e-3
 # Modules a serving process imports besides TensorFlow (for the ops).
 IMPORTS = ()
+# What the signature refuses outside these ranges.
+RANGES = (
+    "day_of_week must be in 0..6 (Monday = 0) and time_of_day in [0, 1) "
+    "(the fraction of the day)"
+)
 
 
 def serving_archive(model, config, num_nodes):
@@ -65,6 +70,18 @@ def serving_archive(model, config, num_nodes):
                 tf.shape(day_of_week), [batch, steps], message=expected
             ),
         ]
+        # Out-of-range times would index past the embedding tables.
+        with tf.control_dependencies(checks):
+            checks += [
+                tf.debugging.assert_greater_equal(
+                    day_of_week, 0, message=RANGES
+                ),
+                tf.debugging.assert_less_equal(day_of_week, 6, message=RANGES),
+                tf.debugging.assert_greater_equal(
+                    time_of_day, 0.0, message=RANGES
+                ),
+                tf.debugging.assert_less(time_of_day, 1.0, message=RANGES),
+            ]
         with tf.control_dependencies(checks):
             history = tf.identity(history)
         forecast = model(

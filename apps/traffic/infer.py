@@ -21,7 +21,8 @@ def history_inputs(series, sensors, input_steps, missing="zero-and-nan"):
         the last history step.
 
     Raises:
-        ValueError: too few steps, or sensors that do not match the run's.
+        ValueError: too few steps, sensors that do not match the run's, or
+            no reading in the steps the model takes.
     """
     if len(series) < input_steps:
         raise ValueError(
@@ -40,9 +41,16 @@ def history_inputs(series, sensors, input_steps, missing="zero-and-nan"):
     recent = series.iloc[-input_steps:]
     recent.columns = columns
     recent = recent[list(sensors)]
+    history = data.as_float_with_nan(recent, missing)
+    if not np.isfinite(history).any():
+        raise ValueError(
+            f"The last {input_steps} steps of the history hold no reading "
+            f"(all missing under missing={missing!r}): nothing to forecast "
+            "from."
+        )
     time_of_day, day_of_week = data.time_features(recent.index)
     inputs = {
-        "history": data.as_float_with_nan(recent, missing)[None],
+        "history": history[None],
         "time_of_day": time_of_day[None],
         "day_of_week": day_of_week[None],
     }

@@ -23,6 +23,11 @@ def _check_shapes(prediction, target):
     return prediction, target
 
 
+# MAPE leaves out targets whose size is below this fraction of the mean
+# observed size: a percentage of (nearly) nothing is not a forecast error.
+MAPE_FLOOR = 0.01
+
+
 def masked_errors(prediction, target, missing="zero-and-nan"):
     """MAE, RMSE and MAPE (%) over the observed targets.
 
@@ -30,26 +35,27 @@ def masked_errors(prediction, target, missing="zero-and-nan"):
         prediction: array of forecasts.
         target: array of the same shape.
         missing: which targets are missing (`readers.missing_mask`); MAPE
-            also leaves out targets of 0, where it is not defined.
+            also leaves out targets at or near 0 (below `MAPE_FLOOR` of the
+            mean observed size), where it is not defined or explodes.
 
     Returns:
-        A dict with `mae`, `rmse` and `mape` (NaN if nothing is observed).
+        A dict with `mae`, `rmse` and `mape` (NaN if nothing is observed),
+        and `mape_skipped`, the observed targets MAPE left out.
     """
     prediction, target = _check_shapes(prediction, target)
     observed = ~missing_mask(target, missing)
     if not observed.any():
-        return {"mae": float("nan"), "rmse": float("nan"), "mape": float("nan")}
+        nan = float("nan")
+        return {"mae": nan, "rmse": nan, "mape": nan, "mape_skipped": 0}
     error = prediction[observed] - target[observed]
-    nonzero = target[observed] != 0
-    mape = (
-        np.mean(np.abs(error[nonzero]) / np.abs(target[observed][nonzero]))
-        if nonzero.any()
-        else float("nan")
-    )
+    size = np.abs(target[observed])
+    kept = size > MAPE_FLOOR * size.mean()
+    mape = np.mean(np.abs(error[kept]) / size[kept]) if kept.any() else np.nan
     return {
         "mae": float(np.mean(np.abs(error))),
         "rmse": float(np.sqrt(np.mean(error**2))),
         "mape": float(mape * 100),
+        "mape_skipped": int((~kept).sum()),
     }
 
 

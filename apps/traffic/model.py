@@ -14,6 +14,7 @@ from keras import ops
 from attention_suite import layers
 from attention_suite.apps.common.losses import replica_mean
 from attention_suite.apps.traffic.config import LOSSES
+from attention_suite.apps.traffic.data import MAX_ABS_ZSCORE
 
 INPUT_NAMES = ("history", "time_of_day", "day_of_week")
 
@@ -28,12 +29,6 @@ class _Scaling(keras.layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "mean": self.mean, "std": self.std}
-
-
-# A reading more than this many training standard deviations from the
-# training mean is not a physical reading (a sensor fault, a unit error, a
-# corrupted file): it is treated as missing, like NaN.
-MAX_ABS_ZSCORE = 100.0
 
 
 @keras.saving.register_keras_serializable(package="attention_suite.traffic")
@@ -72,6 +67,24 @@ class Standardize(_Scaling):
 
     def get_config(self):
         return {**super().get_config(), "missing": self.missing}
+
+
+def attention_bytes(config, num_nodes):
+    """About how much memory a training step's spatial attention takes.
+
+    Each layer scores every pair of sensors at every input step for every
+    head: `batch_size * input_steps * num_heads * num_nodes^2` float32
+    scores, kept with their softmax and both gradients (four copies).
+
+    Args:
+        config: the run's `TrafficConfig`.
+        num_nodes: the number of sensors.
+
+    Returns:
+        Bytes, an int.
+    """
+    scores = config.batch_size * config.input_steps * config.num_heads
+    return 4 * 4 * config.num_layers * scores * num_nodes**2
 
 
 def observed_readings(readings, missing):

@@ -29,13 +29,17 @@ taxi data), only NaN is. `missing_mask` marks either.
 
 import collections
 import dataclasses
+import io
 import os
 import pickle
+import pickletools
 import warnings
 import zipfile
 
 import numpy as np
 import pandas as pd
+
+from attention_suite.apps.common.datasets import check_fetched
 
 # DCRNN's `normalized_k`: kernel weights below it are dropped from the graph.
 KERNEL_THRESHOLD = 0.1
@@ -190,7 +194,9 @@ def read_adjacency(path, sensor_ids=None):
       adj_mx]` (Python 2 pickles work). It is read with an unpickler that
       refuses everything but NumPy arrays, lists, dicts and strings, so a
       pickle cannot run code.
-    - a `.csv` / `.csv.gz` square matrix without header (T-GCN `los_adj.csv`).
+    - a `.csv` / `.csv.gz` square matrix without header (T-GCN `los_adj.csv`),
+      or with the sensor ids as its header row and first column (what
+      `DataFrame.to_csv` writes), reordered to follow `sensor_ids`.
     - a `.csv` / `.csv.gz` distance list of `from,to,distance` rows, with or
       without a header (DCRNN `distances_bay_2017.csv`): a CSV with three
       columns and a header, or with three columns and a row count other
@@ -237,6 +243,8 @@ def read_adjacency(path, sensor_ids=None):
         table = _read_text_table(path)
         if _is_distance_list(table):
             adjacency = _gaussian_kernel(path, table, sensor_ids)
+        elif _is_labelled_matrix(table):
+            adjacency = _labelled_matrix(path, table, sensor_ids)
         else:
             adjacency = _numbers(
                 table.set_axis(range(1, table.shape[1] + 1), axis=1),
@@ -276,18 +284,25 @@ def dataset_paths(name, data_dir):
         os.path.join(os.fspath(data_dir), *relative.split("/"))
         for relative in (dataset.speeds, dataset.adjacency)
     )
+    # A `.gz` file may be there uncompressed (as `attn data fetch` writes
+    # Los-loop's series).
+    paths = tuple(
+        path[: -len(".gz")]
+        if path.endswith(".gz")
+        and not os.path.isfile(path)
+        and os.path.isfile(path[: -len(".gz")])
+        else path
+        for path in paths
+    )
     for path in paths:
+        check_fetched(path)
         if not os.path.isfile(path):
             raise FileNotFoundError(
                 f"The {key} dataset needs {path}, which does not exist. "
                 "Name the data directory (the one holding traffic/) with "
                 "ATTN_DATA_DIR or --data-dir"
-                + (
-                    ", or download it with `attn data fetch "
-                    f"{key.replace('_', '-')}`."
-                    if key != "los_loop"
-                    else "."
-                )
+                + ", or download it with `attn data fetch "
+                f"{key.replace('_', '-')}`."
             )
     return (*paths, dict(dataset.read_options))
 
@@ -433,17 +448,120 @@ class _RestrictedUnpickler(pickle.Unpickler):
         return _arrays_made(super().load())
 
 
+# Budgets of a graph pickle: its opcodes, the containers' nesting and the
+# items they hold in all (a DCRNN graph has a few thousand of each, nested
+# three deep).
+MAX_PICKLE_OPCODES = 2_000_000
+MAX_PICKLE_DEPTH = 32
+MAX_PICKLE_ITEMS = 2_000_000
+
+
+# pickletools' codes for an argument whose length comes first: the bytes
+# and signedness of that length.
+_LENGTH_PREFIX = {
+    pickletools.TAKEN_FROM_ARGUMENT1: (1, False),
+    pickletools.TAKEN_FROM_ARGUMENT4: (4, True),
+    pickletools.TAKEN_FROM_ARGUMENT4U: (4, False),
+    pickletools.TAKEN_FROM_ARGUMENT8U: (8, False),
+}
+_OPCODES = {op.code.encode("latin1"): op for op in pickletools.opcodes}
+
+
+def _check_opcodes(data):
+    """Walks a pickle's opcodes without building or decoding anything.
+
+    An unknown opcode, an argument longer than the bytes present (BINBYTES8
+    or BINUNICODE8 declaring 2^60) or more than `MAX_PICKLE_OPCODES`
+    opcodes are refused before the unpickler allocates anything.
+
+    Raises:
+        pickle.UnpicklingError: the pickle breaks a budget or is malformed.
+    """
+    position, count = 0, 0
+    while position < len(data):
+        count += 1
+        if count > MAX_PICKLE_OPCODES:
+            raise pickle.UnpicklingError(
+                f"more than {MAX_PICKLE_OPCODES} opcodes"
+            )
+        op = _OPCODES.get(data[position : position + 1])
+        if op is None:
+            raise pickle.UnpicklingError(
+                f"unknown opcode {data[position : position + 1]!r} at byte "
+                f"{position}"
+            )
+        position += 1
+        if op.name == "STOP":
+            return
+        size = op.arg.n if op.arg else 0
+        if size == pickletools.UP_TO_NEWLINE:
+            # GLOBAL and INST take two lines (module and name).
+            end = position - 1
+            for _ in range(1 + (op.arg.name == "stringnl_noescape_pair")):
+                end = data.find(b"\n", end + 1)
+                if end < 0:
+                    end = len(data)
+                    break
+            size = end - position + 1
+        elif size in _LENGTH_PREFIX:
+            width, signed = _LENGTH_PREFIX[size]
+            length = int.from_bytes(
+                data[position : position + width], "little", signed=signed
+            )
+            if length < 0:
+                raise pickle.UnpicklingError(f"{op.name} with a negative size")
+            size = width + length
+        if position + size > len(data):
+            raise pickle.UnpicklingError(
+                f"{op.name} declares {size} bytes, {len(data) - position} "
+                "are present"
+            )
+        position += size
+
+
 def _arrays_made(content):
-    """`content` with every `_PickledArray` replaced by its array."""
-    if isinstance(content, _PickledArray):
-        if not hasattr(content, "array"):
-            raise pickle.UnpicklingError("an array without its data")
-        return content.array
-    if isinstance(content, (list, tuple)):
-        return type(content)(_arrays_made(item) for item in content)
-    if isinstance(content, dict):
-        return {key: _arrays_made(value) for key, value in content.items()}
-    return content
+    """`content` with every `_PickledArray` replaced by its array.
+
+    A container met twice is converted once and shared, as in the pickle;
+    one that holds itself, nesting deeper than `MAX_PICKLE_DEPTH` or more
+    than `MAX_PICKLE_ITEMS` items in all are refused.
+
+    Raises:
+        pickle.UnpicklingError: a budget is broken, or an array has no data.
+    """
+    made, open_ids, items = {}, set(), [0]
+
+    def convert(value, depth):
+        if isinstance(value, _PickledArray):
+            if not hasattr(value, "array"):
+                raise pickle.UnpicklingError("an array without its data")
+            return value.array
+        if not isinstance(value, (list, tuple, dict)):
+            return value
+        key = id(value)
+        if key in made:
+            return made[key]
+        if key in open_ids:
+            raise pickle.UnpicklingError("a container that holds itself")
+        if depth >= MAX_PICKLE_DEPTH:
+            raise pickle.UnpicklingError(
+                f"containers nested deeper than {MAX_PICKLE_DEPTH}"
+            )
+        items[0] += len(value)
+        if items[0] > MAX_PICKLE_ITEMS:
+            raise pickle.UnpicklingError(
+                f"more than {MAX_PICKLE_ITEMS} items in all"
+            )
+        open_ids.add(key)
+        if isinstance(value, dict):
+            result = {k: convert(v, depth + 1) for k, v in value.items()}
+        else:
+            result = type(value)(convert(v, depth + 1) for v in value)
+        open_ids.discard(key)
+        made[key] = result
+        return result
+
+    return convert(content, 0)
 
 
 def _error(path, problem):
@@ -860,9 +978,13 @@ def _read_dcrnn_pickle(path, sensor_ids):
     """
     if os.path.getsize(path) > 2 * MAX_GRAPH_BYTES:
         raise _error(path, "is too large for a graph pickle")
+    with open(path, "rb") as file:
+        data = file.read()
     try:
-        with open(path, "rb") as file:
-            content = _RestrictedUnpickler(file, encoding="latin1").load()
+        _check_opcodes(data)
+        content = _RestrictedUnpickler(
+            io.BytesIO(data), encoding="latin1"
+        ).load()
     except (
         pickle.UnpicklingError,
         AttributeError,
@@ -871,9 +993,16 @@ def _read_dcrnn_pickle(path, sensor_ids):
         KeyError,
         TypeError,
         ValueError,
+        MemoryError,
+        OverflowError,
+        RecursionError,
     ) as err:
+        problem = str(err).splitlines()[0][:200] if str(err) else ""
         raise _error(
-            path, f"cannot be read as a graph pickle ({err})"
+            path,
+            f"cannot be read as a graph pickle ({type(err).__name__}"
+            + (f": {problem}" if problem else "")
+            + ")",
         ) from None
     if not (
         isinstance(content, (list, tuple))
@@ -904,6 +1033,55 @@ def _read_dcrnn_pickle(path, sensor_ids):
         )
     order = [positions[sensor_id] for sensor_id in sensor_ids]
     return adjacency[np.ix_(order, order)]
+
+
+def _is_labelled_matrix(table):
+    """Whether a CSV table is a square matrix with its sensor ids as the
+    header row and the first column, as `DataFrame.to_csv` writes one (the
+    corner cell empty or a name, never a number)."""
+    rows, columns = table.shape
+    if rows != columns or rows < 2:
+        return False
+    corner = table.iat[0, 0]
+    return (pd.isna(corner) or _is_nan_text(corner)) and list(
+        table.iloc[0, 1:]
+    ) == list(table.iloc[1:, 0])
+
+
+def _is_nan_text(text):
+    """Whether a cell's text is not a number."""
+    return bool(np.isnan(pd.to_numeric(text, errors="coerce")))
+
+
+def _labelled_matrix(path, table, sensor_ids):
+    """The weights of a labelled matrix (`_is_labelled_matrix`), its rows
+    and columns in the order of `sensor_ids` when given.
+
+    Raises:
+        ValueError: a weight is not a number, or the ids are not those of
+            `sensor_ids`.
+    """
+    labels = [str(label).strip() for label in table.iloc[0, 1:]]
+    body = table.iloc[1:, 1:].reset_index(drop=True)
+    weights = _numbers(
+        body.set_axis(range(1, body.shape[1] + 1), axis=1),
+        path,
+        lambda row: f"line {row + 2}",
+    )
+    if sensor_ids is None:
+        return weights
+    unknown = sorted(set(labels) - set(sensor_ids))
+    absent = sorted(set(sensor_ids) - set(labels))
+    if unknown or absent or len(set(labels)) != len(labels):
+        raise _error(
+            path,
+            "its sensor ids do not match the series' columns"
+            + (f"; not in the series: {unknown[:5]}" if unknown else "")
+            + (f"; not in the graph: {absent[:5]}" if absent else "")
+            + ("; an id repeats" if len(set(labels)) != len(labels) else ""),
+        )
+    order = [labels.index(sensor) for sensor in sensor_ids]
+    return weights[np.ix_(order, order)]
 
 
 def _is_distance_list(table):

@@ -17,10 +17,18 @@ import keras
 from attention_suite.apps.common import runs, training
 from attention_suite.apps.common.atomic import atomic_write_json
 from attention_suite.apps.common.config import save_config
+from attention_suite.apps.common.paths import check_dataset_name
 from attention_suite.apps.common.paths import data_dir as resolve_data_dir
 from attention_suite.apps.traffic import data, readers
 from attention_suite.apps.traffic.config import TrafficConfig
-from attention_suite.apps.traffic.model import MaskedError, build_model
+from attention_suite.apps.traffic.model import (
+    MaskedError,
+    attention_bytes,
+    build_model,
+)
+
+# How each model's training is announced.
+PHASES = {"attention": "attention model", "gru": "GRU baseline"}
 
 
 def locate_data(source, data_dir=None, adjacency=None, read_options=None):
@@ -44,10 +52,18 @@ def locate_data(source, data_dir=None, adjacency=None, read_options=None):
         if value is not None
     }
     if os.path.isfile(source):
+        if adjacency and not os.path.isfile(adjacency):
+            raise FileNotFoundError(
+                f"The graph file {adjacency!r} does not exist."
+            )
         return (
             os.path.abspath(source),
             adjacency and os.path.abspath(adjacency),
             read_options,
+        )
+    if str(source).replace("-", "_") not in readers.DATASETS:
+        check_dataset_name(
+            source, readers.DATASETS, "a speed file (CSV, HDF5, NPZ)"
         )
     speeds, adjacency, options = readers.dataset_paths(
         source, resolve_data_dir(data_dir)
@@ -119,6 +135,7 @@ def compile_model(model, config):
 
 def _fit_one(config, parts, adjacency, run_info, run_dir):
     """Builds, compiles and fits one model; returns its wall time (s)."""
+    print(f"Training the {PHASES[config.model]}")
     keras.utils.set_random_seed(config.seed)
     model = build_model(
         config,
@@ -187,8 +204,20 @@ def train(
     }
     parts, adjacency = load_split(run_info, config)
     index = parts["train"].index
-    config.horizon_steps(data.step_minutes(index))
+    step = data.step_minutes(index)
+    if config.horizons == "auto":
+        config.horizons = config.auto_horizons(step)
+        print(
+            f"horizons=auto: {list(config.horizons)} minutes ahead (the "
+            f"series' {step:g}-minute step)"
+        )
+    config.horizon_steps(step)
     mean, std = data.train_statistics(parts["train"], config.missing)
+    # Faulty readings neither feed nor grade the training.
+    parts = {
+        name: data.without_outliers(part, mean, std) if name != "test" else part
+        for name, part in parts.items()
+    }
     run_info.update(
         backend=keras.backend.backend(),
         sensors=[str(c) for c in parts["train"].columns],
@@ -201,6 +230,7 @@ def train(
         freq=readers.step_name(index.freq),
         step_minutes=data.step_minutes(index),
     )
+    _check_memory(config, parts["train"].shape[1])
     os.makedirs(run_dir, exist_ok=True)
     save_config(config, os.path.join(run_dir, "config.json"))
     run_path = os.path.join(run_dir, "run.json")
@@ -222,6 +252,53 @@ def train(
             )
             atomic_write_json(run_path, run_info)
     return run_info
+
+
+def _check_memory(config, num_nodes):
+    """Refuses, before training, a network too wide for the free memory.
+
+    Args:
+        config: the run's `TrafficConfig`.
+        num_nodes: the number of sensors.
+
+    Raises:
+        ValueError: the attention model's estimated memory
+            (`model.attention_bytes`) exceeds what the machine has free, on
+            a CPU-only run.
+    """
+    if config.model != "attention" or _on_accelerator():
+        return
+    try:
+        with open("/proc/meminfo") as f:
+            free = next(
+                int(line.split()[1]) * 1024
+                for line in f
+                if line.startswith("MemAvailable:")
+            )
+    except (OSError, StopIteration, ValueError):
+        return
+    needed = attention_bytes(config, num_nodes)
+    if needed > free:
+        raise ValueError(
+            f"{num_nodes} sensors need about {needed / 2**30:,.1f} GiB for "
+            "the spatial attention of one training step (batch_size "
+            f"{config.batch_size}, input_steps {config.input_steps}, "
+            f"num_heads {config.num_heads}, num_layers {config.num_layers}); "
+            f"{free / 2**30:,.1f} GiB is free. Lower those settings or "
+            "forecast fewer sensors."
+        )
+
+
+def _on_accelerator():
+    """Whether the backend computes on a GPU (whose memory is its own)."""
+    if keras.backend.backend() == "torch":
+        import torch
+
+        return torch.cuda.is_available()
+    return any(
+        not device.lower().startswith("cpu")
+        for device in keras.distribution.list_devices()
+    )
 
 
 def _finished_phases(run_path, run_info):

@@ -23,20 +23,21 @@ def _predict(args):
 
     config, _, tokenizer, model = train.load_run(args.run)
     translator = infer.Translator(model, tokenizer, config)
-    texts = args.text or [line.rstrip("\n") for line in sys.stdin]
+    texts = args.text + commands.file_lines(args.file) or [
+        line.rstrip("\n") for line in sys.stdin
+    ]
     if args.plot:
-        from attention_suite.apps.common.plotting import (
-            plot_attention,
-            save_figure,
-        )
+        from attention_suite.apps.common.plotting import save_attention_plots
 
-        translation, source, target, weights = (
-            translator.translate_with_alignment(texts[0], args.beam_size)
-        )
-        print(translation)
-        ax = plot_attention(weights, source, target, title=translation)
-        save_figure(ax.figure, args.plot)
-        print(f"Alignment written to {args.plot}")
+        figures = []
+        for text in texts:
+            translation, source, target, weights = (
+                translator.translate_with_alignment(text, args.beam_size)
+            )
+            print(translation)
+            figures.append((weights, source, target, translation))
+        paths = save_attention_plots(args.plot, figures)
+        print(f"Alignment written to {', '.join(paths)}")
         return 0
     for translation in translator.translate(texts, args.beam_size):
         print(translation)
@@ -79,8 +80,12 @@ def add_parser(subparsers):
     )
     commands.add_run_option(predict)
     commands.add_beam_size_option(predict)
-    predict.add_argument("--plot", help="PNG of the first sentence's alignment")
+    predict.add_argument(
+        "--plot",
+        help="PNG of each sentence's alignment (several: PNG-1, PNG-2, ...)",
+    )
     commands.add_progress_option(predict)
+    commands.add_file_option(predict, "a file of sentences, one a line")
     predict.add_argument(
         "text", nargs="*", help="sentences (default: read stdin)"
     )

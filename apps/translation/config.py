@@ -1,14 +1,18 @@
 """Settings of a translation run (data, tokenizer, model, training, search)."""
 
 import dataclasses
+import os
 
 from attention_suite.apps.common.config import (
+    AUTO,
     check_multiple,
     check_settings,
     setting,
 )
 
 MODELS = ("transformer", "gru_attention")
+# The language of a TSV whose languages were not given.
+UNKNOWN_LANGUAGE = "und"
 
 
 @dataclasses.dataclass
@@ -19,9 +23,13 @@ class TranslationConfig:
     truncated, in training and at inference time alike.
     """
 
+    # What was read: "multi30k", or the TSV file's path (`train` records
+    # it). The languages are codes such as "en"; "auto" is en -> de for
+    # Multi30k and unknown ("und") for a TSV, where the Moses-tokenized
+    # BLEU is then left out.
     dataset: str = "multi30k"
-    source: str = "en"
-    target: str = "de"
+    source: str = setting(AUTO, auto=True)
+    target: str = setting(AUTO, auto=True)
     # Keep only the first `train_limit` training pairs (0: all of them).
     train_limit: int = setting(0, minimum=0)
     # More pieces than the 4 special ones (padding, unknown, start, end).
@@ -38,12 +46,29 @@ class TranslationConfig:
     batch_size: int = setting(64, minimum=1)
     epochs: int = setting(30, minimum=1)
     learning_rate: float = setting(1e-3, above=0)
-    warmup_steps: int = setting(1000, minimum=0)
+    # "auto": 5 % of the training steps (`training.resolve_auto`).
+    warmup_steps: int = setting("auto", minimum=0, auto=True)
     patience: int = setting(5, minimum=0)
     max_minutes: float = setting(85.0, above=0)
     beam_size: int = setting(4, minimum=1)
     length_penalty: float = setting(0.6, minimum=0)
     seed: int = setting(7, minimum=0)
+
+    def resolve_data(self, data):
+        """Records what `data` is: the dataset and its languages.
+
+        Args:
+            data: `"multi30k"` or the path of a TSV file.
+        """
+        is_file = os.path.isfile(data)
+        if is_file:
+            self.dataset = os.path.abspath(data)
+        defaults = (
+            (UNKNOWN_LANGUAGE, UNKNOWN_LANGUAGE) if is_file else ("en", "de")
+        )
+        for name, default in zip(("source", "target"), defaults):
+            if getattr(self, name) == AUTO:
+                setattr(self, name, default)
 
     def __post_init__(self):
         check_settings(self)

@@ -19,6 +19,8 @@ SETTINGS = {
     "batch_size": 32,
     "learning_rate": 0.003,
     "warmup_steps": 50,
+    "source": "en",
+    "target": "de",
 }
 EXAMPLES = (
     "Today a dog sleeps on the street.",

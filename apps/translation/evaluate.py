@@ -20,6 +20,7 @@ from attention_suite.apps.common import runs
 from attention_suite.apps.common.atomic import atomic_write_bytes
 from attention_suite.apps.common.tables import markdown_table
 from attention_suite.apps.translation import infer, train
+from attention_suite.apps.translation.config import UNKNOWN_LANGUAGE
 
 
 def score(hypotheses, references, language="en"):
@@ -31,8 +32,9 @@ def score(hypotheses, references, language="en"):
         language: the target language, for the Moses tokenizer.
 
     Returns:
-        A dict with `bleu`, `bleu_lowercase`, `bleu_moses`, `chrf` and
-        `signatures`, the sacreBLEU signature of each of them.
+        A dict with `bleu`, `bleu_lowercase`, `bleu_moses` (none when the
+        language is `UNKNOWN_LANGUAGE`), `chrf` and `signatures`, the
+        sacreBLEU signature of each of them.
     """
     if len(hypotheses) != len(references):
         raise ValueError(
@@ -46,19 +48,23 @@ def score(hypotheses, references, language="en"):
         "bleu_moses": sacrebleu.metrics.BLEU(tokenize="none", force=True),
         "chrf": sacrebleu.metrics.CHRF(),
     }
-    tokenized = moses_tokenized(hypotheses + references, language)
-    texts = {
-        "bleu_moses": (
+    texts = {}
+    if language == UNKNOWN_LANGUAGE:
+        # Moses' rules are per language: with none known, no such score.
+        del metrics["bleu_moses"]
+    else:
+        tokenized = moses_tokenized(hypotheses + references, language)
+        texts["bleu_moses"] = (
             tokenized[: len(hypotheses)],
             tokenized[len(hypotheses) :],
         )
-    }
     result, signatures = {}, {}
     for name, metric in metrics.items():
         hyps, refs = texts.get(name, (hypotheses, references))
         result[name] = round(metric.corpus_score(hyps, [refs]).score, 2)
         signatures[name] = str(metric.get_signature())
-    signatures["bleu_moses"] += f"|moses:{language}|lc"
+    if "bleu_moses" in signatures:
+        signatures["bleu_moses"] += f"|moses:{language}|lc"
     return {**result, "signatures": signatures}
 
 
@@ -138,11 +144,22 @@ def format_report(report):
     Returns:
         The table as a string.
     """
+    methods = {k: v for k, v in report.items() if isinstance(v, dict)}
+    columns = {
+        key: title
+        for key, title in _COLUMNS.items()
+        if all(key in scores for scores in methods.values())
+    }
     rows = [
-        [name] + [f"{scores[key]:.2f}" for key in _COLUMNS]
-        for name, scores in report.items()
-        if isinstance(scores, dict)
+        [name] + [f"{scores[key]:.2f}" for key in columns]
+        for name, scores in methods.items()
     ]
-    header = ["method", *_COLUMNS.values()]
+    header = ["method", *columns.values()]
     title = f"{report['split']} ({report['sentences']} sentences)"
-    return f"{title}\n\n{markdown_table(header, rows)}"
+    note = (
+        ""
+        if "bleu_moses" in columns
+        else "\nNo Moses-tokenized BLEU: the target language is not known "
+        "(train with --set target=CODE).\n"
+    )
+    return f"{title}\n\n{markdown_table(header, rows)}{note}"

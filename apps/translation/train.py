@@ -63,6 +63,7 @@ def train(config, source, run_dir, data_dir=None):
     # Seeding clears TensorFlow's kernel caches, which own the tokenizer's
     # SentencePiece resource: it must come before the tokenizer exists.
     keras.utils.set_random_seed(config.seed)
+    config.resolve_data(source)
     corpus = load_run_corpus(config, source, data_dir)
     os.makedirs(run_dir, exist_ok=True)
     sources, targets = corpus["train"]
@@ -72,6 +73,7 @@ def train(config, source, run_dir, data_dir=None):
         config.vocabulary_size,
         config.seed,
     )
+    training.resolve_auto(config, len(sources), tokenizer)
     save_config(config, os.path.join(run_dir, "config.json"))
     run_info = {
         "data": os.path.abspath(source) if os.path.isfile(source) else source,
@@ -83,7 +85,7 @@ def train(config, source, run_dir, data_dir=None):
     atomic_write_json(os.path.join(run_dir, "run.json"), run_info)
 
     model = build_model(config, tokenizer.vocabulary_size())
-    history, seconds = training.fit_seq2seq(
+    epochs, seconds = training.fit_seq2seq(
         model,
         tokenizer,
         corpus["train"],
@@ -93,7 +95,7 @@ def train(config, source, run_dir, data_dir=None):
         config.max_length,
         config.max_length,
     )
-    run_info.update(train_seconds=seconds, epochs_run=len(history.epoch))
+    run_info.update(train_seconds=seconds, epochs_run=epochs)
     atomic_write_json(os.path.join(run_dir, "run.json"), run_info)
     return run_info
 

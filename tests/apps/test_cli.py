@@ -123,6 +123,7 @@ def test_demo_writes_its_files_and_nothing_else(demo):
         "translation_run",
     ]
     assert sorted(os.listdir(out / "saved_models")) == [
+        "models.config",
         "qa",
         "summarization",
         "translation",
@@ -428,8 +429,11 @@ def test_client_prints_what_the_saved_models_answer(serving, transport):
             "summarization", None, {"text": _strings(document)}
         )["summary"],
     }
-    for app, argument in (("translation", sentence), ("summarization", path)):
-        run = _client(serving, transport, app, str(argument))
+    for app, arguments in (
+        ("translation", [sentence]),
+        ("summarization", ["--file", str(path)]),
+    ):
+        run = _client(serving, transport, app, *arguments)
         assert run.returncode == 0, run.stderr
         assert run.stdout.splitlines() == [
             text.decode("utf-8", "replace") for text in expected[app]
@@ -443,7 +447,9 @@ def test_client_prints_what_the_saved_models_answer(serving, transport):
             "question": _strings(*questions),
         },
     )
-    run = _client(serving, transport, "qa", "--context", str(path), *questions)
+    run = _client(
+        serving, transport, "qa", "--context-file", str(path), *questions
+    )
     assert run.returncode == 0, run.stderr
     lines = run.stdout.splitlines()
     assert len(lines) == 2
@@ -606,3 +612,128 @@ def test_serve_check_prints_latency_percentiles(serving):
     for _, p50, p99, calls in lines:
         assert 0 < float(p50) <= float(p99)
         assert int(calls) >= 5
+
+
+def test_saved_models_refuse_malformed_inputs_in_graph(serving):
+    """Scalars, matrices, disagreeing batches and out-of-range times end a
+    call with INVALID_ARGUMENT naming the input; the process survives."""
+    import subprocess
+    import sys
+
+    from helpers import REPO
+
+    versions = serving["models"].models
+    run = subprocess.run(
+        [
+            sys.executable,
+            str(REPO / "tests" / "malformed_requests.py"),
+            *(f"{app}={paths[1]}" for app, paths in versions.items()),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    results = json.loads(run.stdout)
+    assert sorted(results) == ["qa", "summarization", "traffic", "translation"]
+    for app in ("translation", "summarization"):
+        for case in ("scalar", "matrix"):
+            assert "`text` must be a vector" in results[app][case]
+    qa = results["qa"]
+    assert "`context` must be a vector" in qa["scalar context"]
+    assert "`question` must be a vector" in qa["scalar question"]
+    assert "must have the same batch size" in qa["fewer questions"]
+    assert "must be a vector" in qa["matrix"]
+    traffic = results["traffic"]
+    assert "history must be float32 [batch" in traffic["fewer days"]
+    # The traffic inputs keep their static shapes (a client reads the steps
+    # and sensors from them): a wrong rank fails the shape check itself.
+    for case in ("history without batch", "scalar time_of_day"):
+        assert "Incompatible shapes" in traffic[case]
+    for case in ("day_of_week 7", "time_of_day 1.5", "time_of_day nan"):
+        assert "day_of_week must be in 0..6" in traffic[case]
+
+
+@pytest.mark.parametrize("command", ["translate", "summarize"])
+@pytest.mark.parametrize("beam", ["0", "-3", "two"])
+def test_a_beam_below_one_is_a_usage_error(command, beam, tmp_path):
+    run = attn(
+        command, "predict", "--run", str(tmp_path), "--beam-size", beam, "x",
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert run.returncode == 2
+    assert run.stderr.count("\n") == 1
+    assert "expected an integer of at least 1" in run.stderr
+
+
+def test_serve_check_takes_a_model_base_path(serving):
+    base = str(serving["tmp"] / "models" / "traffic")
+    run = attn(
+        "traffic", "serve-check", "--model", base, "--batch-sizes", "1",
+        "--seconds", "0.1", cwd=serving["tmp"],
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    newest = os.path.join(base, "1")
+    assert f"Checking {newest}, the newest version" in run.stdout
+    assert f"{newest} serves its warm-up requests" in run.stdout
+
+
+@pytest.mark.parametrize(
+    "model, message",
+    [
+        ("missing", "missing does not exist."),
+        ("empty", "is neither a SavedModel nor a model base path"),
+        ("traffic", "is an export of traffic, not of translation."),
+    ],
+)
+def test_serve_check_refuses_what_it_cannot_check_in_one_line(
+    serving, model, message
+):
+    tmp = serving["tmp"]
+    (tmp / "empty").mkdir(exist_ok=True)
+    path = {"traffic": str(tmp / "models" / "traffic" / "1")}.get(model, model)
+    run = attn("translate", "serve-check", "--model", path, cwd=tmp)
+    assert run.returncode == 1
+    assert run.stderr.count("\n") == 1 and message in run.stderr
+
+
+@pytest.mark.parametrize(
+    "command, run_name, inputs",
+    [
+        ("translate", "translation_run", ["the black cat", "a dog sat"]),
+        ("summarize", "summarization_run", ["Hi Ben, see you.", "Hi Ann."]),
+        (
+            "qa",
+            "qa_run",
+            ["--context", "Lote was born in 1935.", "Who?", "When?"],
+        ),
+    ],
+)
+def test_plot_answers_every_input_and_draws_each(
+    demo, command, run_name, inputs, tmp_path
+):
+    _, out = demo
+    plot = tmp_path / "attention.png"
+    run = attn(
+        command, "predict", "--run", str(out / run_name), *inputs,
+        "--plot", str(plot), cwd=tmp_path,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    paths = [tmp_path / "attention-1.png", tmp_path / "attention-2.png"]
+    lines = run.stdout.splitlines()
+    assert len(lines) == 3
+    assert lines[2].endswith(", ".join(str(p) for p in paths))
+    assert sorted(tmp_path.iterdir()) == paths
+    for path in paths:
+        assert path.read_bytes()[:8] == PNG_SIGNATURE
+
+
+def test_a_run_of_another_app_is_named_in_one_line(demo, tmp_path):
+    _, out = demo
+    run = attn(
+        "translate", "predict", "--run", str(out / "summarization_run"), "x",
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert run.returncode == 1
+    assert run.stderr.count("\n") == 1
+    assert "is not a run of `attn translate`" in run.stderr

@@ -7,6 +7,9 @@ import pytest
 from attention_suite.apps.common.atomic import atomic_directory
 from attention_suite.apps.common.export import (
     keep_newest,
+    models_config,
+    reserved_version,
+    update_models_config,
     version_path,
     versions,
 )
@@ -39,7 +42,7 @@ def test_atomic_directory_overwrite_rules(tmp_path):
     assert os.listdir(tmp_path) == ["1"]
 
 
-@pytest.mark.parametrize("version", [0, -1, "2", 1.5])
+@pytest.mark.parametrize("version", [0, -1, "2", 1.5, 2**63])
 def test_versions_are_positive_integers(version):
     with pytest.raises(ValueError, match="positive integer"):
         version_path("saved_models", "traffic", version)
@@ -88,7 +91,7 @@ def test_fit_runs_extra_callbacks_beside_its_own(tmp_path):
         (np.ones((8, 3), "float32"), np.zeros((8, 1), "float32"))
     ).batch(4)
     plateau = keras.callbacks.ReduceLROnPlateau(factor=0.5, patience=1)
-    history, _ = fit(
+    epochs, _ = fit(
         model,
         data,
         data,
@@ -99,8 +102,49 @@ def test_fit_runs_extra_callbacks_beside_its_own(tmp_path):
         verbose=0,
         callbacks=[plateau],
     )
-    assert len(history.epoch) == 4
+    assert epochs == 4
     assert float(model.optimizer.learning_rate) < 1e-9
     assert (tmp_path / "model.keras").exists() and (
         tmp_path / "history.csv"
     ).exists()
+
+
+def test_a_reserved_version_is_skipped_and_released(tmp_path):
+    with reserved_version(tmp_path, "qa") as first:
+        with reserved_version(tmp_path, "qa") as second:
+            assert first.endswith(os.path.join("qa", "1"))
+            assert second.endswith(os.path.join("qa", "2"))
+            with pytest.raises(FileExistsError, match="another export"):
+                with reserved_version(tmp_path, "qa", 2):
+                    pass
+    assert os.listdir(tmp_path / "qa") == []
+
+
+def test_a_version_written_meanwhile_is_never_replaced(tmp_path):
+    final = tmp_path / "qa" / "1"
+    with pytest.raises(FileExistsError, match="meanwhile"):
+        with atomic_directory(final) as tmp:
+            (final / "mine").mkdir(parents=True)
+            open(os.path.join(tmp, "theirs"), "w").close()
+    assert os.listdir(final) == ["mine"]
+    assert os.listdir(tmp_path / "qa") == ["1"]
+
+
+def test_export_keeps_a_models_config_of_every_app_it_wrote(tmp_path):
+    path = update_models_config(tmp_path, "qa")
+    update_models_config(tmp_path, "traffic")
+    update_models_config(tmp_path, "qa")
+    with open(path) as f:
+        text = f.read()
+    assert text == models_config(["qa", "traffic"])
+    assert text.count('base_path: "/models/qa"') == 1
+    assert text.count("model_version_policy { all {} }") == 2
+
+
+def test_the_tracked_models_config_is_what_export_writes():
+    from helpers import REPO
+
+    with open(REPO / "saved_models" / "models.config") as f:
+        assert f.read() == models_config(
+            ["translation", "summarization", "qa", "traffic"]
+        )

@@ -100,7 +100,7 @@ def test_predict_prints_answer_span_and_score(run, tmp_path, capsys):
                 "predict",
                 "--run",
                 run["run"],
-                "--context",
+                "--context-file",
                 str(context),
                 "When was Lobe born?",
                 "--plot",
@@ -171,3 +171,14 @@ def test_served_hard_inputs_match_predict_on_this_backend(run):
     # offset past its first window.
     assert served["answer"][1] == b"" and served["score"][1] == 0.0
     assert served["start"][3] >= 0 and 0.0 <= served["score"].min() <= 1.0
+
+
+def test_a_missing_context_file_is_one_line_never_the_context(
+    run, tmp_path, capsys
+):
+    missing = str(tmp_path / "ctx_typo.txt")
+    args = ["qa", "predict", "--run", run["run"], "--context-file", missing]
+    assert main([*args, "Where was Nadia born?"]) == 1
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.count("\n") == 1 and "does not exist" in captured.err

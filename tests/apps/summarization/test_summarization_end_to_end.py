@@ -71,6 +71,7 @@ def test_predict_reads_files_and_texts(run, tmp_path, capsys):
                 "predict",
                 "--run",
                 run["run"],
+                "--file",
                 str(email),
                 "Hi Anna, could we talk about the budget review?",
             ]
@@ -78,6 +79,15 @@ def test_predict_reads_files_and_texts(run, tmp_path, capsys):
         == 0
     )
     assert len(capsys.readouterr().out.splitlines()) == 2
+
+
+def test_a_missing_file_is_one_line_never_the_document(run, tmp_path, capsys):
+    missing = str(tmp_path / "nonexistent.txt")
+    args = ["summarize", "predict", "--run", run["run"], "--file", missing]
+    assert main(args) == 1
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.count("\n") == 1 and "does not exist" in captured.err
 
 
 def test_details_explain_each_summary_piece(run):

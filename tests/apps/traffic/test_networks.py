@@ -11,7 +11,7 @@ import pickle
 import numpy as np
 import pandas as pd
 import pytest
-from helpers import TRAFFIC_TINY
+from helpers import TRAFFIC_TINY, real_data_dir
 
 from attention_suite.apps.cli import main
 from attention_suite.apps.common import datasets
@@ -273,12 +273,14 @@ def test_bad_inputs_fail_in_one_line(
 
 
 def test_downloadable_sets_land_where_the_app_reads_them(tmp_path):
-    for name in ("metr-la", "pems-bay", "pems04", "pems08"):
+    for name in ("metr-la", "pems-bay", "pems04", "pems08", "los-loop"):
         dataset = datasets.REGISTRY[name]
         local = readers.DATASETS[name.replace("-", "_")]
         folder = os.path.join(*dataset.subdir.split(os.sep))
+        # A series read as `.gz` may be fetched uncompressed.
         assert sorted(dataset.files) == sorted(
-            os.path.basename(p) for p in (local.speeds, local.adjacency)
+            os.path.basename(p).removesuffix(".gz")
+            for p in (local.speeds, local.adjacency)
         )
         assert os.path.dirname(local.speeds) == folder.replace(os.sep, "/")
         for file_name, digest in dataset.files.items():
@@ -287,3 +289,43 @@ def test_downloadable_sets_land_where_the_app_reads_them(tmp_path):
             assert dataset.url(file_name, "http://mirror/x/") == (
                 f"http://mirror/x/{file_name}"
             )
+
+
+def test_los_loop_is_fetched_from_its_source_layout(tmp_path, capsys):
+    import functools
+    import gzip
+    import http.server
+    import shutil
+    import threading
+
+    source = real_data_dir() / "traffic" / "los_loop"
+    served = tmp_path / "served"
+    served.mkdir()
+    with gzip.open(source / "los_speed.csv.gz") as f:
+        (served / "los_speed.csv").write_bytes(f.read())
+    shutil.copy(source / "los_adj.csv", served / "los_adj.csv")
+    handler = functools.partial(
+        http.server.SimpleHTTPRequestHandler, directory=str(served)
+    )
+    handler.log_message = lambda *args: None
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    data_dir = tmp_path / "data"
+    fetch = ["data", "fetch", "los-loop", "--data-dir", str(data_dir)]
+    mirror = f"http://127.0.0.1:{server.server_address[1]}/"
+    try:
+        assert main([*fetch, "--mirror", mirror]) == 0
+    finally:
+        server.shutdown()
+    speeds, adjacency, _ = readers.dataset_paths("los-loop", data_dir)
+    assert speeds == str(data_dir / "traffic" / "los_loop" / "los_speed.csv")
+    assert (
+        readers.read_speeds(speeds, start="2012-03-01", freq="5min").shape[1]
+        == 207
+    )
+    capsys.readouterr()
+    for name in ("aeslc", "bbc", "squad"):
+        assert main(["data", "fetch", name, "--data-dir", str(data_dir)]) == 1
+        assert datasets.REGISTRY[name].manual in capsys.readouterr().err
+    assert main(["data", "list"]) == 0
+    assert capsys.readouterr().out.count("not fetched:") == 3

@@ -6,7 +6,13 @@ import pandas as pd
 import pytest
 from helpers import to_numpy
 
-from attention_suite.apps.traffic import baselines, data, infer, metrics
+from attention_suite.apps.traffic import (
+    baselines,
+    data,
+    evaluate,
+    infer,
+    metrics,
+)
 from attention_suite.apps.traffic.config import TrafficConfig
 from attention_suite.apps.traffic.model import MaskedError
 from attention_suite.apps.traffic.synthetic import demo_series
@@ -64,6 +70,19 @@ def test_statistics_come_from_train_only(series):
     )
 
 
+@pytest.mark.parametrize("outlier", [1e6, 1e21, -1e30])
+def test_one_faulty_reading_moves_no_statistic(series, outlier):
+    train = series.iloc[:400]
+    before = data.train_statistics(train)
+    faulty = train.copy()
+    faulty.iloc[17, 2] = outlier
+    # One reading fewer; the statistics barely move.
+    np.testing.assert_allclose(data.train_statistics(faulty), before, rtol=1e-2)
+    cleaned = data.without_outliers(faulty, *before)
+    assert np.isnan(cleaned.iloc[17, 2])
+    assert cleaned.isna().sum().sum() == faulty.isna().sum().sum() + 1
+
+
 def test_windows_are_contiguous_history_then_target(series):
     windows = data.make_windows(series.iloc[:40], 12, 12)
     assert windows["history"].shape == (17, 12, 4)
@@ -98,6 +117,19 @@ def test_masked_errors_by_hand():
     errors = metrics.masked_errors(prediction, target, missing="nan")
     assert errors["mae"] == pytest.approx((2 + 99 + 3) / 3)
     assert errors["mape"] == pytest.approx((0.2 + 0.15) / 2 * 100)
+    assert errors["mape_skipped"] == 1
+
+
+def test_mape_skips_targets_near_zero_and_says_so():
+    # Taxi speeds where no taxi was seen: tiny readings, not missing ones.
+    target = np.array([30.0, 40.0, 1e-12, 0.0, 50.0])
+    prediction = np.array([33.0, 36.0, 5.0, 5.0, 50.0])
+    errors = metrics.masked_errors(prediction, target, missing="nan")
+    assert errors["mape"] == pytest.approx((0.1 + 0.1 + 0.0) / 3 * 100)
+    assert errors["mape_skipped"] == 2
+    table = evaluate.format_report({"attention": {"average": errors}})
+    assert "MAPE leaves out 2 target(s) at or near zero" in table
+    assert "mape_skipped" not in table
 
 
 def test_horizon_report_picks_the_right_steps():
@@ -120,6 +152,9 @@ def test_horizon_report_picks_the_right_steps():
     "settings, step, steps",
     [
         ({}, 5, (3, 6, 12)),
+        ({}, 10, (2, 3, 6)),
+        ({}, 60, (1,)),
+        ({"output_steps": 4}, 5, (3, 4)),
         ({"output_steps": 4}, 15, (1, 2, 4)),
         ({"horizons": [10, 20], "output_steps": 2}, 10, (1, 2)),
         ({"horizons": [60], "output_steps": 1}, 60, (1,)),
@@ -133,12 +168,16 @@ def test_horizons_in_minutes_become_steps(settings, step, steps):
     "settings, step, message",
     [
         (
-            {},
+            {"horizons": [15, 30, 60]},
             10,
             r"horizons=\[15, 30, 60\]: expected multiples of the series' "
             r"10-minute step",
         ),
-        ({"output_steps": 4}, 5, r"up to the 20 minutes of output_steps=4"),
+        (
+            {"horizons": [15, 30, 60], "output_steps": 4},
+            5,
+            r"up to the 20 minutes of output_steps=4",
+        ),
         ({"horizons": [30, 15]}, 5, "increasing positive whole minutes"),
         ({"horizons": [0]}, 5, "increasing positive whole minutes"),
     ],
@@ -219,6 +258,13 @@ def test_history_inputs_name_the_problem(series):
         ValueError, match="has 3 sensors but the model was trained on 4"
     ):
         infer.history_inputs(series.iloc[:, :3], sensors, 12)
+    blank = series.copy()
+    blank.iloc[-12:] = np.nan
+    with pytest.raises(ValueError, match="hold no reading"):
+        infer.history_inputs(blank, sensors, 12)
+    blank.iloc[-12:] = 0.0
+    with pytest.raises(ValueError, match="zero-and-nan"):
+        infer.history_inputs(blank, sensors, 12)
     inputs, last = infer.history_inputs(series[sensors[::-1]], sensors, 12)
     np.testing.assert_array_equal(
         inputs["history"][0], data.as_float_with_nan(series.iloc[-12:])
@@ -284,3 +330,18 @@ def test_history_skip_lets_the_head_see_the_readings():
     ]
     np.testing.assert_allclose(forecasts[0], 50.0, atol=1e-4)
     np.testing.assert_allclose(forecasts[1], 60.0, atol=1e-4)
+
+
+def test_horizons_are_auto_or_minutes():
+    with pytest.raises(ValueError, match='"auto" or increasing positive'):
+        TrafficConfig(horizons="soon")
+
+
+def test_a_list_setting_takes_commas_without_brackets():
+    from attention_suite.apps.common.config import load_config
+
+    config = load_config(
+        TrafficConfig, overrides=["horizons=10,30,60", "split=0.6,0.2,0.2"]
+    )
+    assert config.horizons == (10, 30, 60)
+    assert config.split == (0.6, 0.2, 0.2)

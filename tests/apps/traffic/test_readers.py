@@ -4,7 +4,9 @@ import codecs
 import gzip
 import os
 import pickle
+import pickletools
 import shlex
+import time
 
 import numpy as np
 import pandas as pd
@@ -537,3 +539,87 @@ def test_a_pickled_graph_comes_back_writable(tmp_path):
     adjacency = readers.read_adjacency(path)
     adjacency[0, 1] = 0.5
     assert adjacency[0, 1] == 0.5
+
+
+def _opcodes(*parts):
+    """A pickle written by hand: protocol 4, then `parts`, then STOP."""
+    return b"\x80\x04" + b"".join(parts) + b"."
+
+
+def _nested_shared(levels):
+    """A list whose every level holds the level below twice (memo refs)."""
+    body = b"]\x94"  # EMPTY_LIST, MEMOIZE: memo 0.
+    for level in range(1, levels + 1):
+        # EMPTY_LIST, MARK, BINGET prev, BINGET prev, APPENDS, MEMOIZE.
+        body += b"](h" + bytes([level - 1]) + b"h" + bytes([level - 1])
+        body += b"e\x94"
+    return _opcodes(body)
+
+
+@pytest.mark.parametrize(
+    "data, problem",
+    [
+        # Lengths of 2^60 and 2^63 with no body behind them.
+        (_opcodes(b"\x8e" + (2**60).to_bytes(8, "little")), "BINBYTES8 decl"),
+        (_opcodes(b"\x8d" + (2**63).to_bytes(8, "little")), "BINUNICODE8 d"),
+        (b"\x80\x04\x95" + (2**60).to_bytes(8, "little") + b".", "truncated"),
+        # 22 levels, each pointing twice at the one below: 4 million
+        # leaves if shared references were copied.
+        (_nested_shared(22), "expected a pickled"),
+        # A list that appends itself.
+        (_opcodes(b"]\x94h\x00a"), "holds itself"),
+        # 100,000 nested lists.
+        (_opcodes(b"]" * 100_000 + b"a" * 99_999), "nested deeper"),
+    ],
+)
+def test_pickles_that_break_a_budget_are_one_line(tmp_path, data, problem):
+    path = tmp_path / "adj_mx.pkl"
+    path.write_bytes(data)
+    start = time.monotonic()
+    with pytest.raises(ValueError, match=problem) as error:
+        readers.read_adjacency(path)
+    assert time.monotonic() - start < 5
+    assert "\n" not in str(error.value)
+
+
+def test_random_opcode_sequences_are_read_or_refused_in_one_line(tmp_path):
+    """2,000 pickles of random opcodes with random arguments (seeded): each
+    is read or refused with a one-line `ValueError`, all in seconds."""
+    rng = np.random.default_rng(0)
+    codes = [op.code.encode("latin1") for op in pickletools.opcodes]
+    path = tmp_path / "adj_mx.pkl"
+    start = time.monotonic()
+    for _ in range(2000):
+        parts = [
+            codes[rng.integers(len(codes))]
+            + rng.bytes(int(rng.integers(0, 10)))
+            for _ in range(int(rng.integers(1, 40)))
+        ]
+        path.write_bytes(_opcodes(*parts))
+        try:
+            readers.read_adjacency(path)
+        except ValueError as error:
+            assert "\n" not in str(error)
+    assert time.monotonic() - start < 60
+
+
+def test_a_labelled_matrix_as_pandas_writes_it(tmp_path):
+    ids = ["s00", "s01", "s02", "s03"]
+    weights = np.arange(16, dtype=float).reshape(4, 4)
+    order = [2, 0, 3, 1]
+    frame = pd.DataFrame(
+        weights[np.ix_(order, order)],
+        index=[ids[i] for i in order],
+        columns=[ids[i] for i in order],
+    )
+    path = tmp_path / "adjacency.csv"
+    frame.to_csv(path)
+    np.testing.assert_array_equal(
+        readers.read_adjacency(path, sensor_ids=ids), weights
+    )
+    frame.rename_axis("sensor").to_csv(path)
+    np.testing.assert_array_equal(
+        readers.read_adjacency(path, sensor_ids=ids), weights
+    )
+    with pytest.raises(ValueError, match=r"not in the graph: \['s09'\]"):
+        readers.read_adjacency(path, sensor_ids=[*ids[:3], "s09"])

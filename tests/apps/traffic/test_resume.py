@@ -1,38 +1,110 @@
-"""A traffic run stopped in its GRU-baseline phase resumes there: the
-finished attention phase is not trained again."""
+"""Runs never mix: a run directory that holds a run is refused unless
+`--resume` continues it or `--overwrite` replaces it, and a killed run
+resumes where it stopped (a finished phase is not trained again)."""
 
 import json
 import os
+import signal
+import subprocess
+import sys
+import time
 
 import pandas as pd
-from helpers import TRAFFIC_TINY
+import pytest
+from helpers import traffic_train
 
 from attention_suite.apps.cli import main
-from attention_suite.apps.traffic.synthetic import write_demo_files
 
 
-def test_a_finished_phase_is_never_trained_again(tmp_path):
-    speeds, adjacency = write_demo_files(
-        tmp_path / "data", num_sensors=4, days=2
+def _read(run_dir, name):
+    with open(os.path.join(run_dir, name), "rb") as f:
+        return f.read()
+
+
+def _epochs(run_dir):
+    return list(pd.read_csv(os.path.join(run_dir, "history.csv"))["epoch"])
+
+
+@pytest.fixture(scope="module")
+def finished(files, tmp_path_factory):
+    run_dir = tmp_path_factory.mktemp("finished") / "run"
+    assert main(traffic_train(files, run_dir, "gru_baseline=false")) == 0
+    return run_dir
+
+
+def test_a_second_train_into_a_run_is_refused_in_one_line(
+    files, finished, capsys
+):
+    before = {n: _read(finished, n) for n in ("config.json", "history.csv")}
+    capsys.readouterr()
+    code = main(
+        traffic_train(files, finished, "gru_baseline=false", "input_dim=8")
     )
+    err = capsys.readouterr().err
+    assert code == 1
+    assert err.count("\n") == 1
+    assert "already holds a run" in err
+    assert "--resume" in err and "--overwrite" in err
+    assert {n: _read(finished, n) for n in before} == before
+
+
+def test_resume_of_a_finished_run_says_there_is_nothing_to_do(
+    files, finished, capsys
+):
+    before = _read(finished, "history.csv")
+    capsys.readouterr()
+    code = main(
+        traffic_train(files, finished, "gru_baseline=false") + ["--resume"]
+    )
+    out = capsys.readouterr().out
+    assert code == 0 and "finished run: nothing to resume" in out
+    assert _read(finished, "history.csv") == before
+
+
+def test_resume_refuses_a_changed_setting(files, finished, capsys):
+    args = traffic_train(files, finished, "gru_baseline=false", "input_dim=8")
+    capsys.readouterr()
+    assert main(args + ["--resume"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "cannot change input_dim" in err
+
+
+def test_resume_of_nothing_is_refused(files, tmp_path, capsys):
+    assert main(traffic_train(files, tmp_path / "none") + ["--resume"]) == 1
+    assert "holds no run to resume" in capsys.readouterr().err
+    assert not (tmp_path / "none").exists()
+
+
+def test_overwrite_starts_afresh_and_drops_the_old_run(files, tmp_path):
+    run_dir = tmp_path / "run"
+    assert (
+        main(traffic_train(files, run_dir, "gru_baseline=false", "epochs=2"))
+        == 0
+    )
+    assert _epochs(run_dir) == [0, 1]
+    args = traffic_train(files, run_dir, "gru_baseline=false", "input_dim=8")
+    assert main(args + ["--overwrite"]) == 0
+    assert json.loads(_read(run_dir, "config.json"))["input_dim"] == 8
+    assert _epochs(run_dir) == [0]
+    assert sorted(os.listdir(tmp_path)) == ["run"]
+
+
+def test_a_finished_phase_is_never_trained_again(files, tmp_path):
     run_dir = str(tmp_path / "run")
-    train = ["traffic", "train", "--data", speeds, "--adjacency", adjacency]
-    train += ["--out", run_dir]
-    for setting in TRAFFIC_TINY:
-        train += ["--set", setting]
-    assert main(train) == 0
+    assert main(traffic_train(files, run_dir)) == 0
     run_path = os.path.join(run_dir, "run.json")
     with open(run_path) as file:
         info = json.load(file)
-    # As if the process had been killed during the GRU phase.
-    del info["gru_train_seconds"]
+    # As if the process had been killed during the GRU phase (before the
+    # run was marked finished).
+    del info["gru_train_seconds"], info["training_setting"]
     with open(run_path, "w") as file:
         json.dump(info, file)
     model = os.path.join(run_dir, "model.keras")
     stamp = os.path.getmtime(model)
     history = pd.read_csv(os.path.join(run_dir, "history.csv"))
 
-    assert main(train) == 0
+    assert main(traffic_train(files, run_dir) + ["--resume"]) == 0
     assert os.path.getmtime(model) == stamp
     again = pd.read_csv(os.path.join(run_dir, "history.csv"))
     pd.testing.assert_frame_equal(again, history)
@@ -40,3 +112,77 @@ def test_a_finished_phase_is_never_trained_again(tmp_path):
         resumed = json.load(file)
     assert resumed["train_seconds"] == info["train_seconds"]
     assert resumed["gru_train_seconds"] > 0
+
+
+def _killed(files, run_dir):
+    """Starts a 12-epoch run and SIGKILLs it after its second epoch's row;
+    returns its `train` arguments."""
+    args = traffic_train(files, run_dir, "gru_baseline=false", "epochs=12")
+    args += ["--set", "patience=12"]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "attention_suite.apps.cli", *args],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    history = run_dir / "history.csv"
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline and process.poll() is None:
+        # The header and two epochs' rows.
+        if history.exists() and history.read_text().count("\n") >= 3:
+            break
+        time.sleep(0.2)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert 2 <= len(_epochs(run_dir)) < 12
+    return args
+
+
+def test_a_killed_run_resumes_from_its_last_backup(files, tmp_path):
+    run_dir = tmp_path / "run"
+    args = _killed(files, run_dir)
+    assert main(args + ["--resume", "--set", "max_minutes=30"]) == 0
+    epochs = _epochs(run_dir)
+    # Every epoch once, in order (an epoch whose row the kill cut off is
+    # trained again from the backup before it).
+    assert epochs == list(range(len(epochs))) and len(epochs) == 12
+    assert json.loads(_read(run_dir, "config.json"))["max_minutes"] == 30
+    # `run.json` counts both attempts.
+    attempts = json.loads(_read(run_dir, "attempts.json"))
+    assert len(attempts) == 2 and attempts[0]["epochs"] >= 1
+    info = json.loads(_read(run_dir, "run.json"))
+    assert info["train_seconds"] == pytest.approx(
+        sum(a["seconds"] for a in attempts), abs=0.01
+    )
+
+
+def test_a_corrupt_backup_falls_back_or_is_named(files, tmp_path, capsys):
+    run_dir = tmp_path / "run"
+    args = _killed(files, run_dir) + ["--resume"]
+    backup = run_dir / "backup"
+    latest = backup / "latest.weights.h5"
+    latest.write_bytes(b"not an HDF5 file")
+    # The previous epoch's backup is used instead.
+    assert main(args) == 0
+    assert _epochs(run_dir) == list(range(12))
+
+    run_dir = tmp_path / "again"
+    args = _killed(files, run_dir) + ["--resume"]
+    for name in os.listdir(run_dir / "backup"):
+        if name.endswith(".bkp"):
+            os.remove(run_dir / "backup" / name)
+    with open(run_dir / "backup" / "latest.weights.h5", "r+b") as f:
+        f.write(b"\0" * 64)
+    capsys.readouterr()
+    assert main(args) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert str(run_dir / "backup" / "latest.weights.h5") in err
+    assert "cannot be read" in err
+
+
+def test_another_apps_run_is_named_as_such(finished, capsys):
+    capsys.readouterr()
+    assert main(["translate", "predict", "--run", str(finished), "x"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert "is a run of `attn traffic`, not of `attn translate`" in err

@@ -107,7 +107,9 @@ def test_a_poller_never_sees_a_partial_version(run, tmp_path):
     try:
         abandoned = _kill_while_writing(_export(run, base), directory)
         assert abandoned.startswith(".2.tmp-")
-        assert sorted(os.listdir(directory)) == [abandoned, "1"]
+        # Its reservation of version 2 stays too, until the next export
+        # frees it (its process is gone).
+        assert sorted(os.listdir(directory)) == [".2.reserved", abandoned, "1"]
         # The next export takes the free version 2, clears the killed
         # export's directory and keeps both versions.
         assert "traffic/2" in _finish(_export(run, base, "--keep", "2"))
@@ -120,3 +122,17 @@ def test_a_poller_never_sees_a_partial_version(run, tmp_path):
     assert os.listdir(directory) == ["3"]
     assert poller.partial == []
     assert poller.seen == {1, 2, 3}
+
+
+def test_concurrent_exports_get_distinct_versions(run, tmp_path):
+    base = str(tmp_path / "saved_models")
+    first = _export(run, base)
+    time.sleep(3)
+    second = _export(run, base)
+    outputs = [_finish(first), _finish(second)]
+    assert "traffic/1" in outputs[0] and "traffic/2" in outputs[1]
+    directory = os.path.join(base, "traffic")
+    assert sorted(os.listdir(directory)) == ["1", "2"]
+    for version in ("1", "2"):
+        for name in COMPLETE:
+            assert os.path.exists(os.path.join(directory, version, name))

@@ -7,6 +7,7 @@ import http.server
 import os
 import shutil
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -233,7 +234,7 @@ def test_fetch_downloads_and_checks_sums(mirror, tmp_path, capsys):
     )
     directory = data_dir / "translation" / "multi30k"
     assert sorted(os.listdir(directory)) == sorted(
-        datasets.REGISTRY["multi30k"].files
+        [datasets.RECORD, *datasets.REGISTRY["multi30k"].files]
     )
     corpus = data.read_multi30k(str(directory), "en", "fr")
     # One training pair repeats a validation source and is dropped.
@@ -264,6 +265,73 @@ def test_fetch_downloads_and_checks_sums(mirror, tmp_path, capsys):
     assert "Checksum mismatch" in capsys.readouterr().err
     assert not (directory / "val.de.gz").exists()
     assert not [n for n in os.listdir(directory) if n.startswith(".")]
+
+
+def test_a_changed_fetched_file_is_refused_when_read(mirror, tmp_path, capsys):
+    served, url = mirror
+    data_dir = tmp_path / "data"
+    fetch = ["data", "fetch", "multi30k", "--data-dir", str(data_dir)]
+    assert main([*fetch, "--mirror", url]) == 0
+    directory = data_dir / "translation" / "multi30k"
+    # Another valid gzip file in place of a fetched one.
+    with gzip.open(directory / "val.fr.gz", "wt") as f:
+        f.write("Un chat.\n")
+    run_dir = tmp_path / "run"
+    train = ["translate", "train", "--data", "multi30k", "--out", str(run_dir)]
+    capsys.readouterr()
+    assert main([*train, "--data-dir", str(data_dir)]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert "val.fr.gz is not the file `attn data fetch` checked" in err
+    assert "`attn data fetch multi30k --force`" in err
+    assert not run_dir.exists()
+    # A fetch that fails leaves no wrong file in place.
+    os.remove(served / "val.fr.gz")
+    assert main([*fetch, "--mirror", url]) == 1
+    assert not (directory / "val.fr.gz").exists()
+
+
+class _Hostile(http.server.BaseHTTPRequestHandler):
+    """Answers with a line that is not HTTP, or trickles its headers."""
+
+    def log_message(self, *args):
+        pass
+
+    def do_GET(self):
+        try:
+            if self.path.startswith("/not-http/"):
+                self.wfile.write(b"SSH-2.0-OpenSSH_9.6\r\n\r\n")
+                return
+            self.wfile.write(b"HTTP/1.1 200 OK\r\n")
+            for _ in range(60):
+                self.wfile.write(b"X-Slow: 1\r\n")
+                self.wfile.flush()
+                time.sleep(1)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+
+
+@pytest.mark.parametrize("behaviour", ["not-http", "slow-headers"])
+def test_a_hostile_mirror_is_one_line_and_leaves_nothing(
+    behaviour, tmp_path, capsys
+):
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Hostile)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/{behaviour}/"
+    data_dir = tmp_path / "data"
+    capsys.readouterr()
+    start = time.monotonic()
+    code = main(
+        ["data", "fetch", "pems08", "--data-dir", str(data_dir)]
+        + ["--mirror", url, "--timeout", "2"]
+    )
+    server.shutdown()
+    assert code == 1 and time.monotonic() - start < 10
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Could not download" in err
+    directory = data_dir / "traffic" / "pems08"
+    assert [n for n in os.listdir(directory) if n != datasets.RECORD] == []
 
 
 def test_real_multi30k_slice_trains_and_translates(tmp_path, capsys):
@@ -299,3 +367,32 @@ def test_real_multi30k_slice_trains_and_translates(tmp_path, capsys):
         == 0
     )
     assert len(capsys.readouterr().out.splitlines()) == 1
+
+
+def test_a_tsv_run_records_its_file_and_unknown_languages(tmp_path):
+    from attention_suite.apps.translation.config import TranslationConfig
+
+    path = write_demo_tsv(str(tmp_path / "pairs.tsv"))
+    config = TranslationConfig()
+    config.resolve_data(path)
+    assert (config.dataset, config.source, config.target) == (
+        os.path.abspath(path),
+        "und",
+        "und",
+    )
+    config = TranslationConfig(target="fr")
+    config.resolve_data(path)
+    assert (config.source, config.target) == ("und", "fr")
+    config = TranslationConfig()
+    config.resolve_data("multi30k")
+    assert (config.dataset, config.source, config.target) == (
+        "multi30k",
+        "en",
+        "de",
+    )
+    scores = evaluate.score(["Ein Hund."], ["Ein Hund."], "und")
+    assert "bleu_moses" not in scores and scores["chrf"] == 100.0
+    report = {"split": "test", "sentences": 1, "greedy": scores}
+    table = evaluate.format_report(report)
+    assert "Moses" not in table.splitlines()[2]
+    assert "the target language is not known" in table
