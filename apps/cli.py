@@ -1,9 +1,9 @@
 """The `attn` command line: `attn <command> [options]`.
 
-Each command lives in a module listed in `COMMANDS`. The module exposes
-`add_parser(subparsers)`, which adds the command's parser and sets its `handler`
-default: the function called with the parsed arguments, which returns the
-exit code. A command that never imports TensorFlow sets the default
+The apps' commands come from their `AppSpec`s (`APPS`); `demo`, `data` and
+`client` are the suite's own. Every parser sets its `handler` default: the
+function called with the parsed arguments, which returns the exit code. A
+command that never imports TensorFlow sets the default
 `imports_tensorflow=False`; for the others, TensorFlow is imported with its
 log messages hidden (unless `attn --verbose`) before the handler runs.
 
@@ -12,24 +12,21 @@ the options of one.
 """
 
 import argparse
-import importlib
-import importlib.metadata
 import sys
 
-from attention_suite.apps.common.logs import hide_tensorflow_logs
-from attention_suite.apps.common.progress import set_progress
-from attention_suite.apps.common.verify import ServingError
+import attention_suite
+from attention_suite.apps import client, data, demo
+from attention_suite.apps.common.cli.commands import add_app_parser
+from attention_suite.apps.common.cli.logs import hide_tensorflow_logs
+from attention_suite.apps.common.serving.process import ServingError
+from attention_suite.apps.common.training.progress import set_progress
+from attention_suite.apps.qa.cli import SPEC as QA
+from attention_suite.apps.summarization.cli import SPEC as SUMMARIZATION
+from attention_suite.apps.traffic.cli import SPEC as TRAFFIC
+from attention_suite.apps.translation.cli import SPEC as TRANSLATION
 
-# Modules of the commands, in the order `attn --help` lists them.
-COMMANDS = (
-    "attention_suite.apps.demo",
-    "attention_suite.apps.data",
-    "attention_suite.apps.translation.cli",
-    "attention_suite.apps.summarization.cli",
-    "attention_suite.apps.qa.cli",
-    "attention_suite.apps.traffic.cli",
-    "attention_suite.apps.client",
-)
+# The apps, in the order `attn --help` lists them.
+APPS = (TRANSLATION, SUMMARIZATION, QA, TRAFFIC)
 
 
 class _ArgumentParser(argparse.ArgumentParser):
@@ -41,7 +38,7 @@ class _ArgumentParser(argparse.ArgumentParser):
 
 
 def build_parser():
-    """Builds the parser of `attn` with every command in `COMMANDS`.
+    """Builds the parser of `attn`: the demo, `data`, every app, `client`.
 
     Returns:
         An `argparse.ArgumentParser`.
@@ -53,7 +50,7 @@ def build_parser():
     parser.add_argument(
         "--version",
         action="version",
-        version=f"attn {importlib.metadata.version('attention-suite')}",
+        version=f"attn {attention_suite.__version__}",
         help="print the version of attention-suite and exit",
     )
     parser.add_argument(
@@ -65,8 +62,11 @@ def build_parser():
     subparsers = parser.add_subparsers(
         dest="command", title="commands", metavar="<command>"
     )
-    for module in COMMANDS:
-        importlib.import_module(module).add_parser(subparsers)
+    demo.add_parser(subparsers)
+    data.add_parser(subparsers)
+    for spec in APPS:
+        add_app_parser(subparsers, spec)
+    client.add_parser(subparsers, APPS)
     return parser
 
 

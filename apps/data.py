@@ -4,12 +4,12 @@ import os
 import signal
 import sys
 
-from attention_suite.apps.common.commands import output_dir, timeout_seconds
+from attention_suite.apps.common.cli.commands import output_dir, timeout_seconds
+from attention_suite.apps.common.data.datasets import REGISTRY, fetch
+from attention_suite.apps.common.data.paths import DATA_ENV
 
 
 def _list(args):
-    from attention_suite.apps.common.datasets import REGISTRY
-
     for name, dataset in sorted(REGISTRY.items()):
         print(f"{name:12} {dataset.description} -> <data dir>/{dataset.subdir}")
         if dataset.manual:
@@ -18,9 +18,6 @@ def _list(args):
 
 
 def _fetch(args):
-    from attention_suite.apps.common.datasets import fetch
-    from attention_suite.apps.common.paths import DATA_ENV
-
     data_dir = args.data_dir or os.environ.get(DATA_ENV)
     if not data_dir:
         raise ValueError(

@@ -13,7 +13,7 @@ seconds, and `attn --help` should not wait for it.
 import os
 
 from attention_suite.apps import layers_demo
-from attention_suite.apps.common.commands import output_dir
+from attention_suite.apps.common.cli.commands import output_dir
 from attention_suite.apps.qa import demo as qa_demo
 from attention_suite.apps.summarization import demo as summarization_demo
 from attention_suite.apps.traffic import demo as traffic_demo

@@ -5,11 +5,14 @@ word each target word translates. Every query is a noisy copy of the key it
 should find; keys past the sentence are padding (they hold the `"<pad>"`
 embedding, which only the mask keeps out). Scores with weights are fitted
 first, on random sentences of the same kind.
+
+Keras and matplotlib are imported when the step runs, so `attn --help` stays
+fast.
 """
 
 import numpy as np
 
-from attention_suite.apps.common.demo import save_plot
+from attention_suite.apps.common.cli.demo import save_plot
 
 SEED = 1337
 
@@ -140,7 +143,7 @@ def step(out):
     from matplotlib.figure import Figure
 
     from attention_suite import layers
-    from attention_suite.apps.common import plotting
+    from attention_suite.apps.common.cli import plotting
 
     keras.utils.set_random_seed(SEED)
     rng = np.random.default_rng(SEED)

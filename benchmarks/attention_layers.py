@@ -52,7 +52,7 @@ from pathlib import Path
 
 import measure
 
-from attention_suite.apps.common.tables import markdown_table
+from attention_suite.apps.common.cli.tables import markdown_table
 
 COMPILE_MODES = {
     "tensorflow": "tf.function(jit_compile=True)",

@@ -36,8 +36,8 @@ from pathlib import Path
 import measure
 import pandas as pd
 
-from attention_suite.apps.common.atomic import atomic_write_json
-from attention_suite.apps.common.paths import DATA_ENV
+from attention_suite.apps.common.data.atomic import atomic_write_json
+from attention_suite.apps.common.data.paths import DATA_ENV
 
 REPO = Path(__file__).resolve().parents[1]
 

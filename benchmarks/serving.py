@@ -3,8 +3,9 @@ in-process `predict` path, on the same inputs, in one run.
 
 For each app's trained run, the SavedModel is exported (TensorFlow backend)
 and timed in a fresh TensorFlow-only process, as TF Serving would run it
-(`attention_suite.apps.common.verify.measure_latency`): p50/p99 latency at
-batch 1 and throughput at batch 64 (rows per second from the median call).
+(`attention_suite.apps.common.serving.process.measure_latency`): p50/p99
+latency at batch 1 and throughput at batch 64 (rows per second from the
+median call).
 The reference, in this process, is what `attn <app> predict` runs: the Keras
 model with the app's Python pre- and post-processing (`Translator.translate`,
 `Summarizer.summarize`, `Reader.answer`, `model.predict` on traffic
@@ -36,7 +37,7 @@ os.environ["KERAS_BACKEND"] = "tensorflow"
 import measure  # noqa: E402
 import numpy as np  # noqa: E402
 
-from attention_suite.apps.common.tables import markdown_table  # noqa: E402
+from attention_suite.apps.common.cli.tables import markdown_table  # noqa: E402
 
 APPS = ("translation", "summarization", "qa", "traffic")
 BATCH_SIZES = (1, 64)
@@ -66,40 +67,34 @@ def predict_path(app, run_dir):
         answers to a request dict of NumPy arrays as `predict` gives them,
         and `name` is the app's directory under `saved_models/`.
     """
+    spec = _spec(app)
+    model = spec.load(run_dir)
     if app == "traffic":
-        from attention_suite.apps.traffic.train import load_run
-
-        _, _, model = load_run(run_dir)
 
         def answer(request):
-            return model.predict(request, verbose=0, batch_size=64)
+            return model.run.model.predict(request, verbose=0, batch_size=64)
 
-        return answer, model.count_params(), "traffic"
-    if app == "qa":
-        from attention_suite.apps.qa import infer
-        from attention_suite.apps.qa.train import load_run
-
-        config, _, tokenizer, model = load_run(run_dir)
-        reader = infer.Reader(model, tokenizer, config)
+    elif app == "qa":
 
         def answer(request):
-            return reader.answer(
-                _text(request["context"]), _text(request["question"])
+            return model.answer(
+                _text(request["question"]), _text(request["context"])
             )
 
-        return answer, model.count_params(), "qa"
-    infer = importlib.import_module(f"attention_suite.apps.{app}.infer")
-    train = importlib.import_module(f"attention_suite.apps.{app}.train")
-    config, _, tokenizer, model = train.load_run(run_dir)
-    if app == "translation":
-        generate = infer.Translator(model, tokenizer, config).translate
     else:
-        generate = infer.Summarizer(model, tokenizer, config).summarize
+        generate = model.translate if app == "translation" else model.summarize
 
-    def answer(request):
-        return generate(_text(request["text"]))
+        def answer(request):
+            return generate(_text(request["text"]))
 
-    return answer, model.count_params(), app
+    return answer, model.run.model.count_params(), spec.folder
+
+
+def _spec(app):
+    """The `AppSpec` of an app, by its `saved_models/` folder."""
+    from attention_suite.apps.cli import APPS
+
+    return next(spec for spec in APPS if spec.folder == app)
 
 
 def _times(function, seconds):
@@ -139,14 +134,14 @@ def measure_app(app, run_dir, seconds, export_base):
     Returns:
         A JSON-serializable dict of the app's figures.
     """
-    from attention_suite.apps.common.export import (
+    from attention_suite.apps.common.serving.export import (
         read_warmup_requests,
         version_path,
     )
-    from attention_suite.apps.common.verify import measure_latency
+    from attention_suite.apps.common.serving.process import measure_latency
 
     answer, parameters, name = predict_path(app, run_dir)
-    export = importlib.import_module(f"attention_suite.apps.{app}.export")
+    export = importlib.import_module(f"attention_suite.apps.{app}.serving")
     path, mismatches = export.export_and_verify(
         run_dir, version_path(export_base, name)
     )
@@ -154,7 +149,11 @@ def measure_app(app, run_dir, seconds, export_base):
         raise SystemExit(f"{app}: the SavedModel disagrees with predict")
     request = read_warmup_requests(path)[0]
     served = measure_latency(
-        path, request, BATCH_SIZES, imports=export.IMPORTS, seconds=seconds
+        path,
+        request,
+        BATCH_SIZES,
+        imports=_spec(app).serving_imports,
+        seconds=seconds,
     )
     local = {
         size: _times(lambda b=_rows(request, size): answer(b), seconds)

@@ -18,11 +18,11 @@ that the step reaches.
 Usage:
 
 ```
-python benchmarks/training.py
-python benchmarks/training.py --apps translation,traffic --backends jax,torch
-python benchmarks/training.py --dtype-policy mixed_bfloat16 --out DIR
-python benchmarks/training.py --backends tensorflow --jit-compile on --out DIR
-python benchmarks/training.py --quick
+python benchmarks/fit.py
+python benchmarks/fit.py --apps translation,traffic --backends jax,torch
+python benchmarks/fit.py --dtype-policy mixed_bfloat16 --out DIR
+python benchmarks/fit.py --backends tensorflow --jit-compile on --out DIR
+python benchmarks/fit.py --quick
 ```
 
 `--jit-compile on|off` overrides each app's choice of a compiled step (by
@@ -30,7 +30,7 @@ default XLA on JAX only, as Keras chooses on a CPU; on means XLA on
 TensorFlow and JAX, `torch.compile` on torch), to tell the engine's share
 of a gap between backends from the model's.
 
-The full run writes `benchmarks/results/training.json` and `.md` (`--out`
+The full run writes `benchmarks/results/fit.json` and `.md` (`--out`
 picks another directory); `--quick` runs tiny models for a few steps and
 only prints its table, unless given `--out`.
 """
@@ -46,7 +46,7 @@ import measure
 import numpy as np
 from reproduce import FIGURES
 
-from attention_suite.apps.common.tables import markdown_table
+from attention_suite.apps.common.cli.tables import markdown_table
 
 REPO = Path(__file__).resolve().parents[1]
 # App -> its published figure (`reproduce.FIGURES`), its config class and
@@ -109,7 +109,7 @@ def load_config(app, overrides):
         The app's config dataclass; QA reads learned (random) embeddings,
         so no pretrained preset is needed.
     """
-    from attention_suite.apps.common.config import load_config as load
+    from attention_suite.apps.common.training.config import load_config as load
 
     figure, class_name, _ = APPS[app]
     module = importlib.import_module(f"attention_suite.apps.{app}.config")
@@ -131,7 +131,7 @@ def seq2seq_case(app, config, rng, batches):
     Returns:
         `(model, batches, units per batch)`.
     """
-    from attention_suite.apps.common import training
+    from attention_suite.apps.common.training import fit
 
     if app == "translation":
         from attention_suite.apps.translation.model import build_model
@@ -144,7 +144,7 @@ def seq2seq_case(app, config, rng, batches):
         target_length = config.max_summary_length
     vocabulary = config.vocabulary_size
     model = build_model(config, vocabulary)
-    training.compile_seq2seq(model, config, steps_per_epoch=1000)
+    fit.compile_seq2seq(model, config, steps_per_epoch=1000)
     shape = (config.batch_size,)
     # Ids 0-3 are padding and the special tokens.
     data = [
@@ -211,7 +211,7 @@ def traffic_case(config, rng, batches):
         `(model, batches, windows per batch)`.
     """
     from attention_suite.apps.traffic.model import build_model
-    from attention_suite.apps.traffic.train import compile_model
+    from attention_suite.apps.traffic.training import compile_model
 
     nodes = TRAFFIC_SENSORS
     # A road-like graph: each sensor linked to its neighbours in a chain.
@@ -396,7 +396,7 @@ def markdown(results):
     """The results as a Markdown table.
 
     Args:
-        results: the dict written to `training.json`.
+        results: the dict written to `fit.json`.
 
     Returns:
         A Markdown string.

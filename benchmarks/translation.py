@@ -31,7 +31,7 @@ import time
 
 import measure
 
-from attention_suite.apps.common.tables import markdown_table
+from attention_suite.apps.common.cli.tables import markdown_table
 
 
 def python_loop_decode(model, source, max_length, beam_size, length_penalty):
@@ -50,7 +50,11 @@ def python_loop_decode(model, source, max_length, beam_size, length_penalty):
     import numpy as np
     from keras import ops
 
-    from attention_suite.apps.common.tokenizers import BOS_ID, EOS_ID, PAD_ID
+    from attention_suite.apps.common.data.tokenizers import (
+        BOS_ID,
+        EOS_ID,
+        PAD_ID,
+    )
 
     batch = source.shape[0]
     source = np.repeat(source, beam_size, axis=0)
@@ -103,11 +107,14 @@ def decoding_rows(run_dir, batch_sizes, beams, limit, data_dir):
     import tensorflow as tf
     import tensorflow_text  # noqa: F401  (the SavedModel's SentencePiece ops)
 
-    from attention_suite.apps.translation import infer, train
-    from attention_suite.apps.translation.export import serving_archive
+    from attention_suite.apps.common.serving.verify import generator_archive
+    from attention_suite.apps.translation import infer, training
+    from attention_suite.apps.translation.signature import SIGNATURES
 
-    config, run_info, tokenizer, model = train.load_run(run_dir)
-    corpus = train.load_run_corpus(config, run_info["data"], data_dir)
+    loaded = training.load_run(run_dir)
+    config, run_info = loaded.config, loaded.info
+    tokenizer, model = loaded.tokenizer, loaded.model
+    corpus = training.load_run_corpus(config, run_info["data"], data_dir)
     texts = corpus["test"][0]
     translator = infer.Translator(model, tokenizer, config)
     rows = []
@@ -115,7 +122,9 @@ def decoding_rows(run_dir, batch_sizes, beams, limit, data_dir):
         beam_config = dataclasses.replace(config, beam_size=beam)
         with tempfile.TemporaryDirectory() as tmp:
             beam_translator = infer.Translator(model, tokenizer, beam_config)
-            serving_archive(beam_translator).write_out(tmp, verbose=False)
+            generator_archive(beam_translator, SIGNATURES).write_out(
+                tmp, verbose=False
+            )
             served = tf.saved_model.load(tmp).signatures["serving_default"]
             for batch_size in batch_sizes:
                 count = min(limit[batch_size], len(texts))
@@ -168,16 +177,20 @@ def training_rate(run_dir, steps, data_dir):
     import keras
     import numpy as np
 
-    from attention_suite.apps.common import text, training
-    from attention_suite.apps.common.tokenizers import PAD_ID
-    from attention_suite.apps.translation import train
+    from attention_suite.apps.common.data import text
+    from attention_suite.apps.common.data.tokenizers import PAD_ID
+    from attention_suite.apps.common.training import fit
+    from attention_suite.apps.translation import training
     from attention_suite.apps.translation.model import build_model
 
     # Before the tokenizer exists: seeding clears TensorFlow's kernel caches,
     # which hold its SentencePiece resource.
     keras.utils.set_random_seed(0)
-    config, run_info, tokenizer, _ = train.load_run(run_dir)
-    corpus = train.load_run_corpus(config, run_info["data"], data_dir)
+    loaded = training.load_run(run_dir)
+    config = loaded.config
+    run_info = loaded.info
+    tokenizer = loaded.tokenizer
+    corpus = training.load_run_corpus(config, run_info["data"], data_dir)
     dataset = text.seq2seq_dataset(
         tokenizer,
         *corpus["train"],
@@ -194,7 +207,7 @@ def training_rate(run_dir, steps, data_dir):
         for inputs, targets in dataset.take(steps + 5)
     ]
     model = build_model(config, tokenizer.vocabulary_size())
-    training.compile_seq2seq(model, config, steps_per_epoch=1000)
+    fit.compile_seq2seq(model, config, steps_per_epoch=1000)
     for inputs, targets in batches[:5]:
         model.train_on_batch(inputs, targets)
     tokens = sum(int((t != PAD_ID).sum()) for _, t in batches[5:])

@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 
 from attention_suite.apps.cli import main
-from attention_suite.apps.common.audit import audit_ops
-from attention_suite.apps.common.serving_notes import signatures
+from attention_suite.apps.common.serving.audit import audit_ops
+from attention_suite.apps.common.serving.notes import signatures
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 

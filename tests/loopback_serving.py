@@ -20,8 +20,8 @@ from tensorflow_serving.apis import (
     prediction_service_pb2_grpc,
 )
 
-from attention_suite.apps.common.audit import read_saved_model
-from attention_suite.apps.common.rest import array_of, json_value
+from attention_suite.apps.common.serving.audit import read_saved_model
+from attention_suite.apps.common.serving.rest import array_of, json_value
 
 PATH = re.compile(
     r"^/v1/models/([^/:]+)(?:/versions/(\d+))?(:predict|/metadata)$"

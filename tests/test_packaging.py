@@ -1,11 +1,14 @@
 """The installed distribution: one `attention_suite` namespace, no bare
 `layers` or `apps`, and the `attn` entry point's version."""
 
+import ast
 import importlib.metadata
 import subprocess
 import sys
 
 from helpers import REPO
+
+import attention_suite
 
 
 def _python(code, cwd):
@@ -59,5 +62,23 @@ def test_attn_version_prints_the_package_version(tmp_path):
         timeout=300,
     )
     assert found.returncode == 0, found.stderr
+    # One source: the package's `__version__` is the distribution's.
     version = importlib.metadata.version("attention-suite")
+    assert version == attention_suite.__version__ == "0.2.0"
     assert found.stdout.strip() == f"attn {version}"
+
+
+def test_the_layers_import_nothing_keras_does_not(tmp_path):
+    # Keras alone may pull in pandas or matplotlib when they are installed;
+    # the layers add only their own modules.
+    found = _python(
+        "import sys\n"
+        "import keras\n"
+        "before = set(sys.modules)\n"
+        "import attention_suite.layers\n"
+        "print(sorted(set(sys.modules) - before))",
+        cwd=tmp_path,
+    )
+    assert found.returncode == 0, found.stderr
+    added = ast.literal_eval(found.stdout.strip().splitlines()[-1])
+    assert added and all(m.startswith("attention_suite") for m in added), added

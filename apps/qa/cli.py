@@ -1,20 +1,28 @@
-"""`attn qa <verb>`: train, evaluate, predict, export, serve-check."""
+"""`attn qa <verb>`: the app's own verbs and its `AppSpec`.
 
-from attention_suite.apps.common import commands
+`train`, `export` and `serve-check` come from
+`attention_suite.apps.common.cli.commands`; this module adds `evaluate` and
+`predict`. Every verb calls the app's Python API
+(`attention_suite.apps.qa.api`).
+
+matplotlib is imported only for `--plot`.
+"""
+
+from attention_suite.apps.common.cli import commands
+from attention_suite.apps.common.cli.appspec import AppSpec
+from attention_suite.apps.qa import api, signature
 from attention_suite.apps.qa.config import COMPARE_WINDOWS
 
 
 def _evaluate(args):
-    from attention_suite.apps.qa import evaluate
-
-    report = evaluate.evaluate(
+    report = api.evaluate(
         args.run,
         split=args.split,
         data_dir=args.data_dir,
         limit=args.limit,
         compare_windows=args.compare_windows,
     )
-    print(evaluate.format_report(report), end="")
+    print(report.markdown, end="")
     return 0
 
 
@@ -56,8 +64,6 @@ def add_context_options(parser):
 
 
 def _predict(args):
-    from attention_suite.apps.qa import infer, train
-
     context = context_of(args)
     if not (
         context.decode("utf-8", "replace")
@@ -67,26 +73,18 @@ def _predict(args):
         raise ValueError(
             "The context is empty: there is nothing to answer from."
         )
-    questions = [q for q in args.question if q.strip()]
-    if len(questions) != len(args.question) or not questions:
-        raise ValueError("Every question must be non-empty.")
-    config, _, tokenizer, model = train.load_run(args.run)
-    reader = infer.Reader(model, tokenizer, config)
-    for question, found in zip(
-        questions, reader.answer([context] * len(questions), questions)
-    ):
+    model = api.load(args.run)
+    answers = model.answer(args.question, context)
+    for question, found in zip(args.question, answers):
         print(answer_line(question, found))
     if args.plot:
-        from attention_suite.apps.common.plotting import save_attention_plots
-
-        text = (
-            context.decode("utf-8", "replace")
-            if isinstance(context, bytes)
-            else context
+        from attention_suite.apps.common.cli.plotting import (
+            save_attention_plots,
         )
+
         figures = []
-        for question in questions:
-            pieces, asked, weights = reader.attention(text, question)
+        for question in args.question:
+            pieces, asked, weights = model.attention(question, context)
             figures.append(
                 (weights, asked, pieces, "context-to-query attention")
             )
@@ -107,25 +105,12 @@ def _describe(outputs):
     ]
 
 
-def add_parser(subparsers):
-    """Adds `attn qa` and its verbs.
+def add_verbs(verbs):
+    """Adds `attn qa evaluate` and `predict`.
 
     Args:
-        subparsers: the `attn` sub-parsers action.
+        verbs: the app's sub-parsers action.
     """
-    verbs = commands.add_app(
-        subparsers,
-        "qa",
-        "extractive question answering (SQuAD, your own SQuAD JSON)",
-    )
-    commands.add_train_verb(
-        verbs,
-        "train a span reader (BiDAF or a pretrained encoder)",
-        "'squad' (default) or a SQuAD-format JSON file",
-        "attention_suite.apps.qa",
-        "QAConfig",
-    )
-
     evaluate = verbs.add_parser(
         "evaluate",
         help="exact match and F1 on the test split, with the baseline",
@@ -163,11 +148,53 @@ def add_parser(subparsers):
     predict.add_argument("question", nargs="+", help="the questions")
     predict.set_defaults(handler=_predict)
 
-    commands.add_serving_verbs(
-        verbs,
-        "qa",
-        "qa",
-        "attention_suite.apps.qa.export",
-        "answers",
-        _describe,
+
+def _add_client_arguments(parser):
+    add_context_options(parser)
+    parser.add_argument("question", nargs="+", help="the questions")
+
+
+def _ask(server, args):
+    context_name, question_name = signature.INPUTS
+    outputs = server.predict(
+        {
+            context_name: commands.request_strings(
+                [context_of(args)] * len(args.question)
+            ),
+            question_name: commands.request_strings(args.question),
+        },
+        dict(zip(signature.OUTPUTS, (str, int, int, float))),
     )
+    return [
+        answer_line(
+            question,
+            {
+                "answer": outputs["answer"][i].decode("utf-8", "replace"),
+                "start": int(outputs["start"][i]),
+                "end": int(outputs["end"][i]),
+                "score": float(outputs["score"][i]),
+            },
+        )
+        for i, question in enumerate(args.question)
+    ]
+
+
+SPEC = AppSpec(
+    command=api.COMMAND,
+    folder=api.FOLDER,
+    help="extractive question answering (SQuAD, your own SQuAD JSON)",
+    config=api.QAConfig,
+    train=api.train,
+    evaluate=api.evaluate,
+    load=api.load,
+    export=api.export,
+    add_verbs=add_verbs,
+    train_help="train a span reader (BiDAF or a pretrained encoder)",
+    data_help="'squad' (default) or a SQuAD-format JSON file",
+    noun="answers",
+    signatures=("serving_default",),
+    serving_imports=api.QAPipeline.serving_imports,
+    describe=_describe,
+    add_client_arguments=_add_client_arguments,
+    ask=_ask,
+)

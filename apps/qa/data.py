@@ -27,8 +27,8 @@ import hashlib
 import json
 import os
 
-from attention_suite.apps.common.paths import load_dataset
-from attention_suite.apps.common.splits import drop_leaks
+from attention_suite.apps.common.data.paths import load_dataset
+from attention_suite.apps.common.data.splits import drop_leaks
 
 SQUAD_DIR = os.path.join("qa", "squad_v1.1")
 SQUAD_TRAIN = "train-v1.1.explorer-reconstructed.json.gz"

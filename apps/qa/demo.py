@@ -2,11 +2,13 @@
 
 It learns the generated biographies of `synthetic` in about a minute on a
 CPU.
+
+The app is imported when the step runs, so `attn --help` stays fast.
 """
 
 import os
 
-from attention_suite.apps.common import demo
+from attention_suite.apps.common.cli import demo
 
 # `QAConfig` settings of the small BiDAF.
 SETTINGS = {
@@ -54,10 +56,10 @@ def step(out):
     Args:
         out: the output directory.
     """
-    from attention_suite.apps.common import plotting
-    from attention_suite.apps.common.verify import string_array
-    from attention_suite.apps.qa import evaluate, infer, synthetic, train
-    from attention_suite.apps.qa.config import QAConfig
+    from attention_suite.apps import qa
+    from attention_suite.apps.common.cli import plotting
+    from attention_suite.apps.common.serving.process import string_array
+    from attention_suite.apps.qa import synthetic
 
     path = synthetic.write_demo_squad(os.path.join(out, "qa_data.json"))
     print(
@@ -65,32 +67,30 @@ def step(out):
         "and where they work;\neach question asks one fact about one person. "
         "Names are random syllables."
     )
-    run_dir = demo.fresh_run_dir(out, "qa_run")
-    info = train.train(QAConfig(**SETTINGS), path, run_dir)
-    print(f"\nTrained in {info['train_seconds']:.0f} s. Held-out articles:\n")
-    print(evaluate.format_report(evaluate.evaluate(run_dir)))
-    config, _, tokenizer, model = train.load_run(run_dir)
-    reader = infer.Reader(model, tokenizer, config)
-    contexts = [CONTEXT] * len(QUESTIONS)
+    run = qa.train(SETTINGS, path, demo.fresh_run_dir(out, "qa_run"))
+    print(
+        f"\nTrained in {run.info['train_seconds']:.0f} s. Held-out articles:\n"
+    )
+    print(qa.evaluate(run))
+    model = qa.load(run.path)
     print(CONTEXT)
     for question, answer in zip(
-        QUESTIONS, reader.answer(contexts, list(QUESTIONS))
+        QUESTIONS, model.answer(list(QUESTIONS), CONTEXT)
     ):
         print(
             f"  {question}  ->  {answer['answer']}  [{answer['start']}, "
             f"{answer['end']})  score {answer['score']:.2f}"
         )
-    pieces, asked, weights = reader.attention(CONTEXT, QUESTIONS[0])
+    pieces, asked, weights = model.attention(QUESTIONS[0], CONTEXT)
     ax = plotting.plot_attention(weights, asked, pieces, title=QUESTIONS[0])
     path = demo.save_plot(ax.figure, out, "qa_attention.png")
     print(f"Saved the context-to-query attention to {path}")
-    demo.export_and_serve(
-        out,
-        "qa",
-        "qa",
-        run_dir,
+    demo.serve_export(
+        qa.export(
+            run, os.path.join(out, "saved_models"), version=1, overwrite=True
+        ),
         {
-            "context": string_array(contexts),
+            "context": string_array([CONTEXT] * len(QUESTIONS)),
             "question": string_array(QUESTIONS),
         },
         _describe,

@@ -26,6 +26,7 @@ special tokens, padding), `continues` (the piece there continues a word),
 and `example`, the index of the input each window belongs to.
 """
 
+import keras_hub
 import numpy as np
 import tensorflow as tf
 import tensorflow_text as tf_text
@@ -142,8 +143,6 @@ def learn_vocabulary(texts, size):
     Returns:
         The list of pieces, `RESERVED_TOKENS` first.
     """
-    import keras_hub
-
     return keras_hub.tokenizers.compute_word_piece_vocabulary(
         tf.data.Dataset.from_tensor_slices(texts).batch(1000),
         vocabulary_size=size,

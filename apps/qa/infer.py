@@ -19,7 +19,7 @@ import numpy as np
 import tensorflow as tf
 from keras import ops
 
-from attention_suite.apps.common.progress import progress_bar
+from attention_suite.apps.common.training.progress import progress_bar
 from attention_suite.apps.qa import features
 
 # Windows per model call in eager prediction.
@@ -113,8 +113,9 @@ class Reader:
     def answer(self, contexts, questions, batch_size=256):
         """Answers each question about its context.
 
-        A progress bar on stderr (`attention_suite.apps.common.progress`)
-        counts the questions answered.
+        A progress bar on stderr
+        (`attention_suite.apps.common.training.progress`) counts the
+        questions answered.
 
         Args:
             contexts: list of strings (or bytes).

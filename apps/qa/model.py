@@ -9,6 +9,7 @@ import importlib.util
 import os
 
 import keras
+import keras_hub
 from keras import ops
 
 from attention_suite import layers
@@ -334,8 +335,6 @@ class SpanLoss(keras.losses.Loss):
 
 def _preset_backbone(config):
     """The KerasHub backbone of `config.preset` (default: the local MiniLM)."""
-    import keras_hub
-
     return keras_hub.models.Backbone.from_preset(
         config.preset or default_preset()
     )

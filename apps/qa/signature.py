@@ -8,3 +8,5 @@ answers without importing the model code.
 INPUTS = ("context", "question")
 # The answer text, its character offsets in the context and its score.
 OUTPUTS = ("answer", "start", "end", "score")
+# Modules a serving process imports besides TensorFlow (for the ops).
+IMPORTS = ("tensorflow_text",)

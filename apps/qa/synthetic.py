@@ -11,7 +11,7 @@ sampled from any dataset.
 import json
 import random
 
-from attention_suite.apps.common.atomic import atomic_write_bytes
+from attention_suite.apps.common.data.atomic import atomic_write_bytes
 
 SYLLABLES = (
     "ka",

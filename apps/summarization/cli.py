@@ -1,78 +1,67 @@
-"""`attn summarize <verb>`: train, evaluate, predict, export, serve-check."""
+"""`attn summarize <verb>`: the app's own verbs and its `AppSpec`.
+
+`train`, `export` and `serve-check` come from
+`attention_suite.apps.common.cli.commands`; this module adds `evaluate` and
+`predict`. Every verb calls the app's Python API
+(`attention_suite.apps.summarization.api`).
+
+matplotlib is imported only for `--plot`.
+"""
 
 import sys
 
-from attention_suite.apps.common import commands, distribute
+from attention_suite.apps.common.cli import commands
+from attention_suite.apps.common.cli.appspec import AppSpec
+from attention_suite.apps.summarization import api
 
 
 def _evaluate(args):
-    from attention_suite.apps.summarization import evaluate
-
-    report = evaluate.evaluate(
+    report = api.evaluate(
         args.run,
         split=args.split,
         beam_size=args.beam_size,
         data_dir=args.data_dir,
     )
-    print(evaluate.format_report(report), end="")
+    print(report.markdown, end="")
     return 0
 
 
 def _predict(args):
-    from attention_suite.apps.summarization import infer, train
-
-    config, _, tokenizer, model = train.load_run(args.run)
-    summarizer = infer.Summarizer(model, tokenizer, config)
     documents = args.text + [commands.read_file(p) for p in args.file] or [
         sys.stdin.read()
     ]
-    if args.plot:
-        from attention_suite.apps.common.plotting import save_attention_plots
-
-        figures = []
-        for document in documents:
-            details = summarizer.summarize_with_details(
-                document, args.beam_size
-            )
-            print(details["summary"])
-            figures.append(
-                (
-                    details["attention"],
-                    details["source_pieces"],
-                    details["summary_pieces"],
-                    details["summary"],
-                )
-            )
-        paths = save_attention_plots(args.plot, figures)
-        print(f"Attention written to {', '.join(paths)}")
+    answers = api.load(args.run).summarize(
+        documents, args.beam_size, return_attention=bool(args.plot)
+    )
+    if not args.plot:
+        print("\n".join(answers))
         return 0
-    for summary in summarizer.summarize(documents, args.beam_size):
-        print(summary)
+    from attention_suite.apps.common.cli.plotting import save_attention_plots
+
+    for answer in answers:
+        print(answer["summary"])
+    paths = save_attention_plots(
+        args.plot,
+        [
+            (
+                a["attention"],
+                a["source_pieces"],
+                a["summary_pieces"],
+                a["summary"],
+            )
+            for a in answers
+        ],
+    )
+    print(f"Attention written to {', '.join(paths)}")
     return 0
 
 
-def add_parser(subparsers):
-    """Adds `attn summarize` and its verbs.
+def add_verbs(verbs):
+    """Adds `attn summarize evaluate` and `predict`.
 
     Args:
-        subparsers: the `attn` sub-parsers action.
+        verbs: the app's sub-parsers action.
     """
-    verbs = commands.add_app(
-        subparsers,
-        "summarize",
-        "abstractive summarization (AESLC, BBC News, your own JSONL/CSV)",
-    )
-
-    commands.add_train_verb(
-        verbs,
-        "learn a tokenizer and train a summarizer",
-        "'aeslc' (default), 'bbc' or a JSONL/CSV file with text and "
-        "summary fields",
-        "attention_suite.apps.summarization",
-        "SummarizationConfig",
-        sharding=distribute.TOKEN_EMBEDDING_SHARDING,
-    )
-
     evaluate = verbs.add_parser(
         "evaluate",
         help="ROUGE-1/2/L on the test split, with the Lead baselines",
@@ -100,11 +89,32 @@ def add_parser(subparsers):
     )
     predict.set_defaults(handler=_predict)
 
-    commands.add_serving_verbs(
-        verbs,
-        "summarize",
-        "summarization",
-        "attention_suite.apps.summarization.export",
-        "summaries",
-        commands.describe_strings("summary"),
-    )
+
+_add_client_arguments, _ask = commands.text_client(
+    api.SIGNATURES.output,
+    lines=False,
+    help="documents to summarize, as text",
+    file_help="a file holding one document",
+)
+
+SPEC = AppSpec(
+    command=api.COMMAND,
+    folder=api.FOLDER,
+    help="abstractive summarization (AESLC, BBC News, your own JSONL/CSV)",
+    config=api.SummarizationConfig,
+    train=api.train,
+    evaluate=api.evaluate,
+    load=api.load,
+    export=api.export,
+    add_verbs=add_verbs,
+    train_help="learn a tokenizer and train a summarizer",
+    data_help="'aeslc' (default), 'bbc' or a JSONL/CSV file with text and "
+    "summary fields",
+    noun="summaries",
+    signatures=api.SIGNATURES.names,
+    serving_imports=api.SummarizationPipeline.serving_imports,
+    describe=commands.describe_strings(api.SIGNATURES.output),
+    add_client_arguments=_add_client_arguments,
+    ask=_ask,
+    sharding=api.TOKEN_EMBEDDING_SHARDING,
+)

@@ -2,7 +2,7 @@
 
 import dataclasses
 
-from attention_suite.apps.common.config import (
+from attention_suite.apps.common.training.config import (
     check_multiple,
     check_settings,
     setting,

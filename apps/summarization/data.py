@@ -37,8 +37,10 @@ import os
 import re
 import tarfile
 
-from attention_suite.apps.common.paths import load_dataset
-from attention_suite.apps.common.splits import (
+import pandas as pd
+
+from attention_suite.apps.common.data.paths import load_dataset
+from attention_suite.apps.common.data.splits import (
     drop_duplicates,
     drop_leaks,
     held_out_split,
@@ -250,8 +252,6 @@ def read_records(path, held_out=0.05, seed=0):
         ValueError: an unreadable file, missing `text` / `summary` fields, or
             too few usable rows.
     """
-    import pandas as pd
-
     stem = path[: -len(".gz")] if path.endswith(".gz") else path
     if not stem.endswith((".jsonl", ".csv")):
         raise ValueError(

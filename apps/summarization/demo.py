@@ -2,11 +2,13 @@
 
 It learns the generated emails of `synthetic` in well under a minute on a
 CPU.
+
+The app is imported when the step runs, so `attn --help` stays fast.
 """
 
 import os
 
-from attention_suite.apps.common import demo
+from attention_suite.apps.common.cli import demo
 
 # `SummarizationConfig` settings of the small pointer-generator.
 SETTINGS = {
@@ -34,7 +36,7 @@ def _copied(found):
     """Each summary piece with the probability that it was copied.
 
     Args:
-        found: what `Summarizer.summarize_with_details` returns.
+        found: what `Summarizer.details` returns.
 
     Returns:
         A line of `piece(copy%)` entries; blank pieces and `</s>` are left
@@ -61,31 +63,26 @@ def step(out):
     Args:
         out: the output directory.
     """
-    from attention_suite.apps.common import plotting
-    from attention_suite.apps.summarization import (
-        evaluate,
-        infer,
-        synthetic,
-        train,
-    )
-    from attention_suite.apps.summarization.config import SummarizationConfig
+    from attention_suite.apps import summarization
+    from attention_suite.apps.common.cli import plotting
+    from attention_suite.apps.summarization import synthetic
 
     path = synthetic.write_demo_jsonl(
         os.path.join(out, "summarization_data.jsonl")
     )
-    config = SummarizationConfig(**SETTINGS)
     print(
         "600 generated emails, each about a topic for a project on a day; the "
         "subject names all three.\nProject names are random syllables: the "
         "model must copy them from the email."
     )
-    run_dir = demo.fresh_run_dir(out, "summarization_run")
-    info = train.train(config, path, run_dir)
-    print(f"\nTrained in {info['train_seconds']:.0f} s. Held-out emails:\n")
-    print(evaluate.format_report(evaluate.evaluate(run_dir)))
-    config, _, tokenizer, model = train.load_run(run_dir)
-    summarizer = infer.Summarizer(model, tokenizer, config)
-    details = [summarizer.summarize_with_details(text) for text in EXAMPLES]
+    run = summarization.train(
+        SETTINGS, path, demo.fresh_run_dir(out, "summarization_run")
+    )
+    print(f"\nTrained in {run.info['train_seconds']:.0f} s. Held-out emails:\n")
+    print(summarization.evaluate(run))
+    details = summarization.load(run.path).summarize(
+        list(EXAMPLES), return_attention=True
+    )
     for text, found in zip(EXAMPLES, details):
         print(f"{' / '.join(text.splitlines())}  ->  {found['summary']}")
         print(f"  copied: {_copied(found)}")
@@ -98,10 +95,9 @@ def step(out):
     )
     path = demo.save_plot(ax.figure, out, "summarization_attention.png")
     print(f"Saved the attention to {path}")
-    demo.export_and_serve(
-        out,
-        "summarize",
-        "summarization",
-        run_dir,
+    demo.serve_export(
+        summarization.export(
+            run, os.path.join(out, "saved_models"), version=1, overwrite=True
+        ),
         *demo.text_request(EXAMPLES, "summary"),
     )

@@ -1,12 +1,13 @@
 """Summarizing raw strings: tokenization, beam search, detokenization.
 
 The text handling and the search are those every text app shares
-(`attention_suite.apps.common.text`, `attention_suite.apps.common.decoding`,
-`attention_suite.apps.common.generation`): beam search with GNMT length
-normalization and n-gram blocking (trigrams by default), both set in the run's
-config. This module adds what a summary has besides its text: the attention of
-each generated piece over the document and the probability that it was copied
-rather than generated.
+(`attention_suite.apps.common.data.text`,
+`attention_suite.apps.common.generation.decoding`,
+`attention_suite.apps.common.generation.generators`): beam search with GNMT
+length normalization and n-gram blocking (trigrams by default), both set in
+the run's config. This module adds what a summary has besides its text: the
+attention of each generated piece over the document and the probability that
+it was copied rather than generated.
 
 Input handling, the same here and in the SavedModel: bytes that are not
 valid UTF-8 become U+FFFD, white space and control characters collapse to
@@ -18,8 +19,8 @@ document gets a short, generic summary, never an error.
 
 from keras import ops
 
-from attention_suite.apps.common.generation import TextGenerator
-from attention_suite.apps.common.tokenizers import BOS_ID
+from attention_suite.apps.common.data.tokenizers import BOS_ID
+from attention_suite.apps.common.generation.generators import TextGenerator
 
 
 def details(model, source, ids):
@@ -76,7 +77,22 @@ class Summarizer(TextGenerator):
         """
         return self.generate(texts, beam_size, batch_size)
 
-    def summarize_with_details(self, text, beam_size=None):
+    def graph_details(self, source, ids):
+        """What the SavedModel's details signature adds: the attention and
+        the copy probability of each generated piece.
+
+        Args:
+            source: int `(B, S)`.
+            ids: int `(B, T)` generated for `source`.
+
+        Returns:
+            `{"attention": float32 (B, T, S), "copy_probability": float32
+            (B, T)}`.
+        """
+        attention, copy = details(self.model, source, ids)
+        return {"attention": attention, "copy_probability": copy}
+
+    def details(self, text, beam_size=None):
         """Summarizes one document and explains each generated piece.
 
         Args:

@@ -3,8 +3,8 @@
 Two encoder-decoders, chosen by `SummarizationConfig.model`:
 `"pointer_generator"` (GRUs with coverage attention, See et al.'s design) and
 `"transformer"` (a Transformer whose last cross-attention is the copy
-attention). Both follow the interface of `attention_suite.apps.common.seq2seq`,
-with:
+attention). Both follow the interface of
+`attention_suite.apps.common.generation.seq2seq`, with:
 
 * `call({"source", "target_in"})`: teacher-forced log-probabilities
   `(B, T, V)` (they go wherever logits go); the coverage loss of the batch
@@ -19,8 +19,8 @@ import keras
 from keras import ops
 
 from attention_suite import layers
-from attention_suite.apps.common.seq2seq import (
-    Seq2SeqModel,
+from attention_suite.apps.common.generation.seq2seq import (
+    GRUEncoderDecoder,
     TransformerEncoderDecoder,
     padding_mask,
 )
@@ -61,7 +61,7 @@ class _CopyCoverage:
 
 
 @keras.saving.register_keras_serializable(package="attention_suite")
-class PointerGeneratorSummarizer(_CopyCoverage, Seq2SeqModel):
+class PointerGeneratorSummarizer(_CopyCoverage, GRUEncoderDecoder):
     """Bidirectional GRU encoder; GRU decoder with coverage attention and copy.
 
     At step `t`, with `y` the previous token, `h~` the previous attentional
@@ -94,56 +94,36 @@ class PointerGeneratorSummarizer(_CopyCoverage, Seq2SeqModel):
         coverage_weight=1.0,
         **kwargs,
     ):
-        super().__init__(vocabulary_size, embedding_dim, dropout, **kwargs)
-        self.units = units
-        self.attention_units = attention_units
+        super().__init__(
+            vocabulary_size,
+            embedding_dim=embedding_dim,
+            units=units,
+            attention_units=attention_units,
+            dropout=dropout,
+            **kwargs,
+        )
         self.coverage_weight = coverage_weight
-        self.encoder = keras.layers.Bidirectional(
-            keras.layers.GRU(units, return_sequences=True, return_state=True),
-            name="encoder",
-        )
-        self.bridge = keras.layers.Dense(
-            units, activation="tanh", name="bridge"
-        )
-        self.cell = keras.layers.GRUCell(units, name="decoder_cell")
-        self.attention = layers.CoverageAttention(
-            attention_units, name="attention"
-        )
-        self.combine = keras.layers.Dense(
-            embedding_dim, activation="tanh", use_bias=False, name="combine"
-        )
         self.pointer = layers.PointerGenerator(name="pointer")
 
+    def make_attention(self):
+        return layers.CoverageAttention(self.attention_units, name="attention")
+
+    def build_attention(self, query_shape, encoded_shape):
+        self.attention.build(query_shape, encoded_shape, (None, None))
+
     def build(self, input_shape=None):
-        encoded = (None, None, 2 * self.units)
-        self.embedding.build((None, None))
-        self.encoder.build((None, None, self.embedding_dim))
-        self.bridge.build((None, 2 * self.units))
-        self.cell.build((None, 2 * self.embedding_dim))
-        self.attention.build((None, self.units), encoded, (None, None))
-        self.combine.build((None, 3 * self.units))
+        super().build(input_shape)
         self.pointer.build(
             (None, None, self.vocabulary_size),
             (None, None, None),
             (None, None),
             (None, None, 3 * self.units + self.embedding_dim),
         )
-        self.built = True
 
     def encode(self, source, training=None):
-        mask = padding_mask(source)
-        x = self.embedding_dropout(self.embedding(source), training=training)
-        encoded, forward, backward = self.encoder(
-            x, mask=mask, training=training
-        )
         return {
-            "encoded": encoded,
-            "projected_key": self.attention.project_key(encoded),
-            "source_mask": mask,
+            **super().encode(source, training=training),
             "source_ids": ops.cast(source, "int32"),
-            "initial": self.bridge(
-                ops.concatenate([forward, backward], axis=-1)
-            ),
         }
 
     def _step(self, state, feed, coverage, embedded, memory):
@@ -152,10 +132,7 @@ class PointerGeneratorSummarizer(_CopyCoverage, Seq2SeqModel):
         Returns:
             `(state, feed, coverage, weights, context, coverage_loss)`.
         """
-        state, _ = self.cell(
-            ops.concatenate([embedded, feed], axis=-1), [state]
-        )
-        state = state[0] if isinstance(state, (list, tuple)) else state
+        state = self.decoder_state(state, feed, embedded)
         context, weights, new_coverage = self.attention(
             state,
             memory["encoded"],
@@ -163,15 +140,12 @@ class PointerGeneratorSummarizer(_CopyCoverage, Seq2SeqModel):
             value_mask=memory["source_mask"],
             projected_key=memory["projected_key"],
         )
-        feed = self.combine(ops.concatenate([state, context], axis=-1))
+        feed = self.attentional(state, context)
         step_loss = layers.coverage_loss(weights, coverage)
         return state, feed, new_coverage, weights, context, step_loss
 
     def _first_state(self, memory):
-        initial = memory["initial"]
-        feed = ops.zeros(
-            (ops.shape(initial)[0], self.embedding_dim), initial.dtype
-        )
+        initial, feed = self.first_state(memory)
         coverage = ops.zeros(ops.shape(memory["source_mask"]), "float32")
         return initial, feed, coverage
 
@@ -240,13 +214,6 @@ class PointerGeneratorSummarizer(_CopyCoverage, Seq2SeqModel):
             "state": decoder_state,
             "feed": feed,
             "coverage": coverage,
-        }
-
-    def get_config(self):
-        return {
-            **super().get_config(),
-            "units": self.units,
-            "attention_units": self.attention_units,
         }
 
 

@@ -12,7 +12,7 @@ import json
 import os
 import random
 
-from attention_suite.apps.common.atomic import atomic_write_bytes
+from attention_suite.apps.common.data.atomic import atomic_write_bytes
 
 TOPICS = (
     ("meeting", "Meeting"),

@@ -8,6 +8,7 @@ window, iterated forward).
 import warnings
 
 import numpy as np
+import pandas as pd
 
 from attention_suite.apps.traffic.data import as_float_with_nan, time_features
 
@@ -103,8 +104,6 @@ class HistoricalAverage:
         Returns:
             `(S, output_steps, N)` forecasts.
         """
-        import pandas as pd
-
         flat = pd.DatetimeIndex(np.asarray(target_index).ravel())
         slots = self._slots(flat, self.steps_per_day)
         return self.table[slots].reshape(

@@ -1,78 +1,52 @@
-"""`attn traffic <verb>`: train, evaluate, predict, export, serve-check."""
+"""`attn traffic <verb>`: the app's own verbs and its `AppSpec`.
 
-import os
+`train`, `export` and `serve-check` come from
+`attention_suite.apps.common.cli.commands`; this module adds the reading
+options of `train`, then `evaluate` and `predict`. Every verb calls the
+app's Python API (`attention_suite.apps.traffic.api`).
+
+The plotting and file writing are imported when `predict` runs.
+"""
+
 import sys
 
-from attention_suite.apps.common import commands
+from attention_suite.apps.common.cli import commands
+from attention_suite.apps.common.cli.appspec import AppSpec
+from attention_suite.apps.traffic import api
+
+# The `train` options that say how to read a speed file.
+READ_OPTIONS = ("start", "freq", "feature", "timestamp_column")
 
 
-def _train(args):
-    from attention_suite.apps.traffic.config import TrafficConfig
-
-    # Settings are checked before the backend loads.
-    config = commands.train_config(args, TrafficConfig)
-    if args.resume:
-        _recorded_reading(args)
-    from attention_suite.apps.traffic import train
-
-    info = train.train(
-        config,
-        args.data or config.dataset,
-        args.out,
-        args.data_dir,
-        adjacency=args.adjacency,
-        read_options={
-            "start": args.start,
-            "freq": args.freq,
-            "feature": args.feature,
-            "timestamp_column": args.timestamp_column,
-        },
-    )
-    print(
-        f"Trained {config.model} in {info['train_seconds']:.0f} s"
-        + (
-            f" (GRU baseline {info['gru_train_seconds']:.0f} s)"
-            if "gru_train_seconds" in info
-            else ""
-        )
-        + f"; run saved to {args.out}"
-    )
-    return 0
-
-
-def _recorded_reading(args):
-    """Fills the reading flags a resumed `train` left out from `run.json`."""
-    import json
-
-    with open(os.path.join(args.out, "run.json")) as f:
-        info = json.load(f)
-    if args.adjacency is None:
-        args.adjacency = info.get("adjacency_path")
-    for name, value in info.get("read_options", {}).items():
-        if getattr(args, name, None) is None:
-            setattr(args, name, value)
+def _train_options(args, recorded):
+    """The `train` keyword arguments of the reading options; a resumed run
+    reads its data as it recorded, unless an option says otherwise."""
+    options = {name: getattr(args, name) for name in READ_OPTIONS}
+    for name, value in recorded.get("read_options", {}).items():
+        if options.get(name) is None:
+            options[name] = value
+    return {
+        "adjacency": args.adjacency or recorded.get("adjacency_path"),
+        "read_options": options,
+    }
 
 
 def _evaluate(args):
-    from attention_suite.apps.traffic import evaluate
-
-    report = evaluate.evaluate(args.run, args.protocol, args.split)
-    print(evaluate.format_report(report), end="")
-    name = evaluate.report_name(args.protocol, args.split)
-    print(f"Written to {os.path.join(args.run, name + '.json')}")
+    report = api.evaluate(args.run, args.protocol, args.split)
+    print(report.markdown, end="")
+    print(f"Written to {report.path}")
     return 0
 
 
 def _predict(args):
-    from attention_suite.apps.common.atomic import atomic_write_bytes
-    from attention_suite.apps.common.plotting import save_figure
-    from attention_suite.apps.traffic import infer, readers, train
+    from attention_suite.apps.common.cli.plotting import save_figure
+    from attention_suite.apps.common.data.atomic import atomic_write_bytes
 
-    config, run_info, model = train.load_run(args.run)
-    history = readers.read_speeds(
-        args.history, start=args.start, freq=run_info["freq"]
+    model = api.load(args.run)
+    history = api.read_speeds(
+        args.history, start=args.start, freq=model.run.info["freq"]
     )
-    forecast = infer.forecast_frame(model, history, config, run_info)
+    forecast = model.forecast(history)
     text = forecast.to_csv(float_format="%.3f")
     if args.out:
         atomic_write_bytes(args.out, text.encode())
@@ -80,15 +54,8 @@ def _predict(args):
     else:
         sys.stdout.write(text)
     if args.plot:
-        history.columns = [str(c) for c in history.columns]
-        unknown = [s for s in args.plot if s not in forecast.columns]
-        if unknown:
-            raise ValueError(f"Unknown sensor id(s) to plot: {unknown}.")
-        figure = infer.plot_forecast(
-            history.iloc[-4 * config.input_steps :],
-            forecast,
-            args.plot,
-            missing=config.missing,
+        figure = model.plot(
+            history.iloc[-4 * model.config.input_steps :], forecast, args.plot
         )
         save_figure(figure, args.plot_out)
         print(f"Plot written to {args.plot_out}")
@@ -99,26 +66,8 @@ def _describe(outputs):
     return [", ".join(f"{k} {tuple(v.shape)}" for k, v in outputs.items())]
 
 
-def add_parser(subparsers):
-    """Adds `attn traffic` and its verbs.
-
-    Args:
-        subparsers: the `attn` sub-parsers action.
-    """
-    verbs = commands.add_app(
-        subparsers,
-        "traffic",
-        "traffic-flow forecasting (Los-loop, METR-LA, ...)",
-    )
-
-    train = commands.add_train_verb(
-        verbs,
-        "train a forecaster and its GRU baseline",
-        "dataset name (los_loop) or a speed file (CSV, HDF5, NPZ)",
-        "attention_suite.apps.traffic",
-        "TrafficConfig",
-        _train,
-    )
+def _add_train_options(train):
+    """Adds `train --adjacency` and the reading options of a speed file."""
     train.add_argument(
         "--adjacency",
         help="sensor graph (CSV matrix, DCRNN pickle or distances)",
@@ -145,6 +94,13 @@ def add_parser(subparsers):
         "column, if it holds dates)",
     )
 
+
+def add_verbs(verbs):
+    """Adds `attn traffic evaluate` and `predict`.
+
+    Args:
+        verbs: the app's sub-parsers action.
+    """
     evaluate = verbs.add_parser(
         "evaluate",
         help="errors on the test split at each horizon, with baselines",
@@ -186,11 +142,71 @@ def add_parser(subparsers):
     )
     predict.set_defaults(handler=_predict)
 
-    commands.add_serving_verbs(
-        verbs,
-        "traffic",
-        "traffic",
-        "attention_suite.apps.traffic.export",
-        "forecasts",
-        _describe,
+
+def _add_client_arguments(parser):
+    parser.add_argument(
+        "input",
+        nargs=1,
+        metavar="FILE",
+        help="a file of recent readings (CSV, HDF5, NPZ): the last steps "
+        "the model takes are sent",
     )
+    parser.add_argument(
+        "--start",
+        help="time of the first row, if the file has no timestamps",
+    )
+    parser.add_argument(
+        "--freq",
+        help="step between rows, if the file has no timestamps (e.g. 5min)",
+    )
+    parser.add_argument(
+        "--timestamp-column", help="the CSV column holding the timestamps"
+    )
+
+
+def _ask(server, args):
+    from attention_suite.apps.traffic import infer, readers
+
+    series = readers.read_speeds(
+        args.input[0],
+        start=args.start,
+        freq=args.freq,
+        timestamp_column=args.timestamp_column,
+    )
+    _, steps, sensors = server.input_shapes()["history"]
+    if series.shape[1] != sensors:
+        raise ValueError(
+            f"{args.input[0]} has {series.shape[1]} sensor columns; the model "
+            f"takes history [batch, {steps}, {sensors}] (batch, steps, "
+            "sensors)."
+        )
+    names = [str(c) for c in series.columns]
+    # Blank cells go as NaN; whether a zero is missing is the model's rule.
+    inputs, last = infer.history_inputs(series, names, steps, missing="nan")
+    forecast = server.predict(inputs, {"forecast": float})["forecast"][0]
+    table = infer.forecast_table(forecast, names, last, series.index.freq)
+    return table.to_csv(float_format="%.3f").splitlines()
+
+
+SPEC = AppSpec(
+    command=api.COMMAND,
+    folder=api.FOLDER,
+    help="traffic-flow forecasting (Los-loop, METR-LA, ...)",
+    config=api.TrafficConfig,
+    train=api.train,
+    evaluate=api.evaluate,
+    load=api.load,
+    export=api.export,
+    add_verbs=add_verbs,
+    train_help="train a forecaster and its GRU baseline",
+    data_help="dataset name (los-loop, metr-la, ...) or a speed file (CSV, "
+    "HDF5, NPZ)",
+    noun="forecasts",
+    signatures=("serving_default",),
+    serving_imports=(),
+    describe=_describe,
+    add_client_arguments=_add_client_arguments,
+    ask=_ask,
+    add_train_options=_add_train_options,
+    train_options=_train_options,
+)

@@ -3,7 +3,7 @@
 import dataclasses
 import typing
 
-from attention_suite.apps.common.config import (
+from attention_suite.apps.common.training.config import (
     check_settings,
     invalid_setting,
     setting,
@@ -26,7 +26,7 @@ class TrafficConfig:
     """
 
     # A finished run resumed with `gru_baseline` turned on trains the
-    # baseline it left out (`attention_suite.apps.common.runs`).
+    # baseline it left out (`attention_suite.apps.common.training.runs`).
     RESUME_ADDS: typing.ClassVar = ("gru_baseline",)
 
     dataset: str = "los_loop"

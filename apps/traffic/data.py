@@ -5,6 +5,8 @@ a regular `DatetimeIndex` and one column per sensor. Missing readings (NaN,
 and by default zero as in METR-LA-style data: the `missing` setting) become
 NaN here; the model ignores them as inputs and the metrics ignore them as
 targets.
+
+TensorFlow (`tf.data`) is imported only to build the training datasets.
 """
 
 import numpy as np

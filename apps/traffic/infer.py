@@ -1,4 +1,7 @@
-"""Forecasting from a history file: the `predict` verb."""
+"""Forecasting from a history file: the `predict` verb.
+
+matplotlib is imported only to draw a forecast.
+"""
 
 import numpy as np
 import pandas as pd

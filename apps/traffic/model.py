@@ -12,7 +12,7 @@ import numpy as np
 from keras import ops
 
 from attention_suite import layers
-from attention_suite.apps.common.losses import replica_mean
+from attention_suite.apps.common.training.losses import replica_mean
 from attention_suite.apps.traffic.config import LOSSES
 from attention_suite.apps.traffic.data import MAX_ABS_ZSCORE
 

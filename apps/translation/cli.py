@@ -1,70 +1,68 @@
-"""`attn translate <verb>`: train, evaluate, predict, export, serve-check."""
+"""`attn translate <verb>`: the app's own verbs and its `AppSpec`.
+
+`train`, `export` and `serve-check` come from
+`attention_suite.apps.common.cli.commands`; this module adds `evaluate` and
+`predict`. Every verb calls the app's Python API
+(`attention_suite.apps.translation.api`).
+
+matplotlib is imported only for `--plot`.
+"""
 
 import sys
 
-from attention_suite.apps.common import commands, distribute
+from attention_suite.apps.common.cli import commands
+from attention_suite.apps.common.cli.appspec import AppSpec
+from attention_suite.apps.translation import api
 
 
 def _evaluate(args):
-    from attention_suite.apps.translation import evaluate
-
-    report = evaluate.evaluate(
+    report = api.evaluate(
         args.run,
         split=args.split,
         beam_size=args.beam_size,
         data_dir=args.data_dir,
     )
-    print(evaluate.format_report(report), end="")
+    print(report.markdown, end="")
     return 0
 
 
 def _predict(args):
-    from attention_suite.apps.translation import infer, train
-
-    config, _, tokenizer, model = train.load_run(args.run)
-    translator = infer.Translator(model, tokenizer, config)
     texts = args.text + commands.file_lines(args.file) or [
         line.rstrip("\n") for line in sys.stdin
     ]
-    if args.plot:
-        from attention_suite.apps.common.plotting import save_attention_plots
-
-        figures = []
-        for text in texts:
-            translation, source, target, weights = (
-                translator.translate_with_alignment(text, args.beam_size)
-            )
-            print(translation)
-            figures.append((weights, source, target, translation))
-        paths = save_attention_plots(args.plot, figures)
-        print(f"Alignment written to {', '.join(paths)}")
+    model = api.load(args.run)
+    answers = model.translate(
+        texts, args.beam_size, return_attention=bool(args.plot)
+    )
+    if not args.plot:
+        print("\n".join(answers))
         return 0
-    for translation in translator.translate(texts, args.beam_size):
-        print(translation)
+    from attention_suite.apps.common.cli.plotting import save_attention_plots
+
+    for answer in answers:
+        print(answer["translation"])
+    paths = save_attention_plots(
+        args.plot,
+        [
+            (
+                a["attention"],
+                a["source_pieces"],
+                a["target_pieces"],
+                a["translation"],
+            )
+            for a in answers
+        ],
+    )
+    print(f"Alignment written to {', '.join(paths)}")
     return 0
 
 
-def add_parser(subparsers):
-    """Adds `attn translate` and its verbs.
+def add_verbs(verbs):
+    """Adds `attn translate evaluate` and `predict`.
 
     Args:
-        subparsers: the `attn` sub-parsers action.
+        verbs: the app's sub-parsers action.
     """
-    verbs = commands.add_app(
-        subparsers,
-        "translate",
-        "machine translation (Multi30k, your own TSV pairs)",
-    )
-
-    commands.add_train_verb(
-        verbs,
-        "learn a tokenizer and train a translator",
-        "'multi30k' (default) or a TSV of source<TAB>target lines",
-        "attention_suite.apps.translation",
-        "TranslationConfig",
-        sharding=distribute.TOKEN_EMBEDDING_SHARDING,
-    )
-
     evaluate = verbs.add_parser(
         "evaluate", help="sacreBLEU and chrF on the test split, with a baseline"
     )
@@ -91,11 +89,31 @@ def add_parser(subparsers):
     )
     predict.set_defaults(handler=_predict)
 
-    commands.add_serving_verbs(
-        verbs,
-        "translate",
-        "translation",
-        "attention_suite.apps.translation.export",
-        "translations",
-        commands.describe_strings("translation"),
-    )
+
+_add_client_arguments, _ask = commands.text_client(
+    api.SIGNATURES.output,
+    lines=True,
+    help="sentences to translate, as text",
+    file_help="a file of sentences, one a line",
+)
+
+SPEC = AppSpec(
+    command=api.COMMAND,
+    folder=api.FOLDER,
+    help="machine translation (Multi30k, your own TSV pairs)",
+    config=api.TranslationConfig,
+    train=api.train,
+    evaluate=api.evaluate,
+    load=api.load,
+    export=api.export,
+    add_verbs=add_verbs,
+    train_help="learn a tokenizer and train a translator",
+    data_help="'multi30k' (default) or a TSV of source<TAB>target lines",
+    noun="translations",
+    signatures=api.SIGNATURES.names,
+    serving_imports=api.TranslationPipeline.serving_imports,
+    describe=commands.describe_strings(api.SIGNATURES.output),
+    add_client_arguments=_add_client_arguments,
+    ask=_ask,
+    sharding=api.TOKEN_EMBEDDING_SHARDING,
+)

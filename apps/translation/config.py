@@ -3,7 +3,7 @@
 import dataclasses
 import os
 
-from attention_suite.apps.common.config import (
+from attention_suite.apps.common.training.config import (
     AUTO,
     check_multiple,
     check_settings,

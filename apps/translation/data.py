@@ -16,8 +16,8 @@ the first pair of each source sentence before it is split.
 import gzip
 import os
 
-from attention_suite.apps.common.paths import load_dataset
-from attention_suite.apps.common.splits import (
+from attention_suite.apps.common.data.paths import load_dataset
+from attention_suite.apps.common.data.splits import (
     drop_duplicates,
     drop_leaks,
     held_out_split,

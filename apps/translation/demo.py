@@ -1,11 +1,13 @@
 """The `translation` step of `attn demo`: a small English-German Transformer.
 
 It learns the template corpus of `synthetic` in about a minute on a CPU.
+
+The app is imported when the step runs, so `attn --help` stays fast.
 """
 
 import os
 
-from attention_suite.apps.common import demo
+from attention_suite.apps.common.cli import demo
 
 # `TranslationConfig` settings of the small Transformer.
 SETTINGS = {
@@ -41,40 +43,38 @@ def step(out):
     Args:
         out: the output directory.
     """
-    from attention_suite.apps.common import plotting
-    from attention_suite.apps.translation import (
-        evaluate,
-        infer,
-        synthetic,
-        train,
-    )
-    from attention_suite.apps.translation.config import TranslationConfig
+    from attention_suite.apps import translation
+    from attention_suite.apps.common.cli import plotting
+    from attention_suite.apps.translation import synthetic
 
     tsv = synthetic.write_demo_tsv(os.path.join(out, "translation_data.tsv"))
-    config = TranslationConfig(**SETTINGS)
     print(
         f"{len(synthetic.demo_pairs())} generated English-German sentence "
         "pairs; German puts the verb second,\nso an opening adverb swaps "
         "subject and verb. A small Transformer, about a minute of training."
     )
-    run_dir = demo.fresh_run_dir(out, "translation_run")
-    info = train.train(config, tsv, run_dir)
-    print(f"\nTrained in {info['train_seconds']:.0f} s. Held-out sentences:\n")
-    print(evaluate.format_report(evaluate.evaluate(run_dir)))
-    config, _, tokenizer, model = train.load_run(run_dir)
-    translator = infer.Translator(model, tokenizer, config)
-    for text, translation in zip(EXAMPLES, translator.translate(EXAMPLES)):
-        print(f"{text}  ->  {translation}")
-    translation, source, target, weights = translator.translate_with_alignment(
-        EXAMPLES[0]
+    run = translation.train(
+        SETTINGS, tsv, demo.fresh_run_dir(out, "translation_run")
     )
-    ax = plotting.plot_attention(weights, source, target, title=translation)
+    print(
+        f"\nTrained in {run.info['train_seconds']:.0f} s. Held-out sentences:\n"
+    )
+    print(translation.evaluate(run))
+    model = translation.load(run.path)
+    for text, answer in zip(EXAMPLES, model.translate(list(EXAMPLES))):
+        print(f"{text}  ->  {answer}")
+    first = model.translate(EXAMPLES[0], return_attention=True)
+    ax = plotting.plot_attention(
+        first["attention"],
+        first["source_pieces"],
+        first["target_pieces"],
+        title=first["translation"],
+    )
     path = demo.save_plot(ax.figure, out, "translation_alignment.png")
     print(f"Saved the alignment to {path}")
-    demo.export_and_serve(
-        out,
-        "translate",
-        "translation",
-        run_dir,
+    demo.serve_export(
+        translation.export(
+            run, os.path.join(out, "saved_models"), version=1, overwrite=True
+        ),
         *demo.text_request(EXAMPLES, "translation"),
     )

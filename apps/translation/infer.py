@@ -1,10 +1,10 @@
 """Translating raw strings: tokenization, search, detokenization.
 
 The tokenization, the search and the detokenization are those every text app
-shares (`attention_suite.apps.common.text`,
-`attention_suite.apps.common.decoding`,
-`attention_suite.apps.common.generation`); this module adds the alignment of a
-translation with its source.
+shares (`attention_suite.apps.common.data.text`,
+`attention_suite.apps.common.generation.decoding`,
+`attention_suite.apps.common.generation.generators`); this module adds the
+alignment of a translation with its source.
 
 Input handling, the same here and in the SavedModel: bytes that are not
 valid UTF-8 become U+FFFD, white space and control characters collapse to
@@ -16,8 +16,8 @@ translation, never an error.
 
 from keras import ops
 
-from attention_suite.apps.common.generation import TextGenerator
-from attention_suite.apps.common.tokenizers import BOS_ID
+from attention_suite.apps.common.data.tokenizers import BOS_ID
+from attention_suite.apps.common.generation.generators import TextGenerator
 
 
 def alignment(model, source, ids):
@@ -72,7 +72,19 @@ class Translator(TextGenerator):
         """
         return self.generate(texts, beam_size, batch_size)
 
-    def translate_with_alignment(self, text, beam_size=None):
+    def graph_details(self, source, ids):
+        """What the SavedModel's details signature adds: the alignment.
+
+        Args:
+            source: int `(B, S)`.
+            ids: int `(B, T)` generated for `source`.
+
+        Returns:
+            `{"attention": float32 (B, T, S)}`.
+        """
+        return {"attention": alignment(self.model, source, ids)}
+
+    def details(self, text, beam_size=None):
         """Translates one sentence and returns its source-target alignment.
 
         Args:
@@ -80,17 +92,17 @@ class Translator(TextGenerator):
             beam_size: 1 for greedy; defaults to the run's `beam_size`.
 
         Returns:
-            `(translation, source_pieces, target_pieces, weights)`: the
-            weights are `(len(target_pieces), len(source_pieces))`, the
-            pieces include the end tokens.
+            A dict: `translation`; `source_pieces` and `target_pieces`
+            (lists of strings, the end tokens included); `attention`, NumPy
+            `(len(target_pieces), len(source_pieces))`.
         """
         source = self.encode([text])
         ids = self.search(source, beam_size)
         weights = ops.convert_to_numpy(alignment(self.model, source, ids))[0]
         length = self.generated_length(ids)
-        return (
-            self.decode(ids)[0],
-            self.pieces(source),
-            self.pieces(ids, length),
-            weights[:length],
-        )
+        return {
+            "translation": self.decode(ids)[0],
+            "source_pieces": self.pieces(source),
+            "target_pieces": self.pieces(ids, length),
+            "attention": weights[:length],
+        }

@@ -1,7 +1,8 @@
 """Encoder-decoder translation models built from `layers/` and KerasHub.
 
-Both follow the interface of `attention_suite.apps.common.seq2seq`: `call` gives
-teacher-forced logits `(B, T, V)`, `decode(..., return_attention=True)` also
+Both follow the interface of
+`attention_suite.apps.common.generation.seq2seq`: `call` gives teacher-forced
+logits `(B, T, V)`, `decode(..., return_attention=True)` also
 gives the attention over the source `(B, T, S)` for the alignment plots, and
 `step` gives the logits `(B, V)` of one decoding step.
 """
@@ -10,10 +11,9 @@ import keras
 from keras import ops
 
 from attention_suite import layers
-from attention_suite.apps.common.seq2seq import (
-    Seq2SeqModel,
+from attention_suite.apps.common.generation.seq2seq import (
+    GRUEncoderDecoder,
     TransformerEncoderDecoder,
-    padding_mask,
 )
 
 _PACKAGE = "attention_suite"
@@ -55,20 +55,17 @@ class TransformerTranslator(TransformerEncoderDecoder):
 
 
 @keras.saving.register_keras_serializable(package=_PACKAGE)
-class GRUAttentionTranslator(Seq2SeqModel):
+class GRUAttentionTranslator(GRUEncoderDecoder):
     """Bidirectional GRU encoder, GRU decoder with additive attention.
 
     Bahdanau et al. (2015) attention scores inside a Luong et al. (2015)
-    decoder with input feeding. At step `t`, with `y` the previous target
-    token and `h~` the previous attentional vector:
+    decoder with input feeding (`GRUEncoderDecoder`). At step `t`:
 
-        s_t = GRU([emb(y); h~_{t-1}], s_{t-1})
         c_t, a_t = Attention(additive)(s_t, encoder outputs, source mask)
-        h~_t = tanh(W [s_t; c_t]),   logits_t = h~_t E^T
+        logits_t = h~_t E^T
 
     The decoder runs as a `keras.ops.scan` over time in training and one
-    step at a time when decoding; its first state is a projection of the
-    encoder's last forward and backward states.
+    step at a time when decoding.
 
     Args:
         vocabulary_size: size of the joint vocabulary.
@@ -78,65 +75,17 @@ class GRUAttentionTranslator(Seq2SeqModel):
         dropout: dropout rate on embeddings and attentional vectors.
     """
 
-    def __init__(
-        self,
-        vocabulary_size,
-        embedding_dim=256,
-        units=256,
-        attention_units=256,
-        dropout=0.2,
-        **kwargs,
-    ):
-        super().__init__(vocabulary_size, embedding_dim, dropout, **kwargs)
-        self.units = units
-        self.attention_units = attention_units
-        self.encoder = keras.layers.Bidirectional(
-            keras.layers.GRU(units, return_sequences=True, return_state=True),
-            name="encoder",
-        )
-        self.bridge = keras.layers.Dense(
-            units, activation="tanh", name="bridge"
-        )
-        self.cell = keras.layers.GRUCell(units, name="decoder_cell")
-        self.attention = layers.Attention(
+    def make_attention(self):
+        return layers.Attention(
             score="additive",
-            score_kwargs={"units": attention_units},
+            score_kwargs={"units": self.attention_units},
             name="attention",
         )
-        self.combine = keras.layers.Dense(
-            embedding_dim, activation="tanh", use_bias=False, name="combine"
-        )
-
-    def build(self, input_shape=None):
-        self.embedding.build((None, None))
-        self.encoder.build((None, None, self.embedding_dim))
-        self.bridge.build((None, 2 * self.units))
-        self.cell.build((None, 2 * self.embedding_dim))
-        self.attention.build((None, self.units), (None, None, 2 * self.units))
-        self.combine.build((None, 3 * self.units))
-        self.built = True
-
-    def encode(self, source, training=None):
-        mask = padding_mask(source)
-        x = self.embedding_dropout(self.embedding(source), training=training)
-        encoded, forward, backward = self.encoder(
-            x, mask=mask, training=training
-        )
-        initial = self.bridge(ops.concatenate([forward, backward], axis=-1))
-        return {
-            "encoded": encoded,
-            "projected_key": self.attention.project_key(encoded),
-            "source_mask": mask,
-            "initial": initial,
-        }
 
     def _step(self, carry, embedded, memory):
         """One decoder step; `carry` is `(state, feed, weights)`."""
         state, feed, _ = carry
-        state, _ = self.cell(
-            ops.concatenate([embedded, feed], axis=-1), [state]
-        )
-        state = state[0] if isinstance(state, (list, tuple)) else state
+        state = self.decoder_state(state, feed, embedded)
         context, weights = self.attention(
             state,
             memory["encoded"],
@@ -144,13 +93,11 @@ class GRUAttentionTranslator(Seq2SeqModel):
             projected_key=memory["projected_key"],
             return_attention_scores=True,
         )
-        feed = self.combine(ops.concatenate([state, context], axis=-1))
+        feed = self.attentional(state, context)
         return state, feed, ops.cast(weights, feed.dtype)
 
     def _first_carry(self, memory):
-        initial = memory["initial"]
-        batch = ops.shape(initial)[0]
-        feed = ops.zeros((batch, self.embedding_dim), initial.dtype)
+        initial, feed = self.first_state(memory)
         weights = ops.zeros(ops.shape(memory["source_mask"]), initial.dtype)
         return initial, feed, weights
 
@@ -174,7 +121,7 @@ class GRUAttentionTranslator(Seq2SeqModel):
         return logits
 
     def start_state(self, memory, max_length):
-        state, feed, _ = self._first_carry(memory)
+        state, feed = self.first_state(memory)
         return {**memory, "state": state, "feed": feed}
 
     def step(self, tokens, index, state):
@@ -184,13 +131,6 @@ class GRUAttentionTranslator(Seq2SeqModel):
         )
         logits = self._logits(feed)
         return logits, {**state, "state": decoder_state, "feed": feed}
-
-    def get_config(self):
-        return {
-            **super().get_config(),
-            "units": self.units,
-            "attention_units": self.attention_units,
-        }
 
 
 def build_model(config, vocabulary_size):

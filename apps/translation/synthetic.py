@@ -11,7 +11,7 @@ from any dataset.
 import itertools
 import os
 
-from attention_suite.apps.common.atomic import atomic_write_bytes
+from attention_suite.apps.common.data.atomic import atomic_write_bytes
 
 SUBJECTS = (
     ("a dog", "ein Hund"),

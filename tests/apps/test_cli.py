@@ -496,7 +496,7 @@ def test_client_forecast_matches_predict(serving, transport):
 def test_rest_row_and_columnar_formats_parse_alike(serving):
     import requests
 
-    from attention_suite.apps.common.rest import (
+    from attention_suite.apps.common.serving.rest import (
         json_value,
         outputs_of,
         request_body,
@@ -736,4 +736,6 @@ def test_a_run_of_another_app_is_named_in_one_line(demo, tmp_path):
     )  # fmt: skip
     assert run.returncode == 1
     assert run.stderr.count("\n") == 1
-    assert "is not a run of `attn translate`" in run.stderr
+    assert "is a run of `attn summarize`, not of `attn translate`" in (
+        run.stderr
+    )

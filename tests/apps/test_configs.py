@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from attention_suite import apps
-from attention_suite.apps.common.config import load_config
+from attention_suite.apps.common.training.config import load_config
 from attention_suite.apps.qa.config import QAConfig
 from attention_suite.apps.summarization.config import SummarizationConfig
 from attention_suite.apps.traffic.config import TrafficConfig

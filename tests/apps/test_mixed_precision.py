@@ -13,7 +13,7 @@ import keras
 import pytest
 from tiny_apps import export, losses, train
 
-from attention_suite.apps.common.serving_notes import signatures
+from attention_suite.apps.common.serving.notes import signatures
 
 # App -> the backend and the policy it trains with.
 CASES = {

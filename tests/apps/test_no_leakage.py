@@ -10,7 +10,7 @@ import json
 import pytest
 from helpers import real_data_dir
 
-from attention_suite.apps.common.splits import (
+from attention_suite.apps.common.data.splits import (
     drop_duplicates,
     drop_leaks,
     normalized_text,

@@ -1,9 +1,9 @@
 """The Markdown tables that `evaluate` prints and writes as `metrics.md`."""
 
-from attention_suite.apps.qa import evaluate as qa
-from attention_suite.apps.summarization import evaluate as summarization
-from attention_suite.apps.traffic import evaluate as traffic
-from attention_suite.apps.translation import evaluate as translation
+from attention_suite.apps.qa import evaluation as qa
+from attention_suite.apps.summarization import evaluation as summarization
+from attention_suite.apps.traffic import evaluation as traffic
+from attention_suite.apps.translation import evaluation as translation
 
 
 def test_translation_report():

@@ -6,7 +6,7 @@ import stat
 import subprocess
 import sys
 
-from attention_suite.apps.common.atomic import atomic_directory
+from attention_suite.apps.common.data.atomic import atomic_directory
 
 
 def _dead_pid():

@@ -10,13 +10,13 @@ import shutil
 import pytest
 import tensorflow as tf
 
-from attention_suite.apps.common.audit import (
+from attention_suite.apps.common.serving.audit import (
     OpAudit,
     audit_ops,
     check_ops,
     read_saved_model,
 )
-from attention_suite.apps.common.verify import ServingError
+from attention_suite.apps.common.serving.process import ServingError
 
 
 @pytest.fixture(scope="module")
@@ -116,7 +116,7 @@ def test_serving_notes_document_signatures_and_an_example(saved_model):
 
     import numpy as np
 
-    from attention_suite.apps.common.serving_notes import serving_notes
+    from attention_suite.apps.common.serving.notes import serving_notes
 
     example = {
         "x": np.array([1.5], "float32"),

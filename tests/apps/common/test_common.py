@@ -4,8 +4,9 @@ import os
 
 import pytest
 
-from attention_suite.apps.common.atomic import atomic_directory
-from attention_suite.apps.common.export import (
+from attention_suite.apps.common.data.atomic import atomic_directory
+from attention_suite.apps.common.data.paths import data_dir
+from attention_suite.apps.common.serving.export import (
     keep_newest,
     models_config,
     reserved_version,
@@ -13,7 +14,6 @@ from attention_suite.apps.common.export import (
     version_path,
     versions,
 )
-from attention_suite.apps.common.paths import data_dir
 
 
 def test_atomic_directory_appears_only_when_complete(tmp_path):
@@ -81,7 +81,7 @@ def test_fit_runs_extra_callbacks_beside_its_own(tmp_path):
     import numpy as np
     import tensorflow as tf
 
-    from attention_suite.apps.common.training import fit
+    from attention_suite.apps.common.training.fit import fit
 
     keras.utils.set_random_seed(0)
     model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])

@@ -4,8 +4,8 @@ import dataclasses
 
 import pytest
 
-from attention_suite.apps.common.atomic import atomic_write_json
-from attention_suite.apps.common.config import (
+from attention_suite.apps.common.data.atomic import atomic_write_json
+from attention_suite.apps.common.training.config import (
     check_multiple,
     check_settings,
     load_config,
@@ -86,15 +86,17 @@ def test_configs_built_in_code_are_checked_too():
 
 
 def test_auto_settings_resolve_from_the_corpus_and_say_so(tmp_path, capsys):
-    from attention_suite.apps.common import training
-    from attention_suite.apps.common.tokenizers import train_or_load_tokenizer
+    from attention_suite.apps.common.data.tokenizers import (
+        train_or_load_tokenizer,
+    )
+    from attention_suite.apps.common.training import fit
     from attention_suite.apps.translation.config import TranslationConfig
 
     texts = [f"a small corpus of {n} words" for n in range(60)]
     tokenizer = train_or_load_tokenizer(str(tmp_path / "t.model"), texts, 8000)
     config = TranslationConfig(epochs=10, batch_size=16)
     assert config.warmup_steps == "auto"
-    training.resolve_auto(config, 100, tokenizer)
+    fit.resolve_auto(config, 100, tokenizer)
     # 5 % of 10 epochs of 7 steps.
     assert config.warmup_steps == 4
     assert config.vocabulary_size == tokenizer.vocabulary_size() < 8000

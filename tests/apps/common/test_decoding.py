@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from keras import ops
 
-from attention_suite.apps.common import decoding
+from attention_suite.apps.common.generation import decoding
 
 V, START, END = 7, 1, 2
 

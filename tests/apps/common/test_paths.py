@@ -2,7 +2,7 @@
 
 import pytest
 
-from attention_suite.apps.common.paths import load_dataset
+from attention_suite.apps.common.data.paths import load_dataset
 
 READERS = {"multi30k": (lambda path: path, "translation/multi30k")}
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from matplotlib import image
 
-from attention_suite.apps.common import plotting
+from attention_suite.apps.common.cli import plotting
 
 
 def labels(prefix, count):

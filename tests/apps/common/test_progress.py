@@ -2,7 +2,7 @@
 
 import pytest
 
-from attention_suite.apps.common import progress
+from attention_suite.apps.common.training import progress
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from attention_suite.apps.common.rest import (
+from attention_suite.apps.common.serving.rest import (
     array_of,
     json_value,
     outputs_of,

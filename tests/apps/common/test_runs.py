@@ -5,7 +5,7 @@ import os
 
 import pytest
 
-from attention_suite.apps.common import runs
+from attention_suite.apps.common.training import runs
 
 
 def _write(path, text="x"):

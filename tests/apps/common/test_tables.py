@@ -2,7 +2,7 @@
 
 import pytest
 
-from attention_suite.apps.common.tables import markdown_table
+from attention_suite.apps.common.cli.tables import markdown_table
 
 
 def test_default_alignment_is_first_left_rest_right():

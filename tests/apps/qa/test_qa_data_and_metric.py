@@ -8,7 +8,7 @@ import json
 import pytest
 from helpers import real_data_dir
 
-from attention_suite.apps.qa import data, evaluate
+from attention_suite.apps.qa import data, evaluation
 
 CONTEXT = "The cat sat on the mat. The cat was black and the mat was red."
 
@@ -127,12 +127,12 @@ def test_article_split_keeps_articles_whole():
 def test_limits_keep_the_first_training_and_evenly_spaced_val_questions(
     tmp_path,
 ):
-    from attention_suite.apps.qa import synthetic, train
+    from attention_suite.apps.qa import synthetic, training
     from attention_suite.apps.qa.config import QAConfig
 
     path = synthetic.write_demo_squad(str(tmp_path / "demo.json"))
-    full, _ = train.load_run_corpus(QAConfig(), path)
-    limited, _ = train.load_run_corpus(
+    full, _ = training.load_run_corpus(QAConfig(), path)
+    limited, _ = training.load_run_corpus(
         QAConfig(train_limit=5, val_limit=4), path
     )
     assert limited["train"] == full["train"][:5]
@@ -152,19 +152,19 @@ def test_limits_keep_the_first_training_and_evenly_spaced_val_questions(
     ],
 )
 def test_official_em_and_f1_by_hand(prediction, gold, em, f1):
-    assert evaluate.exact_match(prediction, gold) == em
-    assert evaluate.f1(prediction, gold) == pytest.approx(f1)
+    assert evaluation.exact_match(prediction, gold) == em
+    assert evaluation.f1(prediction, gold) == pytest.approx(f1)
 
 
 def test_scores_take_the_best_gold_answer():
-    scores = evaluate.squad_scores(
+    scores = evaluation.squad_scores(
         ["Denver Broncos", "Carolina"],
         [["Broncos", "Denver Broncos"], ["Panthers"]],
     )
     assert scores["exact_match"] == 50.0 and scores["f1"] == 50.0
     assert scores["per_question"] == [(1.0, 1.0), (0.0, 0.0)]
     with pytest.raises(ValueError, match="predictions"):
-        evaluate.squad_scores(["x"], [])
+        evaluation.squad_scores(["x"], [])
 
 
 def test_sliding_window_picks_the_span_next_to_the_question_words():
@@ -172,11 +172,11 @@ def test_sliding_window_picks_the_span_next_to_the_question_words():
         "Paris is the capital of France. The river Seine flows "
         "through Paris. Berlin is the capital of Germany."
     )
-    text, start, end = evaluate.sliding_window_answer(
+    text, start, end = evaluation.sliding_window_answer(
         context, "What is the capital of Germany?", max_words=1, window=5
     )
     assert context[start:end] == text == "Berlin"
-    assert evaluate.sliding_window_answer("", "Why?") == ("", 0, 0)
+    assert evaluation.sliding_window_answer("", "Why?") == ("", 0, 0)
 
 
 def test_real_squad_files():

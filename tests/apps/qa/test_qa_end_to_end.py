@@ -16,14 +16,14 @@ import pytest
 from helpers import assert_servable, train_evaluate_export
 
 from attention_suite.apps.cli import main
-from attention_suite.apps.common.verify import (
+from attention_suite.apps.common.serving.process import (
     run_saved_model,
     string_array,
 )
 from attention_suite.apps.qa import infer
-from attention_suite.apps.qa.export import HARD_INPUTS
+from attention_suite.apps.qa.serving import HARD_INPUTS
 from attention_suite.apps.qa.synthetic import write_demo_squad
-from attention_suite.apps.qa.train import load_run
+from attention_suite.apps.qa.training import load_run
 
 TINY = [
     "vocabulary_size=400",
@@ -146,7 +146,10 @@ def test_export_is_a_plain_graph(run):
 
 
 def test_served_hard_inputs_match_predict_on_this_backend(run):
-    config, _, tokenizer, model = load_run(run["run"])
+    loaded = load_run(run["run"])
+    config = loaded.config
+    tokenizer = loaded.tokenizer
+    model = loaded.model
     reader = infer.Reader(model, tokenizer, config)
     contexts, questions = zip(*HARD_INPUTS)
     expected = reader.answer(list(contexts), list(questions))

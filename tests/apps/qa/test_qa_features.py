@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from attention_suite.apps.qa import features, synthetic, train
+from attention_suite.apps.qa import features, synthetic, training
 from attention_suite.apps.qa.data import parse_squad
 
 VOCABULARY = features.RESERVED_TOKENS + [
@@ -107,7 +107,7 @@ def test_every_answer_occurrence_maps_back_to_its_characters(layout):
     _, repaired, found = _encode(
         contexts, [e.question for e in examples], settings, tokenizer
     )
-    starts, ends = zip(*(train.answer_byte_spans(e) for e in examples))
+    starts, ends = zip(*(training.answer_byte_spans(e) for e in examples))
     labels = features.span_labels(
         found, np.stack(starts), np.stack(ends)
     ).numpy()
@@ -236,10 +236,10 @@ def test_training_batches_group_windows_by_length():
         max_context_tokens=1000,
         batch_size=4,
     )
-    inputs, labels = train.training_arrays(tokenizer, examples, config)
+    inputs, labels = training.training_arrays(tokenizer, examples, config)
     full = inputs["token_ids"].shape[1]
     lengths = features.row_lengths(inputs, "packed", tokenizer.pad_id)
-    batches = list(train.dataset(inputs, labels, config, tokenizer.pad_id))
+    batches = list(training.dataset(inputs, labels, config, tokenizer.pad_id))
     seen = []
     for batch_inputs, batch_labels in batches:
         ids = batch_inputs["token_ids"].numpy()
@@ -261,7 +261,7 @@ def test_training_batches_group_windows_by_length():
             seen.append(match[0])
     assert (
         len(batches)
-        == train.dataset(inputs, labels, config, tokenizer.pad_id)
+        == training.dataset(inputs, labels, config, tokenizer.pad_id)
         .cardinality()
         .numpy()
     )

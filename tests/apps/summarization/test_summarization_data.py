@@ -221,7 +221,7 @@ def test_real_archives():
 
 
 def test_rouge_wiring_on_known_cases():
-    from attention_suite.apps.summarization.evaluate import rouge
+    from attention_suite.apps.summarization.evaluation import rouge
 
     assert rouge(["the cat sat"], ["the cat sat"]) == {
         "rouge1": 100.0,
@@ -245,7 +245,7 @@ def test_rouge_wiring_on_known_cases():
 
 
 def test_lead_baselines():
-    from attention_suite.apps.summarization.evaluate import lead, sentences
+    from attention_suite.apps.summarization.evaluation import lead, sentences
 
     text = 'He said "Go home." Then he left!\nNew line here. And more? Yes'
     assert sentences(text) == [

@@ -9,14 +9,14 @@ import pytest
 from helpers import assert_servable, train_evaluate_export
 
 from attention_suite.apps.cli import main
-from attention_suite.apps.common.verify import (
+from attention_suite.apps.common.serving.process import (
     run_saved_model,
     string_array,
 )
 from attention_suite.apps.summarization import infer
-from attention_suite.apps.summarization.export import HARD_INPUTS
+from attention_suite.apps.summarization.serving import HARD_INPUTS
 from attention_suite.apps.summarization.synthetic import write_demo_jsonl
-from attention_suite.apps.summarization.train import load_run
+from attention_suite.apps.summarization.training import load_run
 
 TINY = [
     "vocabulary_size=200",
@@ -91,9 +91,12 @@ def test_a_missing_file_is_one_line_never_the_document(run, tmp_path, capsys):
 
 
 def test_details_explain_each_summary_piece(run):
-    config, _, tokenizer, model = load_run(run["run"])
+    loaded = load_run(run["run"])
+    config = loaded.config
+    tokenizer = loaded.tokenizer
+    model = loaded.model
     summarizer = infer.Summarizer(model, tokenizer, config)
-    found = summarizer.summarize_with_details(
+    found = summarizer.details(
         "Hi Carla,\nCould we talk about the meeting for Zenkalo on Friday?"
     )
     pieces, source = found["summary_pieces"], found["source_pieces"]
@@ -115,7 +118,8 @@ def test_export_is_a_plain_graph_with_cpu_string_ops(run):
 @pytest.fixture(scope="module")
 def served(run):
     """One fresh TF-only process serves the hard inputs, then each sample."""
-    _, run_info, _, _ = load_run(run["run"])
+    loaded = load_run(run["run"])
+    run_info = loaded.info
     requests = [{"text": string_array(HARD_INPUTS)}] + [
         {"text": string_array([t])} for t in run_info["samples"]
     ]
@@ -141,7 +145,11 @@ def test_served_hard_inputs_with_attention_and_copy(served):
 
 
 def test_predict_on_this_backend_matches_the_saved_model(run, served):
-    config, run_info, tokenizer, model = load_run(run["run"])
+    loaded = load_run(run["run"])
+    config = loaded.config
+    run_info = loaded.info
+    tokenizer = loaded.tokenizer
+    model = loaded.model
     summarizer = infer.Summarizer(model, tokenizer, config)
     predicted = [summarizer.summarize([t])[0] for t in run_info["samples"]]
     assert [s["summary"][0].decode() for s in served["samples"]] == predicted

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from helpers import to_numpy
 
-from attention_suite.apps.common.losses import MaskedSparseCrossentropy
-from attention_suite.apps.common.tokenizers import BOS_ID, EOS_ID
+from attention_suite.apps.common.data.tokenizers import BOS_ID, EOS_ID
+from attention_suite.apps.common.training.losses import MaskedSparseCrossentropy
 from attention_suite.apps.summarization.model import (
     PointerGeneratorSummarizer,
     TransformerPointerGenerator,

@@ -6,10 +6,10 @@ import numpy as np
 
 from attention_suite.apps.cli import main
 from attention_suite.apps.summarization import infer
-from attention_suite.apps.summarization.export import export_and_verify
 from attention_suite.apps.summarization.model import TransformerPointerGenerator
+from attention_suite.apps.summarization.serving import export_and_verify
 from attention_suite.apps.summarization.synthetic import write_demo_jsonl
-from attention_suite.apps.summarization.train import load_run
+from attention_suite.apps.summarization.training import load_run
 
 TINY = [
     "model=transformer",
@@ -36,9 +36,12 @@ def test_transformer_run_trains_explains_and_exports(tmp_path):
     for setting in TINY:
         args += ["--set", setting]
     assert main(args) == 0
-    config, _, tokenizer, model = load_run(run_dir)
+    loaded = load_run(run_dir)
+    config = loaded.config
+    tokenizer = loaded.tokenizer
+    model = loaded.model
     assert isinstance(model, TransformerPointerGenerator)
-    found = infer.Summarizer(model, tokenizer, config).summarize_with_details(
+    found = infer.Summarizer(model, tokenizer, config).details(
         "Hi Ben, the site visit for Torvu is now planned for Monday."
     )
     steps, pieces = found["attention"].shape

@@ -9,12 +9,10 @@ import pytest
 from helpers import TRAFFIC_TINY, assert_servable, train_evaluate_export
 
 from attention_suite.apps.cli import main
-from attention_suite.apps.common.verify import (
-    run_saved_model,
-    serve_check,
-)
+from attention_suite.apps.common.serving.process import run_saved_model
+from attention_suite.apps.common.serving.verify import serve_check
 from attention_suite.apps.traffic.synthetic import write_demo_files
-from attention_suite.apps.traffic.train import load_run
+from attention_suite.apps.traffic.training import load_run
 
 
 @pytest.fixture(scope="module")
@@ -55,7 +53,8 @@ def test_evaluation_reports_every_method_and_horizon(run):
 
 
 def test_saved_model_matches_keras_in_a_fresh_process(run):
-    config, run_info, model = load_run(run["run"])
+    loaded = load_run(run["run"])
+    model = loaded.model
     rng = np.random.default_rng(0)
     request = {
         "history": rng.uniform(20, 70, (3, 12, 4)).astype("float32"),
@@ -238,5 +237,6 @@ def test_predict_non_numeric_cell(run, tmp_path, capsys):
 
 
 def test_windows_of_the_test_split_come_after_training(run):
-    config, run_info, _ = load_run(run["run"])
+    loaded = load_run(run["run"])
+    run_info = loaded.info
     assert run_info["split"]["train"][1] < run_info["split"]["test"][0]

@@ -14,10 +14,10 @@ import pytest
 from helpers import TRAFFIC_TINY, real_data_dir
 
 from attention_suite.apps.cli import main
-from attention_suite.apps.common import datasets
+from attention_suite.apps.common.data import datasets
 from attention_suite.apps.traffic import readers
 from attention_suite.apps.traffic.synthetic import demo_series
-from attention_suite.apps.traffic.train import load_run
+from attention_suite.apps.traffic.training import load_run
 
 SENSORS = 6
 # The rows of every report of a run with the attention model.
@@ -113,7 +113,8 @@ def metr_la_run(metr_la_layout, tmp_path_factory):
 
 
 def test_metr_la_layout_trains_and_evaluates(metr_la_run):
-    config, run_info, _ = load_run(metr_la_run)
+    loaded = load_run(metr_la_run)
+    run_info = loaded.info
     assert run_info["freq"] == "5min" and run_info["step_minutes"] == 5
     assert run_info["read_options"] == {}
     assert main(["traffic", "evaluate", "--run", metr_la_run]) == 0
@@ -150,7 +151,9 @@ def test_tgcn_protocol_pools_the_steps_of_the_last_fifth(metr_la_run, capsys):
     assert "accuracy" in out and "metrics_tgcn.json" in out
     report = read_json(os.path.join(metr_la_run, "metrics_tgcn.json"))
     assert list(report) == METHODS
-    _, run_info, model = load_run(metr_la_run)
+    loaded = load_run(metr_la_run)
+    run_info = loaded.info
+    model = loaded.model
     # Recompute the model's 30-minute row the T-GCN way, by hand.
     series = pd.read_hdf(run_info["speeds_path"])
     values = series.to_numpy(dtype="float32")
@@ -185,7 +188,9 @@ def test_pems_layout_at_15_minutes_with_a_4_step_horizon(
     )
     tiny = settings("input_steps=4", "output_steps=4", "missing=nan")
     assert main(args + tiny + ["--set", "model=gru"]) == 0
-    config, run_info, model = load_run(run)
+    loaded = load_run(run)
+    run_info = loaded.info
+    model = loaded.model
     assert run_info["freq"] == "15min" and run_info["step_minutes"] == 15
     assert run_info["read_options"] == {
         "start": "2016-07-01",
@@ -227,7 +232,8 @@ def test_time_of_day_slots_follow_the_step(pems_layout, tmp_path):
     run = str(tmp_path / "run")
     args = pems_train(pems_layout, run, 2)
     assert main(args + settings("output_steps=4", "epochs=1")) == 0
-    _, _, model = load_run(run)
+    loaded = load_run(run)
+    model = loaded.model
     slots = model.get_layer("time_of_day_embedding").embeddings.shape[0]
     assert slots == 24 * 4
 
@@ -272,23 +278,25 @@ def test_bad_inputs_fail_in_one_line(
     assert not os.path.exists(tmp_path / "run" / "model.keras")
 
 
-def test_downloadable_sets_land_where_the_app_reads_them(tmp_path):
-    for name in ("metr-la", "pems-bay", "pems04", "pems08", "los-loop"):
-        dataset = datasets.REGISTRY[name]
-        local = readers.DATASETS[name.replace("-", "_")]
-        folder = os.path.join(*dataset.subdir.split(os.sep))
+def test_the_traffic_sets_read_what_the_registry_fetches():
+    names = readers.dataset_names()
+    assert names == ["los-loop", "metr-la", "pems-bay", "pems04", "pems08"]
+    for name in names:
+        entry = datasets.REGISTRY[name]
         # A series read as `.gz` may be fetched uncompressed.
-        assert sorted(dataset.files) == sorted(
-            os.path.basename(p).removesuffix(".gz")
-            for p in (local.speeds, local.adjacency)
+        assert sorted(entry.files) == sorted(
+            entry.reads[role].removesuffix(".gz")
+            for role in ("speeds", "adjacency")
         )
-        assert os.path.dirname(local.speeds) == folder.replace(os.sep, "/")
-        for file_name, digest in dataset.files.items():
+        assert entry.subdir.split(os.sep)[0] == "traffic"
+        for file_name, digest in entry.files.items():
             assert len(digest) == 64 and int(digest, 16) >= 0
-            assert dataset.url(file_name).startswith("https://")
-            assert dataset.url(file_name, "http://mirror/x/") == (
+            assert entry.url(file_name).startswith("https://")
+            assert entry.url(file_name, "http://mirror/x/") == (
                 f"http://mirror/x/{file_name}"
             )
+    assert readers.is_dataset_name("metr_la")
+    assert not readers.is_dataset_name("multi30k")
 
 
 def test_los_loop_is_fetched_from_its_source_layout(tmp_path, capsys):

@@ -9,7 +9,7 @@ from helpers import to_numpy
 from attention_suite.apps.traffic import (
     baselines,
     data,
-    evaluate,
+    evaluation,
     infer,
     metrics,
 )
@@ -127,7 +127,7 @@ def test_mape_skips_targets_near_zero_and_says_so():
     errors = metrics.masked_errors(prediction, target, missing="nan")
     assert errors["mape"] == pytest.approx((0.1 + 0.1 + 0.0) / 3 * 100)
     assert errors["mape_skipped"] == 2
-    table = evaluate.format_report({"attention": {"average": errors}})
+    table = evaluation.format_report({"attention": {"average": errors}})
     assert "MAPE leaves out 2 target(s) at or near zero" in table
     assert "mape_skipped" not in table
 
@@ -338,7 +338,7 @@ def test_horizons_are_auto_or_minutes():
 
 
 def test_a_list_setting_takes_commas_without_brackets():
-    from attention_suite.apps.common.config import load_config
+    from attention_suite.apps.common.training.config import load_config
 
     config = load_config(
         TrafficConfig, overrides=["horizons=10,30,60", "split=0.6,0.2,0.2"]

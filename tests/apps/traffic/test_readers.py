@@ -14,6 +14,7 @@ import pytest
 from helpers import real_data_dir
 
 from attention_suite.apps.traffic import readers
+from attention_suite.apps.traffic.readers.pickles import RestrictedUnpickler
 
 SENSOR_IDS = ["773869", "767541", "717447"]
 
@@ -436,7 +437,7 @@ def test_timestamps_must_agree_with_start_and_freq(tmp_path, rng):
 def pickled_sensor_ids(path):
     """The sensor ids of a DCRNN graph pickle, read without running code."""
     with open(path, "rb") as file:
-        return readers._RestrictedUnpickler(file, encoding="latin1").load()[0]
+        return RestrictedUnpickler(file, encoding="latin1").load()[0]
 
 
 def test_real_data():

@@ -15,8 +15,9 @@ from helpers import real_data_dir
 from keras import ops
 
 from attention_suite.apps.cli import main
-from attention_suite.apps.common import datasets, decoding, tokenizers
-from attention_suite.apps.translation import data, evaluate
+from attention_suite.apps.common.data import datasets, tokenizers
+from attention_suite.apps.common.generation import decoding
+from attention_suite.apps.translation import data, evaluation
 from attention_suite.apps.translation.synthetic import (
     demo_pairs,
     write_demo_tsv,
@@ -94,7 +95,7 @@ def test_length_normalization_is_gnmt():
 
 
 def test_bleu_wiring_on_known_cases():
-    same = evaluate.score(
+    same = evaluation.score(
         ["The cat sat on the mat."], ["The cat sat on the mat."]
     )
     assert same["bleu"] == 100.0 and same["chrf"] == 100.0
@@ -103,24 +104,26 @@ def test_bleu_wiring_on_known_cases():
     assert "tok:none" in signatures["bleu_moses"]
     assert "moses:en" in signatures["bleu_moses"]
     assert "case:lc" in signatures["bleu_lowercase"]
-    cased = evaluate.score(
+    cased = evaluation.score(
         ["THE CAT SAT ON THE MAT."], ["The cat sat on the mat."]
     )
     assert cased["bleu"] < 10.0 and cased["bleu_lowercase"] == 100.0
     # Every word right, no n-gram longer than one: only smoothing keeps it > 0.
-    shuffled = evaluate.score(
+    shuffled = evaluation.score(
         ["mat the on sat cat The ."], ["The cat sat on the mat."]
     )
     assert 0.0 < shuffled["bleu"] < 15.0 and shuffled["chrf"] < 100.0
     with pytest.raises(ValueError, match="2 hypotheses for 1 references"):
-        evaluate.score(["a", "b"], ["a"])
+        evaluation.score(["a", "b"], ["a"])
 
 
 def test_moses_bleu_scores_lowercased_moses_tokens():
     # Moses splits the apostrophe off where 13a does not: the two tokenized
     # BLEUs differ on the same text.
-    assert evaluate.moses_tokenized(["Geht's gut?"], "de") == ["geht ' s gut ?"]
-    scores = evaluate.score(
+    assert evaluation.moses_tokenized(["Geht's gut?"], "de") == [
+        "geht ' s gut ?"
+    ]
+    scores = evaluation.score(
         ["Ein Hund läuft's am Strand."],
         ["ein Hund läuft's am Strand."],
         language="de",
@@ -131,7 +134,7 @@ def test_moses_bleu_scores_lowercased_moses_tokens():
 def test_moses_bleu_does_not_warn_about_its_own_tokens(caplog):
     # sacreBLEU warns when 100 lines end in a tokenized period.
     sentences = ["Ein Hund läuft am Strand."] * 100
-    evaluate.score(sentences, sentences, language="de")
+    evaluation.score(sentences, sentences, language="de")
     assert "detokenize" not in caplog.text
 
 
@@ -390,9 +393,9 @@ def test_a_tsv_run_records_its_file_and_unknown_languages(tmp_path):
         "en",
         "de",
     )
-    scores = evaluate.score(["Ein Hund."], ["Ein Hund."], "und")
+    scores = evaluation.score(["Ein Hund."], ["Ein Hund."], "und")
     assert "bleu_moses" not in scores and scores["chrf"] == 100.0
     report = {"split": "test", "sentences": 1, "greedy": scores}
-    table = evaluate.format_report(report)
+    table = evaluation.format_report(report)
     assert "Moses" not in table.splitlines()[2]
     assert "the target language is not known" in table

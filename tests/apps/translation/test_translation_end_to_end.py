@@ -10,12 +10,12 @@ from helpers import assert_servable, train_evaluate_export
 from keras import ops
 
 from attention_suite.apps.cli import main
-from attention_suite.apps.common import tokenizers
-from attention_suite.apps.common.verify import run_saved_model
+from attention_suite.apps.common.data import tokenizers
+from attention_suite.apps.common.serving.process import run_saved_model
 from attention_suite.apps.translation import infer
-from attention_suite.apps.translation.export import HARD_INPUTS
+from attention_suite.apps.translation.serving import HARD_INPUTS
 from attention_suite.apps.translation.synthetic import write_demo_tsv
-from attention_suite.apps.translation.train import load_run
+from attention_suite.apps.translation.training import load_run
 
 TINY = {
     "transformer": [
@@ -81,7 +81,10 @@ def test_predict_prints_one_translation_per_sentence(run, capsys):
 
 
 def _model(run):
-    config, _, tokenizer, model = load_run(run["run"])
+    loaded = load_run(run["run"])
+    config = loaded.config
+    tokenizer = loaded.tokenizer
+    model = loaded.model
     translator = infer.Translator(model, tokenizer, config)
     source = translator.encode(
         ["A dog runs on the beach.", "Now the girl waits."]
@@ -115,7 +118,7 @@ def test_cached_steps_equal_teacher_forcing(run):
 
 def test_beam_of_one_is_greedy(run):
     config, model, source = _model(run)
-    from attention_suite.apps.common import decoding
+    from attention_suite.apps.common.generation import decoding
 
     greedy = decoding.generate(
         model,
@@ -156,7 +159,8 @@ def test_export_is_a_plain_graph_with_cpu_string_ops(run):
 @pytest.fixture(scope="module")
 def served(run):
     """One fresh TF-only process serves the hard inputs, then each sample."""
-    _, run_info, _, _ = load_run(run["run"])
+    loaded = load_run(run["run"])
+    run_info = loaded.info
     hard = np.array(
         [t if isinstance(t, bytes) else t.encode() for t in HARD_INPUTS],
         dtype=object,
@@ -187,7 +191,11 @@ def test_served_hard_inputs_and_alignment(served):
 
 
 def test_predict_on_this_backend_matches_the_saved_model(run, served):
-    config, run_info, tokenizer, model = load_run(run["run"])
+    loaded = load_run(run["run"])
+    config = loaded.config
+    run_info = loaded.info
+    tokenizer = loaded.tokenizer
+    model = loaded.model
     translator = infer.Translator(model, tokenizer, config)
     predicted = [translator.translate([t])[0] for t in run_info["samples"]]
     assert [

@@ -1,0 +1,2 @@
+"""The command-line plumbing: the app contract, the verbs every app
+shares, logs, tables, plots and the demo's steps."""

@@ -1,0 +1,101 @@
+"""Text-generation runs: training one and reading it back.
+
+The translation and summarization apps train the same way: a SentencePiece
+tokenizer learned on the training text (kept by a resumed run), the
+`auto` settings resolved from the corpus, `config.json` and `run.json`
+written, then the model fitted with teacher forcing
+(`attention_suite.apps.common.training.fit.fit_seq2seq`). Each app gives
+its corpus and its model.
+"""
+
+import os
+
+import keras
+
+from attention_suite.apps.common.data.atomic import atomic_write_json
+from attention_suite.apps.common.data.tokenizers import (
+    TOKENIZER_FILE,
+    load_tokenizer,
+    train_or_load_tokenizer,
+)
+from attention_suite.apps.common.training import fit, runs
+from attention_suite.apps.common.training.config import save_config
+
+
+def train_generator(
+    config,
+    source,
+    run_dir,
+    tokenizer_texts,
+    pairs,
+    info,
+    build_model,
+    max_lengths,
+):
+    """Learns the tokenizer and trains a text generator into `run_dir`.
+
+    The caller seeds Keras (`config.seed`) before anything creates a
+    tokenizer: seeding clears TensorFlow's kernel caches, which own the
+    tokenizer's SentencePiece resource.
+
+    Args:
+        config: the app's config (`vocabulary_size`, `seed` and the
+            training settings of `fit_seq2seq`).
+        source: the dataset name or file the corpus came from.
+        run_dir: the run directory (an interrupted run resumes).
+        tokenizer_texts: the training texts the tokenizer learns from.
+        pairs: `{"train": (sources, targets), "val": (sources, targets)}`.
+        info: the app's own `run.json` entries (sizes, sample inputs).
+        build_model: `build_model(config, vocabulary_size)`.
+        max_lengths: `(max_source_length, max_target_length)` in ids.
+
+    Returns:
+        The run info dict (also written to `run.json`).
+    """
+    os.makedirs(run_dir, exist_ok=True)
+    tokenizer = train_or_load_tokenizer(
+        os.path.join(run_dir, TOKENIZER_FILE),
+        tokenizer_texts,
+        config.vocabulary_size,
+        config.seed,
+    )
+    fit.resolve_auto(config, len(pairs["train"][0]), tokenizer)
+    save_config(config, os.path.join(run_dir, "config.json"))
+    run_info = {
+        "data": os.path.abspath(source) if os.path.isfile(source) else source,
+        "backend": keras.backend.backend(),
+        **info,
+    }
+    atomic_write_json(os.path.join(run_dir, "run.json"), run_info)
+    model = build_model(config, tokenizer.vocabulary_size())
+    epochs, seconds = fit.fit_seq2seq(
+        model,
+        tokenizer,
+        pairs["train"],
+        pairs["val"],
+        config,
+        run_dir,
+        *max_lengths,
+    )
+    run_info.update(train_seconds=seconds, epochs_run=epochs)
+    atomic_write_json(os.path.join(run_dir, "run.json"), run_info)
+    return run_info
+
+
+def read_generator_run(run_dir, config_class, app):
+    """Reads a text generator's run: its config, info, tokenizer and model.
+
+    Args:
+        run_dir: the run directory.
+        config_class: the app's config dataclass.
+        app: the app's command, for the error message.
+
+    Returns:
+        A `LoadedRun` with its SentencePiece tokenizer.
+
+    Raises:
+        FileNotFoundError: `run_dir` is not a finished run of this app.
+    """
+    return runs.read_text_run(
+        run_dir, config_class, app, TOKENIZER_FILE, load_tokenizer
+    )

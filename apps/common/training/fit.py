@@ -1,0 +1,503 @@
+"""Fitting with the callbacks every app wants: resumable, atomic, bounded.
+
+`fit` writes into a run directory:
+
+* `backup/`: `keras.callbacks.BackupAndRestore` state (written atomically,
+  the previous epoch's kept), so an interrupted run resumes from its last
+  epoch instead of starting over;
+* `model.keras`: the best model so far on the validation loss, written to a
+  temporary file and renamed;
+* `history.csv`: one row of metrics per epoch;
+* `attempts.json`: each attempt's epochs and seconds (`AttemptClock`).
+
+Training stops early when the validation loss stops improving or when the
+time budget is spent.
+"""
+
+import contextvars
+import json
+import math
+import os
+import shutil
+import sys
+import time
+
+import keras
+import pandas as pd
+
+from attention_suite.apps.common.data.atomic import (
+    atomic_path,
+    atomic_write_json,
+)
+from attention_suite.apps.common.data.text import seq2seq_dataset
+from attention_suite.apps.common.data.tokenizers import PAD_ID
+from attention_suite.apps.common.training import distribute
+from attention_suite.apps.common.training.config import AUTO
+from attention_suite.apps.common.training.losses import MaskedSparseCrossentropy
+from attention_suite.apps.common.training.runs import (
+    discard_replaced,
+    save_for_inference,
+)
+
+
+class AtomicBestCheckpoint(keras.callbacks.Callback):
+    """Saves the model when `monitor` improves, atomically and without its
+    optimizer (`runs.save_for_inference`).
+
+    Args:
+        path: the `.keras` file.
+        monitor: the logged quantity to minimize.
+        best: the best value so far (from before a resume).
+    """
+
+    def __init__(self, path, monitor="val_loss", best=float("inf")):
+        super().__init__()
+        self.path = path
+        self.monitor = monitor
+        self.best = best
+
+    def on_epoch_end(self, epoch, logs=None):
+        value = (logs or {}).get(self.monitor)
+        if value is None or not value < self.best:
+            return
+        self.best = value
+        save_for_inference(self.model, self.path)
+
+
+class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
+    """`keras.callbacks.BackupAndRestore` that never leaves a torn backup.
+
+    Keras writes the backup's weights file in place: a process killed while
+    it writes leaves a file that no later attempt can read. Here the new
+    weights are written to a temporary file; the current weights and epoch
+    are then renamed to the previous backup's names, and the new ones
+    renamed into place, each epoch recorded with the identity of its weights
+    file. `keep_matching_pair`, run before training, falls back to the
+    previous backup when the latest is missing or its weights and epoch were
+    not written together; a weights file that cannot be read falls back to
+    it too (Keras' `double_checkpoint`). With no backup left to fall back
+    to, the failure names the file.
+
+    Args:
+        backup_dir: the backup directory.
+    """
+
+    def __init__(self, backup_dir):
+        super().__init__(backup_dir, double_checkpoint=True)
+
+    def on_train_begin(self, logs=None):
+        try:
+            super().on_train_begin(logs)
+        except (OSError, ValueError) as error:
+            raise ValueError(
+                f"The training backup {self._weights_path} cannot be read "
+                f"({str(error).splitlines()[0]}); delete {self.backup_dir} "
+                "to restart the run from its first epoch."
+            ) from None
+
+    def _pairs(self):
+        """`(latest, previous)` paths of the weights and of the epoch."""
+        return (
+            (self._weights_path, self._prev_weights_path),
+            (self._training_metadata_path, self._prev_training_metadata_path),
+        )
+
+    def _save_model(self):
+        os.makedirs(self.backup_dir, exist_ok=True)
+        with atomic_path(self._weights_path, suffix=".weights.h5") as tmp:
+            self.model.save_weights(tmp, overwrite=True)
+            if os.path.exists(self._weights_path):
+                for latest, previous in self._pairs():
+                    if os.path.exists(latest):
+                        os.replace(latest, previous)
+        atomic_write_json(
+            self._training_metadata_path,
+            {
+                "epoch": self._current_epoch,
+                "batch": self._last_batch_seen,
+                "weights": _identity(self._weights_path),
+            },
+        )
+
+    def keep_matching_pair(self):
+        """Makes the latest weights and epoch a pair written together.
+
+        A process stopped between the renames of `_save_model` leaves no
+        latest weights, or weights one epoch ahead of the epoch on record:
+        the previous pair (or, with none, no backup) is used instead.
+        Called before `fit` reads the backup's epoch.
+        """
+        try:
+            with open(self._training_metadata_path) as f:
+                recorded = json.load(f).get("weights")
+        except (OSError, ValueError, AttributeError):
+            recorded = None
+        if os.path.exists(self._weights_path) and recorded == _identity(
+            self._weights_path
+        ):
+            return
+        if all(os.path.exists(previous) for _, previous in self._pairs()):
+            for latest, previous in self._pairs():
+                os.replace(previous, latest)
+        elif os.path.isdir(self.backup_dir):
+            shutil.rmtree(self.backup_dir)
+
+
+# The Keras verbosity of `fit` when its caller gives none: `"auto"` (a
+# progress bar on a terminal, a line an epoch otherwise), 0 (silent), 1 or
+# 2. `attention_suite.apps.common.training.launch.train_run` sets it for one
+# training.
+VERBOSITY = contextvars.ContextVar("verbosity", default="auto")
+
+
+def _identity(path):
+    """The inode and size of a file (a rename gives it a new inode)."""
+    stat = os.stat(path)
+    return [stat.st_ino, stat.st_size]
+
+
+class DiscardReplaced(keras.callbacks.Callback):
+    """Deletes the run `train --overwrite` replaced once a checkpoint lands.
+
+    Args:
+        run_dir: the run directory.
+    """
+
+    def __init__(self, run_dir):
+        super().__init__()
+        self.run_dir = run_dir
+
+    def on_epoch_end(self, epoch, logs=None):
+        discard_replaced(self.run_dir)
+
+
+class AttemptClock(keras.callbacks.Callback):
+    """Keeps `attempts.json`: each attempt's epochs and seconds so far.
+
+    Updated at every epoch's end, so an attempt that is killed still counts
+    up to its last epoch.
+
+    Args:
+        path: the `attempts.json` file.
+    """
+
+    def __init__(self, path):
+        super().__init__()
+        self.path = path
+        self.attempts = read_attempts(path)
+        self.start = None
+
+    def on_train_begin(self, logs=None):
+        self.start = time.monotonic()
+        self.attempts.append({"epochs": 0, "seconds": 0.0})
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.attempts[-1]["epochs"] += 1
+        self.attempts[-1]["seconds"] = round(time.monotonic() - self.start, 3)
+        atomic_write_json(self.path, self.attempts)
+
+
+def read_attempts(path):
+    """The attempts `AttemptClock` recorded (a list of dicts), or `[]`."""
+    try:
+        with open(path) as f:
+            attempts = json.load(f)
+    except (OSError, ValueError):
+        return []
+    return attempts if isinstance(attempts, list) else []
+
+
+class TimeBudget(keras.callbacks.Callback):
+    """Stops training at the end of the epoch that exceeds `minutes`.
+
+    Args:
+        minutes: wall-clock budget of this `fit` call.
+    """
+
+    def __init__(self, minutes):
+        super().__init__()
+        self.seconds = minutes * 60.0
+        self.start = None
+
+    def on_train_begin(self, logs=None):
+        self.start = time.monotonic()
+
+    def on_epoch_end(self, epoch, logs=None):
+        if time.monotonic() - self.start > self.seconds:
+            self.model.stop_training = True
+
+
+def _best_logged(history_path, column):
+    """The smallest `column` value in an existing `history.csv`, else inf."""
+    if not os.path.exists(history_path):
+        return float("inf")
+    try:
+        values = pd.read_csv(history_path)[column]
+    except (KeyError, pd.errors.EmptyDataError):
+        return float("inf")
+    return float(values.min()) if len(values) else float("inf")
+
+
+def _drop_epochs_after_backup(history_path, backup_dir):
+    """Keeps only the `history.csv` rows of epochs the backup holds.
+
+    A resumed `fit` starts at the backup's epoch; rows of later epochs (or
+    of any epoch, without a backup) came from an attempt that was stopped
+    before its backup and are trained again.
+    """
+    if not os.path.exists(history_path):
+        return
+    try:
+        with open(os.path.join(backup_dir, "training_metadata.json")) as f:
+            start = json.load(f)["epoch"]
+    except (OSError, ValueError, KeyError):
+        start = 0
+    try:
+        history = pd.read_csv(history_path)
+    except pd.errors.EmptyDataError:
+        history = pd.DataFrame({"epoch": []})
+    kept = history[history["epoch"] < start]
+    if len(kept) < len(history):
+        with atomic_path(history_path) as tmp:
+            if len(kept):
+                kept.to_csv(tmp, index=False)
+
+
+def fit(
+    model,
+    train_data,
+    val_data,
+    run_dir,
+    epochs,
+    patience,
+    max_minutes,
+    verbose=None,
+    steps_per_epoch=None,
+    callbacks=(),
+):
+    """Fits `model` with resumable, atomic checkpoints into `run_dir`.
+
+    Args:
+        model: a compiled `keras.Model`.
+        train_data: training dataset.
+        val_data: validation dataset.
+        run_dir: where `backup/`, `model.keras` and `history.csv` go.
+        epochs: the most epochs.
+        patience: epochs without validation improvement before stopping.
+        max_minutes: wall-clock budget.
+        verbose: Keras verbosity; by default a progress bar per step when
+            standard output is a terminal, else one line per epoch.
+        steps_per_epoch: batches per epoch, for a repeated `train_data`.
+        callbacks: more Keras callbacks (e.g. a learning-rate schedule).
+
+    Returns:
+        `(epochs, seconds)`: the epochs trained and the training wall time,
+        over every attempt at the run (`attempts.json`).
+
+    Raises:
+        ValueError: the loss became NaN or infinite (training stops at
+            that batch).
+    """
+    os.makedirs(run_dir, exist_ok=True)
+    history_path = os.path.join(run_dir, "history.csv")
+    attempts_path = os.path.join(run_dir, "attempts.json")
+    backup_dir = os.path.join(run_dir, "backup")
+    backup = AtomicBackupAndRestore(backup_dir)
+    backup.keep_matching_pair()
+    _drop_epochs_after_backup(history_path, backup_dir)
+    # An epoch's row is logged before its backup is written: a run killed
+    # between the two trains that epoch again, and its row is replaced.
+    callbacks = [
+        keras.callbacks.CSVLogger(history_path, append=True),
+        AtomicBestCheckpoint(
+            os.path.join(run_dir, "model.keras"),
+            best=_best_logged(history_path, "val_loss"),
+        ),
+        backup,
+        AttemptClock(attempts_path),
+        DiscardReplaced(run_dir),
+        keras.callbacks.EarlyStopping(
+            monitor="val_loss", patience=patience, restore_best_weights=False
+        ),
+        TimeBudget(max_minutes),
+        keras.callbacks.TerminateOnNaN(),
+        *callbacks,
+    ]
+    # A batch splits evenly between the devices of a distribution.
+    train_data, val_data = (
+        distribute.even_batches(data, distribute.replicas())
+        for data in (train_data, val_data)
+    )
+    if verbose is None:
+        verbose = VERBOSITY.get()
+    if verbose == "auto":
+        verbose = 1 if sys.stdout.isatty() else 2
+    history = model.fit(
+        train_data,
+        validation_data=val_data,
+        epochs=epochs,
+        steps_per_epoch=steps_per_epoch,
+        callbacks=callbacks,
+        verbose=verbose,
+        # Datasets shuffle themselves (tf.data); Keras ignores the flag.
+        shuffle=False,
+    )
+    for epoch, loss in zip(history.epoch, history.history.get("loss", [])):
+        if not math.isfinite(loss):
+            raise ValueError(
+                f"Training diverged: the loss became {loss} in epoch "
+                f"{epoch + 1} ({run_dir}); lower learning_rate or look for "
+                "extreme values in the training data."
+            )
+    attempts = read_attempts(attempts_path)
+    return (
+        _logged_epochs(history_path),
+        sum(attempt["seconds"] for attempt in attempts),
+    )
+
+
+def _logged_epochs(history_path):
+    """The number of epochs `history.csv` holds."""
+    try:
+        return len(pd.read_csv(history_path))
+    except (OSError, pd.errors.EmptyDataError):
+        return 0
+
+
+def auto_warmup(total_steps):
+    """The warm-up steps of `warmup_steps="auto"`: 5 % of the training
+    steps, at least 1."""
+    return max(1, round(0.05 * total_steps))
+
+
+def resolve_auto(config, train_count, tokenizer):
+    """Resolves a text run's corpus-dependent settings, and says so.
+
+    `warmup_steps` "auto" becomes 5 % of the training steps (at least 1);
+    `vocabulary_size` becomes the pieces the tokenizer really has, when the
+    training text could not make as many. Each value that changes is
+    printed, and the config then records what the run uses.
+
+    Args:
+        config: a text app's config (`epochs`, `batch_size`,
+            `warmup_steps`, `vocabulary_size`); changed in place.
+        train_count: the number of training examples.
+        tokenizer: the run's tokenizer.
+    """
+    steps = config.epochs * math.ceil(train_count / config.batch_size)
+    if config.warmup_steps == AUTO:
+        config.warmup_steps = auto_warmup(steps)
+        print(
+            f"warmup_steps=auto: {config.warmup_steps} (5 % of the {steps} "
+            "training steps)"
+        )
+    pieces = tokenizer.vocabulary_size()
+    if pieces != config.vocabulary_size:
+        print(
+            f"vocabulary_size={config.vocabulary_size}: the training text "
+            f"makes {pieces} pieces, which the run uses and records"
+        )
+        config.vocabulary_size = pieces
+
+
+def warmup_cosine_schedule(learning_rate, warmup_steps, total_steps):
+    """Linear warm-up to `learning_rate`, then cosine decay to 5 % of it.
+
+    Args:
+        learning_rate: the peak rate.
+        warmup_steps: steps of the linear warm-up.
+        total_steps: all training steps (at least `warmup_steps + 1` are
+            assumed).
+
+    Returns:
+        A `keras.optimizers.schedules.CosineDecay`.
+    """
+    total = max(total_steps, warmup_steps + 1)
+    return keras.optimizers.schedules.CosineDecay(
+        0.0,
+        decay_steps=total - warmup_steps,
+        warmup_target=learning_rate,
+        warmup_steps=warmup_steps,
+        alpha=0.05,
+    )
+
+
+def compile_seq2seq(model, config, steps_per_epoch):
+    """Compiles a sequence-to-sequence model the way the text apps train.
+
+    Adam (beta_2 0.98, gradient norm clipped at 1) on the warm-up / cosine
+    schedule, and the token cross-entropy over non-padding targets with
+    label smoothing.
+
+    Args:
+        model: a model whose outputs are logits (or log-probabilities)
+            `(B, T, V)`.
+        config: a run config with `learning_rate`, `warmup_steps`,
+            `epochs` and `label_smoothing`.
+        steps_per_epoch: training batches per epoch.
+    """
+    total = config.epochs * steps_per_epoch
+    warmup = config.warmup_steps
+    schedule = warmup_cosine_schedule(
+        config.learning_rate,
+        auto_warmup(total) if warmup == AUTO else warmup,
+        total,
+    )
+    model.compile(
+        optimizer=keras.optimizers.Adam(
+            schedule, beta_2=0.98, epsilon=1e-9, clipnorm=1.0
+        ),
+        loss=MaskedSparseCrossentropy(config.label_smoothing, PAD_ID),
+    )
+
+
+def fit_seq2seq(
+    model,
+    tokenizer,
+    train_pairs,
+    val_pairs,
+    config,
+    run_dir,
+    max_source_length,
+    max_target_length,
+):
+    """Compiles (`compile_seq2seq`) and fits a model on raw text pairs.
+
+    Args:
+        model: a built sequence-to-sequence model.
+        tokenizer: the run's tokenizer.
+        train_pairs: `(sources, targets)`, lists of raw training texts.
+        val_pairs: the same for validation.
+        config: the run config (`batch_size`, `epochs`, `patience`,
+            `max_minutes`, `seed` and what `compile_seq2seq` reads).
+        run_dir: the run directory (see `fit`).
+        max_source_length: the most ids per source, end token included.
+        max_target_length: the most ids per target sequence.
+
+    Returns:
+        `(epochs, seconds)`, as `fit`.
+    """
+    steps_per_epoch = math.ceil(len(train_pairs[0]) / config.batch_size)
+    compile_seq2seq(model, config, steps_per_epoch)
+    train_data, val_data = (
+        seq2seq_dataset(
+            tokenizer,
+            *pairs,
+            max_source_length,
+            max_target_length,
+            config.batch_size,
+            shuffle=shuffle,
+            seed=config.seed,
+        )
+        for pairs, shuffle in ((train_pairs, True), (val_pairs, False))
+    )
+    return fit(
+        model,
+        train_data,
+        val_data,
+        run_dir,
+        epochs=config.epochs,
+        patience=config.patience,
+        max_minutes=config.max_minutes,
+        steps_per_epoch=steps_per_epoch,
+    )
