@@ -5,7 +5,9 @@ Every function imports the backend only when called.
 
 from attention_suite.apps.common.serving.pipeline import Pipeline
 from attention_suite.apps.traffic.config import TrafficConfig
-from attention_suite.apps.traffic.readers import read_speeds
+
+# `traffic.read_speeds`: the readings `forecast` takes, from any file.
+from attention_suite.apps.traffic.readers import read_speeds  # noqa: F401
 
 COMMAND = "traffic"
 FOLDER = "traffic"
@@ -199,12 +201,3 @@ class TrafficPipeline(Pipeline):
 
 load = TrafficPipeline.load
 export = TrafficPipeline.export
-
-__all__ = [
-    "TrafficPipeline",
-    "evaluate",
-    "export",
-    "load",
-    "read_speeds",
-    "train",
-]
