@@ -147,8 +147,15 @@ class ScaledDotScore(DotScore):
             [2., 2., 2.]]], dtype=float32)
     """
 
-    def __init__(self, **kwargs):
-        kwargs.pop("scale", None)
+    def __init__(self, scale=None, **kwargs):
+        # `scale=None` is what a saved `DotScore` config holds; any other
+        # value would be ignored, so it is refused.
+        if scale is not None:
+            raise ValueError(
+                "ScaledDotScore takes no argument `scale`, since it scales by "
+                "1 / sqrt(key size); DotScore(scale=...) takes a fixed "
+                f"factor. Received: scale={scale!r}"
+            )
         super().__init__(**kwargs)
 
     def _scale_for(self, key):

@@ -23,6 +23,7 @@ BAD_ARGUMENTS = [
     (MHA, "implementation", "flash"),
     (MHA, "query_chunk_size", 0),
     ((layers.AdditiveScore, {}), "units", 0),
+    ((layers.ScaledDotScore, {}), "scale", 3.0),
     ((layers.LocationScore, {"max_length": 8}), "max_length", 0),
     ((layers.LocationScore, {"max_length": 8}), "max_length", True),
     ((layers.Attention, {}), "score", "cosine"),
