@@ -1,7 +1,7 @@
 """Re-runs a published figure from scratch into a fresh results file.
 
-Each figure the README publishes has an entry in `FIGURES`: the app, its
-config and its data. `python benchmarks/reproduce.py NAME` trains a new run
+Each figure the documentation publishes has an entry in `FIGURES`: the app,
+its config and its data. `python benchmarks/reproduce.py NAME` trains a new run
 with that config (`attn <app> train`; where `TRAINING_CHOICES` lists
 settings, one run per candidate, keeping the one that scores best on the
 validation split, each choice in turn), chooses its decoding rule on the
@@ -28,6 +28,7 @@ import glob
 import json
 import os
 import shlex
+import statistics
 import subprocess
 import sys
 import time
@@ -366,8 +367,123 @@ def _settings(values):
     return [f"{key}={value}" for key, value in values.items()]
 
 
+def test_scores(name, evaluate, options):
+    """Scores a run on the test split, under each protocol of the figure.
+
+    Args:
+        name: a key of `FIGURES`.
+        evaluate: the `evaluate` arguments of the run.
+        options: more `evaluate` options (the chosen decoding rule).
+
+    Returns:
+        `(commands, seconds, scores)`: the commands run, their wall
+        seconds by `evaluate[_<protocol>]`, and the reports by
+        `test[_<protocol>]`.
+    """
+    run_dir = evaluate[evaluate.index("--run") + 1]
+    commands, seconds, scores = [], {}, {}
+    for protocol in (None, *PROTOCOLS.get(name, ())):
+        suffix = f"_{protocol}" if protocol else ""
+        command, seconds[f"evaluate{suffix}"] = run_attn(
+            evaluate + options + (["--protocol", protocol] if protocol else [])
+        )
+        commands.append(command)
+        scores[f"test{suffix}"] = read_json(
+            os.path.join(run_dir, f"metrics{suffix}.json")
+        )
+    return commands, seconds, scores
+
+
+def seed_run(name, train, evaluate, run_dir, seed, settings, options):
+    """Trains and tests the chosen settings again with another seed.
+
+    Args:
+        name: a key of `FIGURES`.
+        train: `train` arguments for a run directory and settings.
+        evaluate: `evaluate` arguments for a run directory.
+        run_dir: the new run directory.
+        seed: the seed (`--set seed=...`).
+        settings: the figure's settings, its choices made.
+        options: the chosen decoding rule's `evaluate` options.
+
+    Returns:
+        `{"seed", "commands", "wall_seconds", "test"...}` for the run.
+    """
+    command, train_seconds = run_attn(
+        train(run_dir, [*settings, f"seed={seed}"])
+    )
+    commands, seconds, scores = test_scores(name, evaluate(run_dir), options)
+    return {
+        "seed": seed,
+        "commands": [command, *commands],
+        "wall_seconds": {"train": train_seconds, **seconds},
+        **scores,
+    }
+
+
+def seed_spread(seed, scores, seed_runs):
+    """Each seed's test reports, and their mean and standard deviation.
+
+    Args:
+        seed: the first run's seed.
+        scores: the first run's reports by `test[_<protocol>]`.
+        seed_runs: the other seeds' `seed_run` records.
+
+    Returns:
+        `{"seeds", "runs", "mean", "std"}`: the seeds in order, every run's
+        reports, and for each report the mean and the sample standard
+        deviation (n - 1) of every number in it, across the seeds.
+    """
+    runs = [{"seed": seed, **scores}, *seed_runs]
+    names = list(scores)
+    return {
+        "seeds": [run["seed"] for run in runs],
+        "runs": runs,
+        "mean": {
+            k: _across([r[k] for r in runs], statistics.mean) for k in names
+        },
+        "std": {
+            k: _across([r[k] for r in runs], statistics.stdev) for k in names
+        },
+    }
+
+
+def _across(reports, statistic):
+    """`statistic` of each number that every report holds at one place.
+
+    Args:
+        reports: JSON-like values of the same layout.
+        statistic: a function of a list of numbers.
+
+    Returns:
+        The layout of the first report, each number replaced by the
+        statistic across the reports, other values dropped.
+    """
+    first = reports[0]
+    if isinstance(first, dict):
+        spread = {
+            key: _across([report[key] for report in reports], statistic)
+            for key in first
+            if all(
+                isinstance(report, dict) and key in report for report in reports
+            )
+        }
+        return {
+            key: value for key, value in spread.items() if value is not None
+        }
+    if isinstance(first, (int, float)) and not isinstance(first, bool):
+        return statistic([float(report) for report in reports])
+    return None
+
+
 def reproduce(
-    name, run_dir, data=None, data_dir=None, overrides=(), train_args=()
+    name,
+    run_dir,
+    data=None,
+    data_dir=None,
+    overrides=(),
+    train_args=(),
+    seeds=1,
 ):
     """Trains and evaluates a figure's run and gathers its provenance.
 
@@ -378,9 +494,13 @@ def reproduce(
         data_dir: `--data-dir` for both commands.
         overrides: `NAME=VALUE` settings passed to `train` with `--set`.
         train_args: more `train` arguments (e.g. `["--adjacency", path]`).
+        seeds: how many seeds train the chosen settings: the config's seed
+            (the run every choice was made on) and the next `seeds - 1`
+            integers, each run tested like the first (`seed_run`).
 
     Returns:
-        The results dict.
+        The results dict; with more than one seed, `seeds` holds every
+        seed's test reports and their mean and standard deviation.
     """
     app, config, dataset = FIGURES[name]
     where = ["--data-dir", data_dir] if data_dir else []
@@ -404,19 +524,24 @@ def reproduce(
         ["--resume", "--set", "gru_baseline=true"] if training_choices else []
     )
     train_command, train_seconds = run_attn(train(run_dir, settings) + resume)
-    commands, seconds, scores = [train_command], {"train": train_seconds}, {}
     options, choice = choose_decoding(name, evaluate(run_dir), run_dir)
-    for protocol in (None, *PROTOCOLS.get(name, ())):
-        suffix = f"_{protocol}" if protocol else ""
-        command, seconds[f"evaluate{suffix}"] = run_attn(
-            evaluate(run_dir)
-            + options
-            + (["--protocol", protocol] if protocol else [])
+    commands, seconds, scores = test_scores(name, evaluate(run_dir), options)
+    commands.insert(0, train_command)
+    seconds = {"train": train_seconds, **seconds}
+    run_config = read_json(os.path.join(run_dir, "config.json"))
+    first_seed = run_config["seed"]
+    seed_runs = [
+        seed_run(
+            name,
+            train,
+            evaluate,
+            f"{run_dir}-seed-{seed}",
+            seed,
+            settings,
+            options,
         )
-        commands.append(command)
-        scores[f"test{suffix}"] = read_json(
-            os.path.join(run_dir, f"metrics{suffix}.json")
-        )
+        for seed in range(first_seed + 1, first_seed + seeds)
+    ]
     return {
         "figure": name,
         **commit(),
@@ -424,7 +549,7 @@ def reproduce(
         "commands": commands,
         "overrides": list(overrides),
         "wall_seconds": seconds,
-        "config": read_json(os.path.join(run_dir, "config.json")),
+        "config": run_config,
         "run": portable(
             read_json(os.path.join(run_dir, "run.json")),
             data_dir or os.environ.get(DATA_ENV),
@@ -433,6 +558,11 @@ def reproduce(
         "training_choices": training_choices,
         "validation_choice": choice,
         **scores,
+        **(
+            {"seeds": seed_spread(first_seed, scores, seed_runs)}
+            if seed_runs
+            else {}
+        ),
         "machine": measure.machine_info(),
     }
 
@@ -465,6 +595,13 @@ def main(argv=None):
         "--data-dir", help="directory holding the datasets ($ATTN_DATA_DIR)"
     )
     parser.add_argument(
+        "--seeds",
+        type=int,
+        default=1,
+        help="train the chosen settings with this many seeds (the config's "
+        "and the next ones) and publish their mean and spread (default: 1)",
+    )
+    parser.add_argument(
         "--set",
         action="append",
         default=[],
@@ -488,6 +625,7 @@ def main(argv=None):
         args.data_dir,
         args.set,
         train_args,
+        args.seeds,
     )
     out.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_json(out, results)

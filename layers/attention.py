@@ -8,6 +8,78 @@ from attention_suite.layers.arguments import check_rate
 from attention_suite.layers.masking import masked_softmax, merge_masks
 from attention_suite.layers.shapes import check_attention_shapes
 
+# `keras.layers.Attention`'s score modes that name a score of this package.
+_SCORE_MODES = {"dot": "dot"}
+
+
+def _score_from_mode(score, score_mode):
+    """The score named by Keras' `score_mode`, or `score` without one.
+
+    Args:
+        score: the `score` argument.
+        score_mode: the `score_mode` argument, or `None`.
+
+    Returns:
+        The score to build.
+    """
+    if score_mode is None:
+        return score
+    if score_mode not in _SCORE_MODES:
+        raise ValueError(
+            "Received an invalid value for argument `score_mode`, expected "
+            f"one of {tuple(_SCORE_MODES)} (Keras' 'concat' score, an "
+            "unweighted sum of tanh(q + k), has no counterpart here: use "
+            f"score='additive'). Received: score_mode={score_mode!r}"
+        )
+    if score not in ("scaled_dot", _SCORE_MODES[score_mode]):
+        raise ValueError(
+            "Pass `score` or Keras' `score_mode`, not both. Received: "
+            f"score={score!r}, score_mode={score_mode!r}"
+        )
+    return _SCORE_MODES[score_mode]
+
+
+def _unpack_keras_inputs(query, value, key, query_mask, value_mask, mask):
+    """Reads `keras.layers.Attention`'s list inputs and list of masks.
+
+    Args:
+        query: the query, or a list `[query, value]` / `[query, value, key]`.
+        value: the value, `None` with a list.
+        key: the key, `None` with a list.
+        query_mask: the `query_mask` argument; with a list input, Keras fills
+            it with the list's Keras masks.
+        value_mask: the `value_mask` argument.
+        mask: `None`, a list `[query_mask, value_mask]`, or the query's
+            Keras mask (which Keras passes for a lone tensor argument).
+
+    Returns:
+        `(query, value, key, query_mask, value_mask)`.
+    """
+    if isinstance(query, (list, tuple)):
+        if value is not None or key is not None or len(query) not in (2, 3):
+            raise ValueError(
+                "Attention takes `[query, value]` or `[query, value, key]` as "
+                "its only input, or `query` and `value` as two arguments. "
+                f"Received a list of {len(query)} inputs"
+                + (" and `value`." if value is not None else ".")
+            )
+        query, value, key = (list(query) + [None])[:3]
+        if isinstance(query_mask, (list, tuple)):
+            mask = query_mask if mask is None else mask
+            query_mask = None
+    if isinstance(mask, (list, tuple)):
+        masks = list(mask) + [None, None]
+        mask_query, mask_value = masks[:2]
+    else:
+        mask_query, mask_value = mask, None
+    return (
+        query,
+        value,
+        key,
+        mask_query if query_mask is None else query_mask,
+        mask_value if value_mask is None else value_mask,
+    )
+
 
 @keras.saving.register_keras_serializable(package="attention_suite")
 class Attention(keras.layers.Layer):
@@ -26,9 +98,18 @@ class Attention(keras.layers.Layer):
             `"location"`.
         dropout: dropout rate on the attention weights during training.
         seed: seed of the dropout.
+        score_mode: `keras.layers.Attention`'s name for the score, accepted
+            where it names one of these scores: `"dot"` (the score `"dot"`).
+            Keras' `"concat"` (an unweighted sum of `tanh(q + k)`) has no
+            counterpart here; use `score="additive"`.
+
+    The layer also takes `keras.layers.Attention`'s call convention: a list
+    `[query, value]` or `[query, value, key]`, with `mask=[query_mask,
+    value_mask]`.
 
     Call arguments:
-        query: `(B, Tq, dq)`, or `(B, dq)` for a single query per example.
+        query: `(B, Tq, dq)`, or `(B, dq)` for a single query per example;
+            or a list `[query, value]` / `[query, value, key]`.
         value: `(B, Tk, dv)`.
         key: optional `(B, Tk, dk)`; defaults to `value`.
         query_mask: optional boolean `(B, Tq)`; padded queries get a zero
@@ -43,6 +124,8 @@ class Attention(keras.layers.Layer):
             keys at every step computes it once.
         return_attention_scores: whether to also return the weights.
         training: whether dropout is active.
+        mask: optional list `[query_mask, value_mask]`, as in Keras (filled
+            from the Keras masks of a list input).
 
     Returns:
         The context, `(B, Tq, dv)` (or `(B, dv)` for a rank-2 query), and with
@@ -67,8 +150,10 @@ class Attention(keras.layers.Layer):
         score_kwargs=None,
         dropout=0.0,
         seed=None,
+        score_mode=None,
         **kwargs,
     ):
+        score = _score_from_mode(score, score_mode)
         if score_kwargs and not isinstance(score, str):
             raise ValueError(
                 "`score_kwargs` configure a score given by its name; pass "
@@ -87,7 +172,12 @@ class Attention(keras.layers.Layer):
         )
         self.supports_masking = True
 
-    def build(self, query_shape, value_shape, key_shape=None):
+    def build(self, query_shape, value_shape=None, key_shape=None):
+        if value_shape is None:
+            # Keras' convention: one list of shapes.
+            query_shape, value_shape, key_shape = (list(query_shape) + [None])[
+                :3
+            ]
         key_shape = value_shape if key_shape is None else key_shape
         check_attention_shapes(
             self, query_shape, value_shape, key_shape, (2, 3)
@@ -100,7 +190,7 @@ class Attention(keras.layers.Layer):
     def call(
         self,
         query,
-        value,
+        value=None,
         key=None,
         query_mask=None,
         value_mask=None,
@@ -110,7 +200,11 @@ class Attention(keras.layers.Layer):
         projected_key=None,
         return_attention_scores=False,
         training=None,
+        mask=None,
     ):
+        query, value, key, query_mask, value_mask = _unpack_keras_inputs(
+            query, value, key, query_mask, value_mask, mask
+        )
         key = value if key is None else key
         check_attention_shapes(
             self, query.shape, value.shape, key.shape, (2, 3)
@@ -174,12 +268,30 @@ class Attention(keras.layers.Layer):
             )
         return self.score.project_key(ops.cast(key, self.compute_dtype))
 
-    def compute_output_shape(self, query_shape, value_shape, key_shape=None):
+    def compute_mask(self, inputs, previous_mask=None):
+        """The outputs' mask: the query's (the first of a list of masks)."""
+        if isinstance(previous_mask, (list, tuple)):
+            return previous_mask[0]
+        return previous_mask
+
+    def compute_output_shape(
+        self, query_shape, value_shape=None, key_shape=None
+    ):
+        if value_shape is None:
+            query_shape, value_shape = query_shape[:2]
         return tuple(query_shape[:-1]) + (value_shape[-1],)
 
     def compute_output_spec(
-        self, query, value, key=None, return_attention_scores=False, **kwargs
+        self,
+        query,
+        value=None,
+        key=None,
+        return_attention_scores=False,
+        **kwargs,
     ):
+        query, value = _unpack_keras_inputs(
+            query, value, key, None, None, None
+        )[:2]
         context = keras.KerasTensor(
             self.compute_output_shape(query.shape, value.shape),
             dtype=self.compute_dtype,

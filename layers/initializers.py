@@ -1,4 +1,7 @@
-"""Initializer helpers shared by the layers."""
+"""Helpers for the weight settings the layers share: initializers,
+regularizers and constraints."""
+
+import keras
 
 
 def clone_initializer(initializer):
@@ -19,3 +22,19 @@ def clone_initializer(initializer):
         A new initializer of the same class and configuration.
     """
     return initializer.__class__.from_config(initializer.get_config())
+
+
+def serialize_objects(**objects):
+    """Config entries of a layer's initializers, regularizers, constraints.
+
+    Args:
+        **objects: the objects (or `None`) by config key.
+
+    Returns:
+        A dict from each key to the object's serialized config (`None`
+        stays `None`).
+    """
+    return {
+        name: keras.saving.serialize_keras_object(value)
+        for name, value in objects.items()
+    }

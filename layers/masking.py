@@ -3,8 +3,10 @@
 All masks here are boolean: `True` means "may attend", `False` means "masked".
 """
 
+import contextlib
+
 from keras import ops
-from keras.src.backend import get_keras_mask
+from keras.src.backend import get_keras_mask, set_keras_mask
 
 # Added to masked logits before the softmax. Finite, so that a fully masked row
 # never turns into NaN (its weights are zeroed afterwards instead).
@@ -26,6 +28,23 @@ def causal_mask(query_positions, key_positions):
     )
 
 
+def sliding_window_mask(query_positions, key_positions, window):
+    """Boolean mask allowing each query to see keys less than `window` away.
+
+    Args:
+        query_positions: int tensor of shape `(Tq,)`, absolute query positions.
+        key_positions: int tensor of shape `(Tk,)`, absolute key positions.
+        window: the positive window size.
+
+    Returns:
+        Boolean tensor of shape `(Tq, Tk)`.
+    """
+    distance = ops.expand_dims(query_positions, 1) - ops.expand_dims(
+        key_positions, 0
+    )
+    return ops.less(ops.abs(distance), window)
+
+
 def merge_masks(
     query_mask=None,
     key_mask=None,
@@ -33,8 +52,9 @@ def merge_masks(
     use_causal_mask=False,
     query_positions=None,
     key_positions=None,
+    sliding_window=None,
 ):
-    """Combines padding, explicit and causal masks into one attention mask.
+    """Combines padding, explicit, causal and window masks into one mask.
 
     Args:
         query_mask: optional boolean `(B, Tq)`; padded queries attend nowhere.
@@ -42,9 +62,11 @@ def merge_masks(
         attention_mask: optional boolean `(B, Tq, Tk)` (or broadcastable).
         use_causal_mask: whether to add a causal (lower-triangular) mask.
         query_positions: int `(Tq,)` positions, required when
-            `use_causal_mask=True`.
+            `use_causal_mask=True` or with a `sliding_window`.
         key_positions: int `(Tk,)` positions, required when
-            `use_causal_mask=True`.
+            `use_causal_mask=True` or with a `sliding_window`.
+        sliding_window: optional int; queries see only keys less than this
+            many positions away.
 
     Returns:
         A boolean tensor broadcastable to `(B, Tq, Tk)`, or `None` when no mask
@@ -63,6 +85,11 @@ def merge_masks(
         mask = _and(mask, ops.cast(attention_mask, "bool"))
     if use_causal_mask:
         mask = _and(mask, causal_mask(query_positions, key_positions)[None])
+    if sliding_window is not None:
+        window = sliding_window_mask(
+            query_positions, key_positions, sliding_window
+        )
+        mask = _and(mask, window[None])
     return mask
 
 
@@ -105,3 +132,30 @@ def keras_mask(x):
         The boolean mask tensor, or `None`.
     """
     return get_keras_mask(x)
+
+
+@contextlib.contextmanager
+def masks_detached(*tensors):
+    """Detaches the Keras masks of `tensors` for the duration of the block.
+
+    A layer that has read its inputs' masks into its own arguments calls
+    sublayers that do not support masking (`EinsumDense`) inside this block,
+    so they do not warn that they drop the masks; the masks are attached
+    again afterwards, so the caller's tensors keep them.
+
+    Args:
+        *tensors: tensors that may carry a Keras mask.
+
+    Yields:
+        Nothing.
+    """
+    masks = [get_keras_mask(x) for x in tensors]
+    for x in tensors:
+        if get_keras_mask(x) is not None:
+            set_keras_mask(x, None)
+    try:
+        yield
+    finally:
+        for x, mask in zip(tensors, masks):
+            if mask is not None:
+                set_keras_mask(x, mask)

@@ -11,24 +11,91 @@ from attention_suite.layers.arguments import (
     check_positive_int,
     check_rate,
 )
-from attention_suite.layers.initializers import clone_initializer
-from attention_suite.layers.masking import masked_softmax, merge_masks
+from attention_suite.layers.initializers import (
+    clone_initializer,
+    serialize_objects,
+)
+from attention_suite.layers.masking import (
+    masked_softmax,
+    masks_detached,
+    merge_masks,
+)
 from attention_suite.layers.shapes import (
     check_attention_shapes,
     check_dims_match,
 )
 
 _IMPLEMENTATIONS = ("auto", "fused", "explicit", "chunked")
+# The axis `attention_axes` may name: the sequence axis of `(B, T, d)` inputs,
+# counted as Keras counts it (on the projected `(B, T, heads, head_dim)`).
+_SEQUENCE_AXES = ((1,), (-2,))
+# Letters of the output projection's feature axes in its einsum equation.
+_OUTPUT_AXES = "efghij"
+
+
+def _output_shape(output_shape):
+    """Normalizes Keras' `output_shape` argument to a tuple or `None`.
+
+    Args:
+        output_shape: `None`, an int or a list / tuple of positive ints.
+
+    Returns:
+        A tuple of ints, or `None`.
+    """
+    if output_shape is None:
+        return None
+    shape = (output_shape,) if isinstance(output_shape, int) else output_shape
+    if (
+        not isinstance(shape, (list, tuple))
+        or not 0 < len(shape) <= len(_OUTPUT_AXES)
+        or any(isinstance(d, bool) or not isinstance(d, int) for d in shape)
+        or any(d < 1 for d in shape)
+    ):
+        raise ValueError(
+            "Received an invalid value for argument `output_shape`, expected "
+            "a positive integer or a tuple of positive integers. Received: "
+            f"output_shape={output_shape!r}"
+        )
+    return tuple(shape)
+
+
+def _attention_axes(attention_axes):
+    """Checks Keras' `attention_axes` against what this layer can honour.
+
+    Args:
+        attention_axes: `None`, an int or a list / tuple of ints.
+
+    Returns:
+        `attention_axes` as a tuple, or `None`.
+    """
+    if attention_axes is None:
+        return None
+    axes = (
+        (attention_axes,)
+        if isinstance(attention_axes, int)
+        else tuple(attention_axes)
+    )
+    if axes not in _SEQUENCE_AXES:
+        raise ValueError(
+            "Received an invalid value for argument `attention_axes`, "
+            "expected None, 1 or -2 (this layer attends over the sequence "
+            "axis of (batch, sequence, features) inputs). Received: "
+            f"attention_axes={attention_axes!r}"
+        )
+    return axes
 
 
 @keras.saving.register_keras_serializable(package="attention_suite")
 class MultiHeadAttention(keras.layers.Layer):
     """Multi-head attention (Vaswani et al. 2017) with grouped-query heads.
 
-    The weights have the same layout as `keras.layers.MultiHeadAttention`
-    (query, key, value and output `EinsumDense` kernels and biases, in that
-    order), so `set_weights(keras_mha.get_weights())` moves a trained Keras
-    layer over. On top of Keras' layer it offers:
+    A drop-in for `keras.layers.MultiHeadAttention` on `(B, T, d)` inputs: it
+    takes every constructor argument of Keras' layer,
+    `MultiHeadAttention.from_config(keras_mha.get_config())` builds the same
+    layer, and the weights have the same layout (query, key, gate, value and
+    output `EinsumDense` kernels and biases, in that order), so
+    `set_weights(keras_mha.get_weights())` moves a trained Keras layer over.
+    On top of Keras' layer it offers:
 
     * a fused path through `keras.ops.dot_product_attention`, which uses flash
       attention where the backend and hardware support it
@@ -45,6 +112,9 @@ class MultiHeadAttention(keras.layers.Layer):
       very long sequences never materializes the full `(Tq, Tk)` matrix
       (this path applies no attention dropout).
 
+    Padded queries get a zero output where Keras' layer gives them an average
+    of the values; every other position agrees with Keras' layer.
+
     `implementation="auto"` uses the explicit path when attention scores are
     returned, when attention dropout is active in training, and on the
     TensorFlow backend (whose `dot_product_attention` is itself an einsum
@@ -59,7 +129,17 @@ class MultiHeadAttention(keras.layers.Layer):
             `num_heads`. Defaults to `num_heads` (standard multi-head).
         dropout: dropout rate on the attention weights.
         use_bias: whether the projections have biases.
-        output_dim: size of the output features; defaults to the query's.
+        output_shape: the output's feature shape, an int or a tuple (the
+            output is `(B, Tq, *output_shape)`); defaults to the query's
+            feature size.
+        attention_axes: `None`, or the sequence axis (`1` or `-2`), the only
+            axis this layer attends over; accepted for Keras compatibility.
+        sliding_window: optional positive int: each query attends only to
+            keys less than `sliding_window` positions away (a symmetric
+            band; with `use_causal_mask=True` a causal window), as in Keras.
+        use_gate: whether a sigmoid gate computed from the query scales
+            each head's output before the output projection (gated
+            attention, Qiu et al. 2025), as in Keras.
         implementation: `"auto"`, `"fused"`, `"explicit"` or `"chunked"`.
         query_chunk_size: queries per chunk on the `"chunked"` path.
         flash_attention: passed to `keras.ops.dot_product_attention`; `None`
@@ -67,7 +147,15 @@ class MultiHeadAttention(keras.layers.Layer):
         kernel_initializer: initializer of the projection kernels (each
             draws its own values).
         bias_initializer: initializer of the projection biases.
+        kernel_regularizer: regularizer of the projection kernels.
+        bias_regularizer: regularizer of the projection biases.
+        activity_regularizer: regularizer of each projection's output (as
+            in Keras, applied to every projection).
+        kernel_constraint: constraint of the projection kernels.
+        bias_constraint: constraint of the projection biases.
         seed: seed of the attention dropout.
+        output_dim: the older name of an int `output_shape`, kept so that
+            configs saved by 0.1.0 load.
 
     Call arguments:
         query: `(B, Tq, dq)`.
@@ -89,7 +177,7 @@ class MultiHeadAttention(keras.layers.Layer):
         training: whether dropout is active.
 
     Returns:
-        The attention output `(B, Tq, output_dim)`; then the weights if
+        The attention output `(B, Tq, *output_shape)`; then the weights if
         `return_attention_scores=True`; then the updated cache if `cache` was
         given. The output carries the query's Keras mask.
 
@@ -109,13 +197,22 @@ class MultiHeadAttention(keras.layers.Layer):
         num_key_value_heads=None,
         dropout=0.0,
         use_bias=True,
-        output_dim=None,
+        output_shape=None,
+        attention_axes=None,
+        sliding_window=None,
+        use_gate=False,
         implementation="auto",
         query_chunk_size=1024,
         flash_attention=None,
         kernel_initializer="glorot_uniform",
         bias_initializer="zeros",
+        kernel_regularizer=None,
+        bias_regularizer=None,
+        activity_regularizer=None,
+        kernel_constraint=None,
+        bias_constraint=None,
         seed=None,
+        output_dim=None,
         **kwargs,
     ):
         check_positive_int("num_heads", num_heads)
@@ -130,6 +227,15 @@ class MultiHeadAttention(keras.layers.Layer):
         )
         check_rate("dropout", dropout)
         check_positive_int("output_dim", output_dim, allow_none=True)
+        if output_dim is not None and output_shape is not None:
+            raise ValueError(
+                "Pass `output_shape` only (`output_dim` is its older name). "
+                f"Received: output_shape={output_shape!r}, "
+                f"output_dim={output_dim!r}"
+            )
+        output_shape = _output_shape(output_shape or output_dim)
+        attention_axes = _attention_axes(attention_axes)
+        check_positive_int("sliding_window", sliding_window, allow_none=True)
         check_one_of("implementation", implementation, _IMPLEMENTATIONS)
         check_positive_int("query_chunk_size", query_chunk_size)
         super().__init__(**kwargs)
@@ -139,19 +245,35 @@ class MultiHeadAttention(keras.layers.Layer):
         self.num_key_value_heads = num_key_value_heads
         self.dropout = dropout
         self.use_bias = use_bias
-        self.output_dim = output_dim
+        # Private, as in Keras: `output_shape` would read as the layer's
+        # output shape in model summaries.
+        self._output_shape = output_shape
+        self.attention_axes = attention_axes
+        self.sliding_window = sliding_window
+        self.use_gate = use_gate
         self.implementation = implementation
         self.query_chunk_size = query_chunk_size
         self.flash_attention = flash_attention
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
         self.bias_initializer = keras.initializers.get(bias_initializer)
+        self.kernel_regularizer = keras.regularizers.get(kernel_regularizer)
+        self.bias_regularizer = keras.regularizers.get(bias_regularizer)
+        # Private, as in Keras: the base layer would apply a public one to
+        # this layer's output too.
+        self._activity_regularizer = keras.regularizers.get(
+            activity_regularizer
+        )
+        self.kernel_constraint = keras.constraints.get(kernel_constraint)
+        self.bias_constraint = keras.constraints.get(bias_constraint)
         self.seed = seed
         self.dropout_layer = keras.layers.Dropout(
             dropout, seed=seed, dtype=self.dtype_policy
         )
         self.supports_masking = True
 
-    def _einsum_dense(self, equation, output_shape, bias_axes, name):
+    def _einsum_dense(
+        self, equation, output_shape, bias_axes, name, activation=None
+    ):
         """An `EinsumDense` sublayer with its own copies of the initializers.
 
         Args:
@@ -159,23 +281,31 @@ class MultiHeadAttention(keras.layers.Layer):
             output_shape: the output shape without the batch axis.
             bias_axes: the bias axes, used when `use_bias=True`.
             name: the sublayer's name.
+            activation: the sublayer's activation.
 
         Returns:
-            The (unbuilt) `EinsumDense` layer.
+            The (unbuilt) `EinsumDense` layer, with the layer's regularizers
+            and constraints.
         """
         return keras.layers.EinsumDense(
             equation,
             output_shape=output_shape,
+            activation=activation,
             bias_axes=bias_axes if self.use_bias else None,
             kernel_initializer=clone_initializer(self.kernel_initializer),
             bias_initializer=clone_initializer(self.bias_initializer),
+            kernel_regularizer=self.kernel_regularizer,
+            bias_regularizer=self.bias_regularizer,
+            activity_regularizer=self._activity_regularizer,
+            kernel_constraint=self.kernel_constraint,
+            bias_constraint=self.bias_constraint,
             dtype=self.dtype_policy,
             name=name,
         )
 
-    def _projection(self, name, heads, head_dim):
+    def _projection(self, name, heads, head_dim, activation=None):
         return self._einsum_dense(
-            "abc,cde->abde", (None, heads, head_dim), "de", name
+            "abc,cde->abde", (None, heads, head_dim), "de", name, activation
         )
 
     def _check_shapes(self, query_shape, value_shape, key_shape):
@@ -205,14 +335,23 @@ class MultiHeadAttention(keras.layers.Layer):
             "key", self.num_key_value_heads, self.key_dim
         )
         self.key_dense.build(key_shape)
+        if self.use_gate:
+            # Built between the key and the value, as in Keras' layer, so
+            # the weights come in Keras' order.
+            self.gate_dense = self._projection(
+                "gate", self.num_heads, self.value_dim, "sigmoid"
+            )
+            self.gate_dense.build(query_shape)
         self.value_dense = self._projection(
             "value", self.num_key_value_heads, self.value_dim
         )
         self.value_dense.build(value_shape)
+        features = self._output_shape or (query_shape[-1],)
+        axes = _OUTPUT_AXES[: len(features)]
         self.output_dense = self._einsum_dense(
-            "abcd,cde->abe",
-            (None, self.output_dim or query_shape[-1]),
-            "e",
+            f"abcd,cd{axes}->ab{axes}",
+            (None,) + tuple(features),
+            axes,
             "attention_output",
         )
         self.output_dense.build(
@@ -255,26 +394,30 @@ class MultiHeadAttention(keras.layers.Layer):
         self._check_shapes(query.shape, value.shape, key.shape)
         key_mask = value_mask if key_mask is None else key_mask
         query_length = ops.shape(query)[1]
-
-        q = self.query_dense(query)
+        reuse_cache = cache is not None and cache_update_index is None
+        # The masks were read into the arguments above; the projections would
+        # warn that they drop them.
+        with masks_detached(query, value, key):
+            gate = self.gate_dense(query) if self.use_gate else None
+            q = self.query_dense(query)
+            if not reuse_cache:
+                k, v = self.key_dense(key), self.value_dense(value)
         query_start = 0
-        if cache is not None and cache_update_index is None:
+        if reuse_cache:
             k, v = cache[:, 0], cache[:, 1]
-        else:
-            k, v = self.key_dense(key), self.value_dense(value)
-            if cache is not None:
-                cache = self._update_cache(cache, k, v, cache_update_index)
-                k, v = cache[:, 0], cache[:, 1]
-                query_start = cache_update_index
-                filled = ops.arange(ops.shape(cache)[2]) < (
-                    cache_update_index + ops.shape(key)[1]
-                )
-                filled = ops.expand_dims(filled, 0)
-                key_mask = (
-                    filled
-                    if key_mask is None
-                    else ops.logical_and(ops.cast(key_mask, "bool"), filled)
-                )
+        elif cache is not None:
+            cache = self._update_cache(cache, k, v, cache_update_index)
+            k, v = cache[:, 0], cache[:, 1]
+            query_start = cache_update_index
+            filled = ops.arange(ops.shape(cache)[2]) < (
+                cache_update_index + ops.shape(key)[1]
+            )
+            filled = ops.expand_dims(filled, 0)
+            key_mask = (
+                filled
+                if key_mask is None
+                else ops.logical_and(ops.cast(key_mask, "bool"), filled)
+            )
 
         key_length = ops.shape(k)[1]
         query_positions = query_start + ops.arange(query_length)
@@ -285,6 +428,7 @@ class MultiHeadAttention(keras.layers.Layer):
             key_mask=key_mask,
             attention_mask=attention_mask,
             use_causal_mask=use_causal_mask,
+            sliding_window=self.sliding_window,
         )
         scores = None
         if path == "chunked":
@@ -302,6 +446,7 @@ class MultiHeadAttention(keras.layers.Layer):
                     and query_mask is None
                     and key_mask is None
                     and attention_mask is None
+                    and self.sliding_window is None
                 )
             )
             mask_args["use_causal_mask"] = use_causal_mask and not native_causal
@@ -314,6 +459,8 @@ class MultiHeadAttention(keras.layers.Layer):
                 out = self._fused_attention(q, k, v, mask, native_causal)
             else:
                 out, scores = self._explicit_attention(q, k, v, mask, training)
+        if gate is not None:
+            out = out * gate
         outputs = [self.output_dense(out)]
         if return_attention_scores:
             outputs.append(scores)
@@ -427,6 +574,7 @@ class MultiHeadAttention(keras.layers.Layer):
         key_mask=None,
         attention_mask=None,
         use_causal_mask=False,
+        sliding_window=None,
     ):
         chunk = self.query_chunk_size
         batch, length = ops.shape(q)[0], ops.shape(q)[1]
@@ -465,6 +613,7 @@ class MultiHeadAttention(keras.layers.Layer):
                 key_mask=key_mask,
                 attention_mask=chunk[3] if len(chunk) > 3 else None,
                 use_causal_mask=use_causal_mask,
+                sliding_window=sliding_window,
                 query_positions=positions,
                 key_positions=key_positions,
             )
@@ -486,7 +635,9 @@ class MultiHeadAttention(keras.layers.Layer):
         return out[:, :length]
 
     def compute_output_shape(self, query_shape, value_shape, key_shape=None):
-        return tuple(query_shape[:-1]) + (self.output_dim or query_shape[-1],)
+        return tuple(query_shape[:-1]) + (
+            self._output_shape or (query_shape[-1],)
+        )
 
     def compute_output_spec(
         self,
@@ -529,15 +680,21 @@ class MultiHeadAttention(keras.layers.Layer):
             "num_key_value_heads": self.num_key_value_heads,
             "dropout": self.dropout,
             "use_bias": self.use_bias,
-            "output_dim": self.output_dim,
+            "output_shape": self._output_shape,
+            "attention_axes": self.attention_axes,
+            "sliding_window": self.sliding_window,
+            "use_gate": self.use_gate,
             "implementation": self.implementation,
             "query_chunk_size": self.query_chunk_size,
             "flash_attention": self.flash_attention,
-            "kernel_initializer": keras.initializers.serialize(
-                self.kernel_initializer
-            ),
-            "bias_initializer": keras.initializers.serialize(
-                self.bias_initializer
+            **serialize_objects(
+                kernel_initializer=self.kernel_initializer,
+                bias_initializer=self.bias_initializer,
+                kernel_regularizer=self.kernel_regularizer,
+                bias_regularizer=self.bias_regularizer,
+                activity_regularizer=self._activity_regularizer,
+                kernel_constraint=self.kernel_constraint,
+                bias_constraint=self.bias_constraint,
             ),
             "seed": self.seed,
         }

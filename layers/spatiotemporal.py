@@ -5,11 +5,20 @@ node, with attention across nodes, per time step. Both layers here fold the
 other axis into the batch and run `layers.MultiHeadAttention`.
 """
 
+import inspect
+
 import keras
 from keras import ops
 
 from attention_suite.layers.multi_head_attention import MultiHeadAttention
 from attention_suite.layers.shapes import check_rank
+
+# The constructor arguments passed through to `MultiHeadAttention`.
+_MHA_ARGUMENTS = tuple(
+    name
+    for name in inspect.signature(MultiHeadAttention).parameters
+    if name not in ("num_heads", "key_dim", "dropout", "kwargs")
+)
 
 
 class _AxisAttention(keras.layers.Layer):
@@ -19,26 +28,12 @@ class _AxisAttention(keras.layers.Layer):
 
     def __init__(self, num_heads, key_dim, dropout=0.0, **kwargs):
         mha_kwargs = {
-            name: kwargs.pop(name)
-            for name in (
-                "value_dim",
-                "num_key_value_heads",
-                "use_bias",
-                "output_dim",
-                "implementation",
-                "query_chunk_size",
-                "flash_attention",
-                "kernel_initializer",
-                "bias_initializer",
-                "seed",
-            )
-            if name in kwargs
+            name: kwargs.pop(name) for name in _MHA_ARGUMENTS if name in kwargs
         }
         super().__init__(**kwargs)
         self.num_heads = num_heads
         self.key_dim = key_dim
         self.dropout = dropout
-        self.mha_kwargs = mha_kwargs
         self.attention = MultiHeadAttention(
             num_heads,
             key_dim,
@@ -123,12 +118,17 @@ class _AxisAttention(keras.layers.Layer):
         return outputs, scores
 
     def get_config(self):
+        attention = self.attention.get_config()
         return {
             **super().get_config(),
             "num_heads": self.num_heads,
             "key_dim": self.key_dim,
             "dropout": self.dropout,
-            **self.mha_kwargs,
+            **{
+                name: attention[name]
+                for name in _MHA_ARGUMENTS
+                if name in attention
+            },
         }
 
 
@@ -141,7 +141,7 @@ class TemporalAttention(_AxisAttention):
         key_dim: size of each head.
         dropout: dropout rate on the attention weights.
         **kwargs: other `layers.MultiHeadAttention` arguments (e.g.
-            `num_key_value_heads`, `output_dim`, `implementation`) and base
+            `num_key_value_heads`, `output_shape`, `implementation`) and base
             layer arguments.
 
     Call arguments:

@@ -5,6 +5,8 @@ with `keras_hub.layers.TokenAndPositionEmbedding`, `PositionEmbedding` or
 `SinePositionEncoding`.
 """
 
+import inspect
+
 import keras
 
 from attention_suite.layers.arguments import (
@@ -13,10 +15,28 @@ from attention_suite.layers.arguments import (
     check_positive_int,
     check_rate,
 )
-from attention_suite.layers.initializers import clone_initializer
+from attention_suite.layers.initializers import (
+    clone_initializer,
+    serialize_objects,
+)
 from attention_suite.layers.masking import keras_mask
 from attention_suite.layers.multi_head_attention import MultiHeadAttention
 from attention_suite.layers.shapes import check_rank
+
+# The blocks' sublayers and KerasHub's that hold the same weights (a
+# decoder's cross-attention adds two).
+_KERAS_HUB_SUBLAYERS = {
+    "self_attention": "_self_attention_layer",
+    "self_attention_norm": "_self_attention_layer_norm",
+    "intermediate_dense": "_feedforward_intermediate_dense",
+    "output_dense": "_feedforward_output_dense",
+    "feedforward_norm": "_feedforward_layer_norm",
+}
+
+
+def _hidden_size(layer):
+    """The hidden size of a built KerasHub Transformer block."""
+    return layer._self_attention_layer._query_dense.kernel.shape[0]
 
 
 class _TransformerBlock(keras.layers.Layer):
@@ -32,6 +52,9 @@ class _TransformerBlock(keras.layers.Layer):
         layer_norm_epsilon=1e-5,
         normalize_first=False,
         kernel_initializer="glorot_uniform",
+        bias_initializer="zeros",
+        kernel_regularizer=None,
+        bias_regularizer=None,
         **kwargs,
     ):
         check_positive_int("intermediate_dim", intermediate_dim)
@@ -56,7 +79,24 @@ class _TransformerBlock(keras.layers.Layer):
         self.layer_norm_epsilon = layer_norm_epsilon
         self.normalize_first = normalize_first
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
+        self.bias_initializer = keras.initializers.get(bias_initializer)
+        self.kernel_regularizer = keras.regularizers.get(kernel_regularizer)
+        self.bias_regularizer = keras.regularizers.get(bias_regularizer)
         self.supports_masking = True
+
+    def _weight_arguments(self):
+        """The initializers (fresh copies) and regularizers of a sublayer.
+
+        Returns:
+            A dict of `kernel_initializer`, `bias_initializer`,
+            `kernel_regularizer` and `bias_regularizer`.
+        """
+        return {
+            "kernel_initializer": clone_initializer(self.kernel_initializer),
+            "bias_initializer": clone_initializer(self.bias_initializer),
+            "kernel_regularizer": self.kernel_regularizer,
+            "bias_regularizer": self.bias_regularizer,
+        }
 
     def _attention_layer(self, hidden_dim, name):
         if hidden_dim % self.num_heads:
@@ -70,9 +110,9 @@ class _TransformerBlock(keras.layers.Layer):
             key_dim=hidden_dim // self.num_heads,
             num_key_value_heads=self.num_key_value_heads,
             dropout=self.dropout,
-            kernel_initializer=clone_initializer(self.kernel_initializer),
             dtype=self.dtype_policy,
             name=name,
+            **self._weight_arguments(),
         )
 
     def _norm(self, name, shape):
@@ -91,16 +131,16 @@ class _TransformerBlock(keras.layers.Layer):
         self.intermediate_dense = keras.layers.Dense(
             self.intermediate_dim,
             activation=self.activation,
-            kernel_initializer=clone_initializer(self.kernel_initializer),
             dtype=self.dtype_policy,
             name="intermediate_dense",
+            **self._weight_arguments(),
         )
         self.intermediate_dense.build(shape)
         self.output_dense = keras.layers.Dense(
             shape[-1],
-            kernel_initializer=clone_initializer(self.kernel_initializer),
             dtype=self.dtype_policy,
             name="output_dense",
+            **self._weight_arguments(),
         )
         self.output_dense.build(tuple(shape[:-1]) + (self.intermediate_dim,))
         self.feedforward_norm = self._norm("feedforward_norm", shape)
@@ -147,10 +187,69 @@ class _TransformerBlock(keras.layers.Layer):
             "activation": keras.activations.serialize(self.activation),
             "layer_norm_epsilon": self.layer_norm_epsilon,
             "normalize_first": self.normalize_first,
-            "kernel_initializer": keras.initializers.serialize(
-                self.kernel_initializer
+            **serialize_objects(
+                kernel_initializer=self.kernel_initializer,
+                bias_initializer=self.bias_initializer,
+                kernel_regularizer=self.kernel_regularizer,
+                bias_regularizer=self.bias_regularizer,
             ),
         }
+
+    @classmethod
+    def from_keras_hub(cls, layer):
+        """Builds this block from a built KerasHub block, weights included.
+
+        `TransformerEncoderBlock.from_keras_hub` takes a
+        `keras_hub.layers.TransformerEncoder`, and
+        `TransformerDecoderBlock.from_keras_hub` a
+        `keras_hub.layers.TransformerDecoder` (with or without
+        cross-attention). The blocks compute the same function, so the new
+        block gives the KerasHub block's outputs.
+
+        Args:
+            layer: the built KerasHub layer.
+
+        Returns:
+            A built block of this class with the layer's configuration and
+            a copy of its weights.
+
+        Raises:
+            ValueError: `layer` is not the matching KerasHub block, or it is
+                not built yet.
+        """
+        expected = cls._KERAS_HUB_CLASS
+        if type(layer).__name__ != expected or not hasattr(
+            layer, "_self_attention_layer"
+        ):
+            if type(layer).__name__ == expected:
+                raise ValueError(
+                    f"{cls.__name__}.from_keras_hub needs a built "
+                    f"{expected}: call it on inputs once first."
+                )
+            raise ValueError(
+                f"{cls.__name__}.from_keras_hub takes a keras_hub.layers."
+                f"{expected}, but received a {type(layer).__name__}."
+            )
+        config = layer.get_config()
+        block = cls(
+            **{
+                name: config[name]
+                for name in inspect.signature(_TransformerBlock).parameters
+                if name in config
+            },
+            name=config["name"],
+            dtype=config["dtype"],
+        )
+        block.build(*cls._keras_hub_shapes(layer))
+        pairs = dict(_KERAS_HUB_SUBLAYERS)
+        if getattr(block, "has_cross_attention", False):
+            pairs["cross_attention"] = "_cross_attention_layer"
+            pairs["cross_attention_norm"] = "_cross_attention_layer_norm"
+        for ours, theirs in pairs.items():
+            getattr(block, ours).set_weights(
+                getattr(layer, theirs).get_weights()
+            )
+        return block
 
 
 @keras.saving.register_keras_serializable(package="attention_suite")
@@ -167,6 +266,9 @@ class TransformerEncoderBlock(_TransformerBlock):
         normalize_first: pre-norm (`True`) or post-norm (`False`) residuals.
         kernel_initializer: initializer of all kernels (each draws its own
             values).
+        bias_initializer: initializer of all biases.
+        kernel_regularizer: regularizer of all kernels.
+        bias_regularizer: regularizer of all biases.
 
     Call arguments:
         inputs: `(B, T, d)`.
@@ -185,6 +287,13 @@ class TransformerEncoderBlock(_TransformerBlock):
     >>> keras.ops.shape(block(np.ones((2, 10, 32))))
     (2, 10, 32)
     """
+
+    _KERAS_HUB_CLASS = "TransformerEncoder"
+
+    @staticmethod
+    def _keras_hub_shapes(layer):
+        """The input shapes of a built KerasHub encoder, for `build`."""
+        return ((None, None, _hidden_size(layer)),)
 
     def build(self, inputs_shape):
         check_rank(self, "inputs", inputs_shape, 3)
@@ -226,6 +335,16 @@ class TransformerEncoderBlock(_TransformerBlock):
         x = self._feedforward(x, training)
         return (x, scores[0]) if return_attention_scores else x
 
+    def compute_output_spec(
+        self, inputs, return_attention_scores=False, **kwargs
+    ):
+        outputs = keras.KerasTensor(inputs.shape, dtype=self.compute_dtype)
+        if not return_attention_scores:
+            return outputs
+        return outputs, self.self_attention.compute_output_spec(
+            inputs, inputs, return_attention_scores=True
+        )[1]
+
 
 @keras.saving.register_keras_serializable(package="attention_suite")
 class TransformerDecoderBlock(_TransformerBlock):
@@ -250,6 +369,9 @@ class TransformerDecoderBlock(_TransformerBlock):
         normalize_first: pre-norm (`True`) or post-norm (`False`) residuals.
         kernel_initializer: initializer of all kernels (each draws its own
             values).
+        bias_initializer: initializer of all biases.
+        kernel_regularizer: regularizer of all kernels.
+        bias_regularizer: regularizer of all biases.
 
     Call arguments:
         decoder_sequence: `(B, Tq, d)`.
@@ -284,6 +406,19 @@ class TransformerDecoderBlock(_TransformerBlock):
     >>> keras.ops.shape(outputs)
     (2, 5, 32)
     """
+
+    _KERAS_HUB_CLASS = "TransformerDecoder"
+
+    @staticmethod
+    def _keras_hub_shapes(layer):
+        """The input shapes of a built KerasHub decoder, for `build`."""
+        cross = layer._cross_attention_layer
+        encoder = (
+            None
+            if cross is None
+            else (None, None, cross._key_dense.kernel.shape[0])
+        )
+        return (None, None, _hidden_size(layer)), encoder
 
     def build(self, decoder_sequence_shape, encoder_sequence_shape=None):
         check_rank(self, "decoder_sequence", decoder_sequence_shape, 3)
@@ -414,4 +549,48 @@ class TransformerDecoderBlock(_TransformerBlock):
             outputs.append(self_attention_cache)
             if self.has_cross_attention:
                 outputs.append(cross_attention_cache)
+        return outputs[0] if len(outputs) == 1 else tuple(outputs)
+
+    def compute_output_spec(
+        self,
+        decoder_sequence,
+        encoder_sequence=None,
+        self_attention_cache=None,
+        cross_attention_cache=None,
+        return_attention_scores=False,
+        **kwargs,
+    ):
+        outputs = [
+            keras.KerasTensor(decoder_sequence.shape, dtype=self.compute_dtype)
+        ]
+        if return_attention_scores:
+            # The weights of the cross-attention, or of the self-attention
+            # in a decoder-only block.
+            attention, keys, cache = (
+                (self.cross_attention, encoder_sequence, cross_attention_cache)
+                if self.has_cross_attention
+                else (
+                    self.self_attention,
+                    decoder_sequence,
+                    self_attention_cache,
+                )
+            )
+            outputs.append(
+                attention.compute_output_spec(
+                    decoder_sequence,
+                    keys,
+                    return_attention_scores=True,
+                    cache=cache,
+                )[1]
+            )
+        if self_attention_cache is not None:
+            caches = [self_attention_cache]
+            if self.has_cross_attention:
+                caches.append(cross_attention_cache)
+            outputs += [
+                None
+                if cache is None
+                else keras.KerasTensor(cache.shape, dtype=cache.dtype)
+                for cache in caches
+            ]
         return outputs[0] if len(outputs) == 1 else tuple(outputs)

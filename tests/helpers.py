@@ -17,6 +17,15 @@ from attention_suite.apps.common.serving.notes import signatures
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 
+# A property of the exported graph alone. The exporter runs under TensorFlow
+# whatever backend trained the run, so the TensorFlow pass of `tests/run.sh`
+# checks it; the other passes check what their backend changes: training,
+# predict, and the export answering as this backend's predict does.
+graph_property = pytest.mark.skipif(
+    keras.backend.backend() != "tensorflow",
+    reason="a property of the exported graph, checked in the TensorFlow pass",
+)
+
 # Settings of a traffic run small enough for a test (seconds per epoch).
 TRAFFIC_TINY = [
     "epochs=1",

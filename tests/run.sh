@@ -10,7 +10,15 @@ set -u
 cd "$(dirname "$0")/.."
 export PYTHONHASHSEED=0 TF_CPP_MIN_LOG_LEVEL=2
 # A test file's module fixtures (a trained run) stay in one process.
-parallel=(-n "${ATTN_TEST_WORKERS:-2}" --dist loadfile)
+workers=${ATTN_TEST_WORKERS:-2}
+parallel=(-n "$workers" --dist loadfile)
+# Torch runs each op on every core (OpenMP): test processes sharing the
+# cores then fight over them, and the torch pass ran 1.6 times slower. One
+# thread per process when there are several (TensorFlow and JAX measured
+# the same either way).
+if [ "$workers" -gt 1 ]; then
+    export OMP_NUM_THREADS="${OMP_NUM_THREADS:-1}"
+fi
 per_backend=(tests/layers tests/apps/traffic/test_end_to_end.py
     tests/apps/translation/test_translation_end_to_end.py
     tests/apps/summarization/test_summarization_model.py

@@ -4,6 +4,7 @@ behind it (commit, commands, config, history, metrics, machine)."""
 import json
 import os
 import re
+import statistics
 import subprocess
 import sys
 
@@ -13,8 +14,9 @@ from helpers import REPO, TRAFFIC_TINY
 from attention_suite.apps.qa.synthetic import write_demo_squad
 from attention_suite.apps.traffic.synthetic import write_demo_files
 
-# The tiny traffic settings but those the width choice makes, with Huber's
-# threshold given (which skips its choice, to keep the test short).
+# The tiny traffic settings but those the width choice makes, with the loss
+# and Huber's threshold given (which skips their choices, to keep the test
+# short: the width is chosen after the settings before it either way).
 WIDTHS = {
     "input_dim",
     "time_of_day_dim",
@@ -24,11 +26,12 @@ WIDTHS = {
 }
 TRAFFIC_NARROW = [
     *(s for s in TRAFFIC_TINY if s.split("=")[0] not in WIDTHS),
+    "loss=huber",
     "huber_delta=1",
 ]
 
 
-def reproduce(figure, data, settings, tmp_path, *train_args):
+def reproduce(figure, data, settings, tmp_path, *train_args, seeds=1):
     """Runs `benchmarks/reproduce.py` on small data; the results file.
 
     Args:
@@ -38,6 +41,7 @@ def reproduce(figure, data, settings, tmp_path, *train_args):
         tmp_path: where the runs and the results go (also the data
             directory).
         *train_args: more `train` arguments.
+        seeds: the `--seeds` option.
 
     Returns:
         The parsed results file.
@@ -55,6 +59,8 @@ def reproduce(figure, data, settings, tmp_path, *train_args):
             str(out),
             "--runs-dir",
             str(tmp_path / "runs"),
+            "--seeds",
+            str(seeds),
             "--",
             *train_args,
         ],
@@ -109,46 +115,38 @@ def test_reproduce_records_the_provenance_of_a_figure(traffic_results):
     assert results["wall_seconds"]["train"] > 0
     assert results["machine"]["cores"] >= 1
     assert results["validation_choice"] is None
+    # One seed: no spread to publish.
+    assert "seeds" not in results
 
 
-def test_reproduce_chooses_the_traffic_loss_then_width_on_validation(
-    traffic_results,
-):
+def test_reproduce_chooses_the_traffic_width_on_validation(traffic_results):
     results, _ = traffic_results
-    loss, width = results["training_choices"]
-    assert (loss["choice"], width["choice"]) == ("loss", "width")
-    assert set(loss["scores"]) == {"mae", "mse", "huber"}
+    # The loss is given, so only the width is chosen.
+    (width,) = results["training_choices"]
+    assert width["choice"] == "width"
     assert set(width["scores"]) == {"32", "48", "64"}
-    for choice in (loss, width):
-        assert choice["chosen"] == min(
-            choice["scores"], key=choice["scores"].get
+    assert width["chosen"] == min(width["scores"], key=width["scores"].get)
+    # Each candidate's validation report is kept beside its score.
+    assert set(width["validation"]) == set(width["scores"])
+    for candidate, report in width["validation"].items():
+        average = report["attention"]["average"]
+        assert width["scores"][candidate] == pytest.approx(
+            (average["mae"] + average["rmse"]) / 2
         )
-        # Each candidate's validation report is kept beside its score.
-        assert set(choice["validation"]) == set(choice["scores"])
-        for candidate, report in choice["validation"].items():
-            average = report["attention"]["average"]
-            assert choice["scores"][candidate] == pytest.approx(
-                (average["mae"] + average["rmse"]) / 2
-            )
-        # Each candidate trains without the GRU baseline and is scored on
-        # validation.
-        trains, validations = choice["commands"][::2], choice["commands"][1::2]
-        assert all("--set gru_baseline=false" in c for c in trains)
-        assert all(c.endswith("--split val") for c in validations)
-    # The width candidates train with the loss chosen before them.
-    assert all(
-        f"--set loss={loss['chosen']} --set input_dim=" in c
-        for c in width["commands"][::2]
-    )
-    # The last chosen run then trains the baseline and is tested.
+    # Each candidate trains without the GRU baseline, with the settings
+    # given before it, and is scored on validation.
+    trains, validations = width["commands"][::2], width["commands"][1::2]
+    assert all("--set gru_baseline=false" in c for c in trains)
+    assert all("--set loss=huber " in c for c in trains)
+    assert all(c.endswith("--split val") for c in validations)
+    # The chosen run then trains the baseline and is tested.
     train, evaluate, evaluate_tgcn = results["commands"]
     chosen = width["candidates"][width["chosen"]]
-    assert f"--set loss={loss['chosen']}" in train
     assert f"--set feedforward_dim={chosen['feedforward_dim']}" in train
     assert train.endswith("--resume --set gru_baseline=true")
     assert f"-width-{width['chosen']} " in evaluate + " "
     config = results["config"]
-    assert config["loss"] == loss["chosen"]
+    assert config["loss"] == "huber"
     assert config["input_dim"] + config["time_of_day_dim"] + config[
         "day_of_week_dim"
     ] + config["adaptive_dim"] == int(width["chosen"])
@@ -160,7 +158,10 @@ def test_reproduce_chooses_the_traffic_loss_then_width_on_validation(
     }
 
 
-def test_reproduce_chooses_the_window_rule_on_validation(tmp_path):
+@pytest.fixture(scope="module")
+def qa_results(tmp_path_factory):
+    """The results file of the QA figure re-run on tiny data, two seeds."""
+    tmp_path = tmp_path_factory.mktemp("reproduce_qa")
     data = write_demo_squad(str(tmp_path / "squad.json"), articles=8)
     settings = [
         "embeddings=learned",
@@ -175,7 +176,11 @@ def test_reproduce_chooses_the_window_rule_on_validation(tmp_path):
         "batch_size=32",
         "warmup_steps=2",
     ]
-    results = reproduce("qa-bidaf", data, settings, tmp_path)
+    return reproduce("qa-bidaf", data, settings, tmp_path, seeds=2)
+
+
+def test_reproduce_chooses_the_window_rule_on_validation(qa_results):
+    results = qa_results
     choice = results["validation_choice"]
     assert set(choice["scores"]) == {"logit", "probability"}
     assert choice["chosen"] == max(choice["scores"], key=choice["scores"].get)
@@ -184,6 +189,29 @@ def test_reproduce_chooses_the_window_rule_on_validation(tmp_path):
     assert evaluate.endswith(f"--compare-windows {choice['chosen']}")
     assert results["test"]["split"] == "test"
     assert results["test"]["compare_windows"] == choice["chosen"]
+
+
+def test_reproduce_publishes_the_spread_over_seeds(qa_results):
+    results = qa_results
+    seeds = results["seeds"]
+    first = results["config"]["seed"]
+    assert seeds["seeds"] == [first, first + 1]
+    first_run, second_run = seeds["runs"]
+    assert first_run["test"] == results["test"]
+    # The second seed trains the chosen settings with its own seed and is
+    # tested with the chosen window rule.
+    train, evaluate = second_run["commands"]
+    assert train.endswith(f"--set seed={first + 1}")
+    assert evaluate.endswith(
+        f"--compare-windows {results['validation_choice']['chosen']}"
+    )
+    f1 = [run["test"]["scores"]["bidaf"]["f1"] for run in seeds["runs"]]
+    assert seeds["mean"]["test"]["scores"]["bidaf"]["f1"] == pytest.approx(
+        statistics.mean(f1)
+    )
+    assert seeds["std"]["test"]["scores"]["bidaf"]["f1"] == pytest.approx(
+        statistics.stdev(f1)
+    )
 
 
 def test_a_given_setting_skips_the_training_choice(monkeypatch):

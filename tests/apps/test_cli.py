@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 from helpers import attn
 
-from attention_suite.apps.cli import build_parser
+from attention_suite.apps.cli import build_parser, main
 
 SCORES = ("dot", "scaled_dot", "general", "additive", "location")
 # The rows of the traffic step's table: the model and its three baselines.
@@ -687,14 +687,17 @@ def test_serve_check_takes_a_model_base_path(serving):
     ],
 )
 def test_serve_check_refuses_what_it_cannot_check_in_one_line(
-    serving, model, message
+    serving, model, message, monkeypatch, capsys
 ):
+    # In this process: the refusal comes before TensorFlow is needed.
     tmp = serving["tmp"]
+    monkeypatch.chdir(tmp)
     (tmp / "empty").mkdir(exist_ok=True)
     path = {"traffic": str(tmp / "models" / "traffic" / "1")}.get(model, model)
-    run = attn("translate", "serve-check", "--model", path, cwd=tmp)
-    assert run.returncode == 1
-    assert run.stderr.count("\n") == 1 and message in run.stderr
+    capsys.readouterr()
+    assert main(["translate", "serve-check", "--model", path]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and message in err
 
 
 @pytest.mark.parametrize(

@@ -24,17 +24,22 @@ needs_distribution = pytest.mark.skipif(
 @needs_distribution
 def test_data_parallel_follows_one_device_and_serves(tiny_data, tmp_path):
     run, _ = check_distributed("traffic", tiny_data, tmp_path, BACKEND)
-    check = attn(
-        "traffic",
-        "serve-check",
-        "--model",
-        str(export("traffic", run, BACKEND)),
-        "--seconds",
-        "0.1",
-        cwd=tmp_path,
-    )
-    assert check.returncode == 0, check.stderr[-3000:]
-    assert "serves its warm-up requests" in check.stdout
+    # The export checks its answers against this run's in a fresh process.
+    model = export("traffic", run, BACKEND)
+    if BACKEND == "tensorflow":
+        # Serving its warm-up requests is a property of the graph, which
+        # the exporter writes under TensorFlow whatever trained the run.
+        check = attn(
+            "traffic",
+            "serve-check",
+            "--model",
+            str(model),
+            "--seconds",
+            "0.1",
+            cwd=tmp_path,
+        )
+        assert check.returncode == 0, check.stderr[-3000:]
+        assert "serves its warm-up requests" in check.stdout
 
 
 @pytest.mark.skipif(BACKEND != "torch", reason="refused on torch only")
@@ -50,6 +55,9 @@ def test_torch_refuses_data_parallel_in_one_line(tiny_data, tmp_path):
     )
 
 
+@pytest.mark.skipif(
+    BACKEND != "tensorflow", reason="refused before a backend loads"
+)
 def test_devices_without_distribution_is_refused(tiny_data, tmp_path):
     check_refused(
         "traffic",

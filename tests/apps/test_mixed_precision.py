@@ -49,7 +49,6 @@ def test_mixed_precision_trains_and_exports_float32(app, tiny_data, tmp_path):
         backend,
         "--precision",
         precision,
-        epochs=1,
     )
     for loss, val_loss in losses(run):
         assert 0 < loss < float("inf") and 0 < val_loss < float("inf")

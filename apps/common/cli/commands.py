@@ -211,6 +211,8 @@ def _train(args, spec):
         check_claim,
     )
 
+    # Refused before the settings are read and the backend loads; the app's
+    # `train` checks again for Python callers.
     check_claim(args.out, args.resume, args.overwrite)
     try:
         # Settings are checked before the backend loads: a bad one fails

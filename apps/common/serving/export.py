@@ -153,8 +153,9 @@ def export_run(
     """
     import keras
 
-    run_dir = getattr(run, "path", run)
-    run_dir = os.fspath(run_dir)
+    from attention_suite.apps.common.training.runs import run_path
+
+    run_dir = run_path(run)
     if keras.backend.backend() != "tensorflow":
         return call_under_tensorflow(
             caller, run_dir, base, version=version, overwrite=overwrite

@@ -15,6 +15,7 @@ time budget is spent.
 """
 
 import contextvars
+import hashlib
 import json
 import math
 import os
@@ -71,12 +72,13 @@ class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
     it writes leaves a file that no later attempt can read. Here the new
     weights are written to a temporary file; the current weights and epoch
     are then renamed to the previous backup's names, and the new ones
-    renamed into place, each epoch recorded with the identity of its weights
-    file. `keep_matching_pair`, run before training, falls back to the
-    previous backup when the latest is missing or its weights and epoch were
-    not written together; a weights file that cannot be read falls back to
-    it too (Keras' `double_checkpoint`). With no backup left to fall back
-    to, the failure names the file.
+    renamed into place, each epoch recorded with the SHA-256 of its weights
+    file (so a copied run directory resumes as the original would).
+    `keep_matching_pair`, run before training, falls back to the previous
+    backup when the latest is missing, damaged, or was not written together
+    with its epoch; a weights file that cannot be read falls back to it too
+    (Keras' `double_checkpoint`). With no backup left to fall back to, the
+    failure names the file.
 
     Args:
         backup_dir: the backup directory.
@@ -120,27 +122,54 @@ class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
         )
 
     def keep_matching_pair(self):
-        """Makes the latest weights and epoch a pair written together.
+        """Puts the newest backup whose weights match its record in place.
 
-        A process stopped between the renames of `_save_model` leaves no
-        latest weights, or weights one epoch ahead of the epoch on record:
-        the previous pair (or, with none, no backup) is used instead.
+        A process stopped between the renames of `_save_model` leaves the
+        latest weights missing, or one epoch ahead of the epoch on record;
+        a damaged disk leaves weights that match no record. The newest
+        record (latest, then previous) whose weights file (latest or
+        previous) has the recorded SHA-256 becomes the latest backup. With
+        no record at all (a run stopped before its first backup), the
+        backup is dropped and the run starts from its first epoch.
         Called before `fit` reads the backup's epoch.
+
+        Raises:
+            ValueError: there are records but no weights file matches
+                them; the message names the file.
         """
-        try:
-            with open(self._training_metadata_path) as f:
-                recorded = json.load(f).get("weights")
-        except (OSError, ValueError, AttributeError):
-            recorded = None
-        if os.path.exists(self._weights_path) and recorded == _identity(
-            self._weights_path
-        ):
-            return
-        if all(os.path.exists(previous) for _, previous in self._pairs()):
-            for latest, previous in self._pairs():
-                os.replace(previous, latest)
-        elif os.path.isdir(self.backup_dir):
+        (weights, previous_weights), (record, previous_record) = self._pairs()
+        records = [
+            (path, _recorded_identity(path))
+            for path in (record, previous_record)
+        ]
+        files = {
+            path: _identity(path)
+            for path in (weights, previous_weights)
+            if os.path.exists(path)
+        }
+        for record_path, recorded in records:
+            for weights_path, identity in files.items():
+                if recorded is not None and identity == recorded:
+                    os.replace(weights_path, weights)
+                    os.replace(record_path, record)
+                    return
+        if files and any(recorded is not None for _, recorded in records):
+            raise ValueError(
+                f"The training backup {weights} cannot be read: it does not "
+                "match the epoch on record; delete "
+                f"{self.backup_dir} to restart the run from its first epoch."
+            )
+        if os.path.isdir(self.backup_dir):
             shutil.rmtree(self.backup_dir)
+
+
+def _recorded_identity(path):
+    """The weights' SHA-256 that a backup's epoch record names, or `None`."""
+    try:
+        with open(path) as f:
+            return json.load(f).get("weights")
+    except (OSError, ValueError, AttributeError):
+        return None
 
 
 # The Keras verbosity of `fit` when its caller gives none: `"auto"` (a
@@ -151,9 +180,13 @@ VERBOSITY = contextvars.ContextVar("verbosity", default="auto")
 
 
 def _identity(path):
-    """The inode and size of a file (a rename gives it a new inode)."""
-    stat = os.stat(path)
-    return [stat.st_ino, stat.st_size]
+    """The SHA-256 of a file's bytes: the same after a rename and in a copy
+    of the run, different for any other weights."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 class DiscardReplaced(keras.callbacks.Callback):

@@ -13,7 +13,7 @@ import shutil
 import keras
 import numpy as np
 import pytest
-from helpers import assert_servable, train_evaluate_export
+from helpers import assert_servable, graph_property, train_evaluate_export
 
 from attention_suite.apps.cli import main
 from attention_suite.apps.common.serving.process import (
@@ -139,6 +139,7 @@ def test_predict_rejects_empty_input_in_one_line(
     assert "empty" in capsys.readouterr().err
 
 
+@graph_property
 def test_export_is_a_plain_graph(run):
     audit = assert_servable(run["model"], "qa", text_ops=True)
     ops = set(audit.core + audit.text)

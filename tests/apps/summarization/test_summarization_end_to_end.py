@@ -6,7 +6,7 @@ import os
 
 import numpy as np
 import pytest
-from helpers import assert_servable, train_evaluate_export
+from helpers import assert_servable, graph_property, train_evaluate_export
 
 from attention_suite.apps.cli import main
 from attention_suite.apps.common.serving.process import (
@@ -107,6 +107,7 @@ def test_details_explain_each_summary_piece(run):
     ).all()
 
 
+@graph_property
 def test_export_is_a_plain_graph_with_cpu_string_ops(run):
     audit = assert_servable(run["model"], "summarization", text_ops=True)
     graph = set(audit.core + audit.text)

@@ -6,7 +6,12 @@ import os
 
 import numpy as np
 import pytest
-from helpers import TRAFFIC_TINY, assert_servable, train_evaluate_export
+from helpers import (
+    TRAFFIC_TINY,
+    assert_servable,
+    graph_property,
+    train_evaluate_export,
+)
 
 from attention_suite.apps.cli import main
 from attention_suite.apps.common.serving.process import run_saved_model
@@ -70,11 +75,13 @@ def test_saved_model_matches_keras_in_a_fresh_process(run):
     np.testing.assert_allclose(served, expected, atol=1e-3)
 
 
+@graph_property
 def test_export_is_a_plain_device_agnostic_graph(run):
     audit = assert_servable(run["model"], "traffic", text_ops=False)
     assert audit.pinned == []
 
 
+@graph_property
 def test_export_layout_and_warmup(run):
     assert os.path.exists(os.path.join(run["model"], "saved_model.pb"))
     outputs, _ = serve_check(run["model"])
@@ -85,6 +92,7 @@ def test_export_layout_and_warmup(run):
     assert leftovers == []
 
 
+@graph_property
 def test_saved_model_refuses_wrong_shapes(run):
     request = {
         "history": np.ones((1, 12, 3), "float32"),
@@ -109,6 +117,7 @@ def _request_with(history):
     }
 
 
+@graph_property
 def test_a_non_physical_reading_counts_as_missing_in_the_saved_model(run):
     history = np.full((12, 4), 55.0)
     missing, huge = history.copy(), history.copy()

@@ -4,6 +4,7 @@ resumes where it stopped (a finished phase is not trained again)."""
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -114,11 +115,19 @@ def test_a_finished_phase_is_never_trained_again(files, tmp_path):
     assert resumed["gru_train_seconds"] > 0
 
 
-def _killed(files, run_dir):
-    """Starts a 12-epoch run and SIGKILLs it after its second epoch's row;
-    returns its `train` arguments."""
+def _long_run(files, run_dir):
+    """The `train` arguments of a 12-epoch run into `run_dir`."""
     args = traffic_train(files, run_dir, "gru_baseline=false", "epochs=12")
-    args += ["--set", "patience=12"]
+    return args + ["--set", "patience=12"]
+
+
+@pytest.fixture(scope="module")
+def killed(files, tmp_path_factory):
+    """A 12-epoch run SIGKILLed after its third epoch's row, so that two
+    epochs' backups (the latest and the previous) are on disk; each test
+    resumes a copy of it (`_copy_killed`)."""
+    run_dir = tmp_path_factory.mktemp("killed") / "run"
+    args = _long_run(files, run_dir)
     process = subprocess.Popen(
         [sys.executable, "-m", "attention_suite.apps.cli", *args],
         stdout=subprocess.DEVNULL,
@@ -127,20 +136,28 @@ def _killed(files, run_dir):
     history = run_dir / "history.csv"
     deadline = time.monotonic() + 240
     while time.monotonic() < deadline and process.poll() is None:
-        # The header and two epochs' rows.
-        if history.exists() and history.read_text().count("\n") >= 3:
+        # The header and three epochs' rows (an epoch's row is written
+        # before its backup).
+        if history.exists() and history.read_text().count("\n") >= 4:
             break
         time.sleep(0.2)
     process.send_signal(signal.SIGKILL)
     process.wait()
-    assert 2 <= len(_epochs(run_dir)) < 12
-    return args
+    assert 3 <= len(_epochs(run_dir)) < 12
+    return run_dir
 
 
-def test_a_killed_run_resumes_from_its_last_backup(files, tmp_path):
+def _copy_killed(killed, files, run_dir):
+    """Copies the killed run to `run_dir`; returns the arguments that
+    resume it there."""
+    shutil.copytree(killed, run_dir)
+    return _long_run(files, run_dir) + ["--resume"]
+
+
+def test_a_killed_run_resumes_from_its_last_backup(killed, files, tmp_path):
     run_dir = tmp_path / "run"
-    args = _killed(files, run_dir)
-    assert main(args + ["--resume", "--set", "max_minutes=30"]) == 0
+    args = _copy_killed(killed, files, run_dir)
+    assert main(args + ["--set", "max_minutes=30"]) == 0
     epochs = _epochs(run_dir)
     # Every epoch once, in order (an epoch whose row the kill cut off is
     # trained again from the backup before it).
@@ -149,15 +166,19 @@ def test_a_killed_run_resumes_from_its_last_backup(files, tmp_path):
     # `run.json` counts both attempts.
     attempts = json.loads(_read(run_dir, "attempts.json"))
     assert len(attempts) == 2 and attempts[0]["epochs"] >= 1
+    # The copy resumed from the backups (at least two epochs'), not afresh.
+    assert attempts[1]["epochs"] <= 10
     info = json.loads(_read(run_dir, "run.json"))
     assert info["train_seconds"] == pytest.approx(
         sum(a["seconds"] for a in attempts), abs=0.01
     )
 
 
-def test_a_corrupt_backup_falls_back_or_is_named(files, tmp_path, capsys):
+def test_a_corrupt_backup_falls_back_or_is_named(
+    killed, files, tmp_path, capsys
+):
     run_dir = tmp_path / "run"
-    args = _killed(files, run_dir) + ["--resume"]
+    args = _copy_killed(killed, files, run_dir)
     backup = run_dir / "backup"
     latest = backup / "latest.weights.h5"
     latest.write_bytes(b"not an HDF5 file")
@@ -166,7 +187,7 @@ def test_a_corrupt_backup_falls_back_or_is_named(files, tmp_path, capsys):
     assert _epochs(run_dir) == list(range(12))
 
     run_dir = tmp_path / "again"
-    args = _killed(files, run_dir) + ["--resume"]
+    args = _copy_killed(killed, files, run_dir)
     for name in os.listdir(run_dir / "backup"):
         if name.endswith(".bkp"):
             os.remove(run_dir / "backup" / name)

@@ -111,17 +111,16 @@ def test_a_poller_never_sees_a_partial_version(run, tmp_path):
         # frees it (its process is gone).
         assert sorted(os.listdir(directory)) == [".2.reserved", abandoned, "1"]
         # The next export takes the free version 2, clears the killed
-        # export's directory and keeps both versions.
-        assert "traffic/2" in _finish(_export(run, base, "--keep", "2"))
-        assert sorted(os.listdir(directory)) == ["1", "2"]
+        # export's directory and, with `--keep 1`, removes version 1.
         out = _finish(_export(run, base, "--keep", "1"))
-        assert "Removed old versions [1, 2] (--keep 1)" in out
+        assert "traffic/2" in out
+        assert "Removed old versions [1] (--keep 1)" in out
     finally:
         poller.stop.set()
         poller.join()
-    assert os.listdir(directory) == ["3"]
+    assert os.listdir(directory) == ["2"]
     assert poller.partial == []
-    assert poller.seen == {1, 2, 3}
+    assert poller.seen == {1, 2}
 
 
 def test_concurrent_exports_get_distinct_versions(run, tmp_path):

@@ -6,7 +6,7 @@ import os
 
 import numpy as np
 import pytest
-from helpers import assert_servable, train_evaluate_export
+from helpers import assert_servable, graph_property, train_evaluate_export
 from keras import ops
 
 from attention_suite.apps.cli import main
@@ -143,6 +143,7 @@ def test_beam_of_one_is_greedy(run):
     )
 
 
+@graph_property
 def test_export_is_a_plain_graph_with_cpu_string_ops(run):
     audit = assert_servable(run["model"], "translation", text_ops=True)
     graph, pinned = set(audit.core + audit.text), audit.pinned
