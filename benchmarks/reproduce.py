@@ -367,12 +367,13 @@ def _settings(values):
     return [f"{key}={value}" for key, value in values.items()]
 
 
-def test_scores(name, evaluate, options):
+def test_scores(name, evaluate, run_dir, options):
     """Scores a run on the test split, under each protocol of the figure.
 
     Args:
         name: a key of `FIGURES`.
-        evaluate: the `evaluate` arguments of the run.
+        evaluate: `evaluate` arguments for a run directory (a function).
+        run_dir: the run.
         options: more `evaluate` options (the chosen decoding rule).
 
     Returns:
@@ -380,12 +381,13 @@ def test_scores(name, evaluate, options):
         seconds by `evaluate[_<protocol>]`, and the reports by
         `test[_<protocol>]`.
     """
-    run_dir = evaluate[evaluate.index("--run") + 1]
     commands, seconds, scores = [], {}, {}
     for protocol in (None, *PROTOCOLS.get(name, ())):
         suffix = f"_{protocol}" if protocol else ""
         command, seconds[f"evaluate{suffix}"] = run_attn(
-            evaluate + options + (["--protocol", protocol] if protocol else [])
+            evaluate(run_dir)
+            + options
+            + (["--protocol", protocol] if protocol else [])
         )
         commands.append(command)
         scores[f"test{suffix}"] = read_json(
@@ -412,7 +414,7 @@ def seed_run(name, train, evaluate, run_dir, seed, settings, options):
     command, train_seconds = run_attn(
         train(run_dir, [*settings, f"seed={seed}"])
     )
-    commands, seconds, scores = test_scores(name, evaluate(run_dir), options)
+    commands, seconds, scores = test_scores(name, evaluate, run_dir, options)
     return {
         "seed": seed,
         "commands": [command, *commands],
@@ -525,7 +527,7 @@ def reproduce(
     )
     train_command, train_seconds = run_attn(train(run_dir, settings) + resume)
     options, choice = choose_decoding(name, evaluate(run_dir), run_dir)
-    commands, seconds, scores = test_scores(name, evaluate(run_dir), options)
+    commands, seconds, scores = test_scores(name, evaluate, run_dir, options)
     commands.insert(0, train_command)
     seconds = {"train": train_seconds, **seconds}
     run_config = read_json(os.path.join(run_dir, "config.json"))
