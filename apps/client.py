@@ -6,7 +6,8 @@ inputs and prints the answers as `attn <app> predict` does
 (`attention_suite.apps.common.serving.client` holds the transports). The app
 is named by its `saved_models/` folder or by its command (`attn client
 translation` or `attn client translate`). Each exchange has one deadline
-(`--timeout`) and its answer a size cap (`--max-response-mb`); a failed
+(`--timeout`) and its answer a size cap (`--max-response-mb`); a request
+carries at most `--max-batch` inputs, more go in several requests; a failed
 exchange is one line on standard error and exit code 1.
 
     attn client translation --url http://localhost:8501 "Ein Hund rennt."
@@ -29,17 +30,17 @@ def _client(args, spec):
         RestServer,
     )
 
-    max_bytes = int(args.max_response_mb * (1 << 20))
+    limits = {
+        "timeout": args.timeout,
+        "max_bytes": int(args.max_response_mb * (1 << 20)),
+        "max_batch": args.max_batch,
+    }
     if args.url:
-        server = RestServer(
-            args.url, args.model, args.model_version, args.timeout, max_bytes
-        )
+        server = RestServer(args.url, args.model, args.model_version, **limits)
     else:
         if not args.verbose:
             hide_tensorflow_logs()
-        server = GrpcServer(
-            args.grpc, args.model, args.model_version, args.timeout, max_bytes
-        )
+        server = GrpcServer(args.grpc, args.model, args.model_version, **limits)
     for line in spec.ask(server, args):
         print(line)
     return 0
@@ -90,6 +91,15 @@ def add_parser(subparsers, specs):
             default=64.0,
             metavar="MB",
             help="the largest answer read, in MB (default: 64)",
+        )
+        client.add_argument(
+            "--max-batch",
+            type=commands.positive_int,
+            default=64,
+            metavar="N",
+            help="the most inputs one request carries; more are sent as "
+            "several requests (default: 64, the max_batch_size of "
+            "saved_models/batching.config)",
         )
         spec.add_client_arguments(client)
         client.set_defaults(

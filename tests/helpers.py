@@ -14,6 +14,7 @@ import pytest
 from attention_suite.apps.cli import main
 from attention_suite.apps.common.serving.audit import audit_ops
 from attention_suite.apps.common.serving.notes import signatures
+from attention_suite.apps.common.serving.runtimes import line_key
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 
@@ -158,6 +159,27 @@ def gradients(layer, call, inputs):
     return split(grads)
 
 
+# Node attributes the oldest release an export claims does not know, and
+# ignores: each was checked by `benchmarks/serving_compat.py` (the releases
+# without it serve the same answers). A new one needs the same check.
+IGNORED_ATTRIBUTES = {"VarHandleOp.debug_name"}
+
+
+def measured_minimum(app):
+    """The oldest TF Serving release that served `app`'s export as TensorFlow
+    did, in `benchmarks/results/serving_compat.json`."""
+    with open(REPO / "benchmarks" / "results" / "serving_compat.json") as f:
+        measured = json.load(f)["runtimes"]
+    return min(
+        (
+            line
+            for line, found in measured.items()
+            if found["exports"][app] == "same answers"
+        ),
+        key=line_key,
+    )
+
+
 def assert_servable(model_dir, app, text_ops):
     """Asserts an export passes the op audit and documents itself.
 
@@ -172,13 +194,16 @@ def assert_servable(model_dir, app, text_ops):
     audit = audit_ops(model_dir)
     assert audit.problems() == []
     assert bool(audit.text) == text_ops
+    assert audit.min_serving_version == measured_minimum(app)
+    assert set(audit.ignored_attributes) <= IGNORED_ATTRIBUTES
     with open(os.path.join(model_dir, "SERVING.md"), encoding="utf-8") as f:
         notes = f.read()
     version = os.path.basename(model_dir)
     assert notes.startswith(f"# `{app}`, version {version}")
     assert f"/v1/models/{app}/versions/{version}:predict" in notes
-    if text_ops:
-        assert f"from {audit.min_serving_version} on" in notes
+    assert f"TF Serving {audit.min_serving_version} or newer" in notes
+    producer = audit.versions["graph_producer"]
+    assert f"(graph producer {producer})" in notes
     # The example request names exactly the signature's inputs.
     body = json.loads(notes.split("<<'EOF'\n")[1].split("\nEOF")[0])
     inputs = signatures(model_dir)["serving_default"]["inputs"]

@@ -1,7 +1,14 @@
 """A loopback stand-in for TF Serving, for tests only: real SavedModels
 served in this process through TF Serving's documented REST API (predict in
-the row and columnar formats, metadata, `{"error": ...}` bodies) and its gRPC
-`PredictionService` (`Predict`, `GetModelMetadata`)."""
+the row and columnar formats, metadata, model status, `{"error": ...}`
+bodies) and its gRPC `PredictionService` (`Predict`, `GetModelMetadata`).
+
+It is as strict as TF Serving where a client could tell: the request's
+`signature_name` is the one called (an unknown one is refused), an input
+value that does not fit the input's dtype is refused, a batch larger than
+the batching limit is refused, and only the versions the version policy
+keeps are served (the newest alone, as with no `model_version_policy`, or
+all of them, as `saved_models/models.config` asks)."""
 
 import http.server
 import json
@@ -24,7 +31,7 @@ from attention_suite.apps.common.serving.audit import read_saved_model
 from attention_suite.apps.common.serving.rest import array_of, json_value
 
 PATH = re.compile(
-    r"^/v1/models/([^/:]+)(?:/versions/(\d+))?(:predict|/metadata)$"
+    r"^/v1/models/([^/:]+)(?:/versions/(\d+))?(:predict|/metadata|)$"
 )
 
 
@@ -41,10 +48,20 @@ class Models:
 
     Args:
         models: dict mapping model name to `{version: export_dir}`.
+        max_batch: the most rows a request may carry, as with TF Serving's
+            `--enable_batching` and a `max_batch_size`; `None` for no limit.
+        policy: `"all"` serves every version (`model_version_policy { all
+            {} }`); `"latest"` only the newest, TF Serving's default.
+
+    Attributes:
+        batches: the row count of every predict request received.
     """
 
-    def __init__(self, models):
+    def __init__(self, models, max_batch=None, policy="all"):
         self.models = models
+        self.max_batch = max_batch
+        self.policy = policy
+        self.batches = []
         self.loaded = {}
         self.lock = threading.Lock()
 
@@ -56,12 +73,32 @@ class Models:
             )
         if version is None:
             version = max(versions)
-        if version not in versions:
+        if version not in self.served(name):
             raise Problem(
                 "not_found",
                 f"Servable not found for request: Specific({name}, {version})",
             )
         return versions[version]
+
+    def served(self, name):
+        """The versions of a model the version policy keeps."""
+        versions = sorted(self.models.get(name, ()))
+        return versions if self.policy == "all" else versions[-1:]
+
+    def status(self, name, version):
+        """The REST model-status answer of a model (or one version)."""
+        self._path(name, version)
+        versions = [version] if version is not None else self.served(name)
+        return {
+            "model_version_status": [
+                {
+                    "version": str(v),
+                    "state": "AVAILABLE",
+                    "status": {"error_code": "OK", "error_message": ""},
+                }
+                for v in versions
+            ]
+        }
 
     def signatures(self, name, version):
         """The `SignatureDefMap` of a model version."""
@@ -71,25 +108,45 @@ class Models:
             signatures.signature_def[key].CopyFrom(value)
         return signatures
 
-    def predict(self, name, version, inputs):
-        """Runs `serving_default` on NumPy inputs; returns NumPy outputs."""
+    def predict(
+        self, name, version, inputs, signature="serving_default", exact=False
+    ):
+        """Runs a signature on NumPy inputs; returns NumPy outputs.
+
+        With `exact` (a gRPC `TensorProto` carries its dtype), an input of
+        another dtype than the signature's is refused, as TF Serving does.
+        """
         path = self._path(name, version)
         with self.lock:
             if path not in self.loaded:
                 self.loaded[path] = tf.saved_model.load(path)
-        function = self.loaded[path].signatures["serving_default"]
+        signatures = self.loaded[path].signatures
+        signature = signature or "serving_default"
+        if signature not in signatures:
+            raise Problem(
+                "invalid",
+                f'Serving signature name: "{signature}" not found in '
+                "signature def",
+            )
+        function = signatures[signature]
         specs = function.structured_input_signature[1]
         if sorted(inputs) != sorted(specs):
             raise Problem(
                 "invalid",
                 f"Expected inputs {sorted(specs)}, received {sorted(inputs)}",
             )
+        rows = len(np.asarray(next(iter(inputs.values()))))
+        self.batches.append(rows)
+        if self.max_batch is not None and rows > self.max_batch:
+            raise Problem(
+                "invalid",
+                f"Task size {rows} is larger than maximum input batch size "
+                f"{self.max_batch}",
+            )
         try:
             outputs = function(
                 **{
-                    k: tf.constant(
-                        np.asarray(v).astype(specs[k].dtype.as_numpy_dtype)
-                    )
+                    k: tf.constant(_fitted(v, specs[k], exact))
                     for k, v in inputs.items()
                 }
             )
@@ -98,12 +155,39 @@ class Models:
         return {k: v.numpy() for k, v in outputs.items()}
 
 
+def _fitted(value, spec, exact):
+    """An input value as its spec's dtype; a value that does not fit (a
+    fraction for an integer, text for a number, with `exact` any other
+    dtype) is refused, as TF Serving refuses it."""
+    value = np.asarray(value)
+    dtype = spec.dtype.as_numpy_dtype
+    if exact and spec.dtype != tf.string and value.dtype != dtype:
+        raise Problem(
+            "invalid",
+            f"Expects arg {spec.name} to be {spec.dtype.name} but "
+            f"{tf.as_dtype(value.dtype).name} is provided",
+        )
+    if spec.dtype == tf.string:
+        if value.dtype.kind not in "OSU":
+            raise Problem("invalid", f"{spec.name}: expected strings")
+        return value
+    if value.dtype.kind in "OSU":
+        raise Problem("invalid", f"{spec.name}: expected {spec.dtype.name}")
+    if spec.dtype.is_integer and not np.all(np.mod(value, 1) == 0):
+        raise Problem(
+            "invalid",
+            f"{spec.name}: a value is not of expected type: {spec.dtype.name}",
+        )
+    return value.astype(dtype)
+
+
 def _rest_inputs(body, specs):
     """The named NumPy inputs of a REST predict body (row or columnar)."""
     names = sorted(specs)
     if "instances" in body:
         rows = body["instances"]
-        if rows and isinstance(rows[0], dict):
+        # A row of named inputs, not one `{"b64": ...}` value.
+        if rows and isinstance(rows[0], dict) and set(rows[0]) != {"b64"}:
             return {n: array_of([row[n] for row in rows]) for n in names}
         return {names[0]: array_of(rows)}
     if "inputs" in body:
@@ -165,6 +249,10 @@ def serve_rest(models):
             name, version, verb = match.groups()
             version = None if version is None else int(version)
             try:
+                if verb == "":
+                    return self._send(
+                        200, json.dumps(models.status(name, version))
+                    )
                 signatures = models.signatures(name, version)
                 if verb == "/metadata":
                     answer = {
@@ -184,9 +272,12 @@ def serve_rest(models):
                     body = json.loads(self.rfile.read(length))
                 except ValueError as e:
                     raise Problem("invalid", f"JSON Parse error: {e}") from None
-                specs = signatures.signature_def["serving_default"].inputs
+                signature = body.get("signature_name") or "serving_default"
+                if signature not in signatures.signature_def:
+                    models.predict(name, version, {}, signature)
+                specs = signatures.signature_def[signature].inputs
                 inputs = _rest_inputs(body, specs)
-                outputs = models.predict(name, version, inputs)
+                outputs = models.predict(name, version, inputs, signature)
                 answer = _rest_outputs(outputs, "instances" in body)
                 return self._send(200, json.dumps(answer))
             except Problem as problem:
@@ -237,7 +328,10 @@ def serve_grpc(models):
         name, version = spec_of(request)
         inputs = {k: tf.make_ndarray(v) for k, v in request.inputs.items()}
         response = predict_pb2.PredictResponse()
-        for key, value in models.predict(name, version, inputs).items():
+        signature = request.model_spec.signature_name
+        for key, value in models.predict(
+            name, version, inputs, signature, exact=True
+        ).items():
             response.outputs[key].CopyFrom(tf.make_tensor_proto(value))
         return response
 

@@ -1,11 +1,12 @@
-"""Calls SavedModels' `serving_default` with malformed inputs, as a client
-of TF Serving could, in a process that imports only TensorFlow and
-`tensorflow_text`.
+"""Calls SavedModels' `serving_default` with malformed inputs and with
+edge cases (no rows, blank texts), as a client of TF Serving could, in a
+process that imports only TensorFlow and `tensorflow_text`.
 
 Usage: `python malformed_requests.py APP=SAVED_MODEL_DIR...`. Prints one
-JSON object: for each app and case, the first line of the error the call
-raised (`tf.errors.InvalidArgumentError`), or `"answered"` when the call
-returned. A crash of the process shows as its exit code.
+JSON object: for each app and malformed case, the first line of the error
+the call raised (`tf.errors.InvalidArgumentError`), or `"answered"` when
+the call returned; for each edge case, the outputs as lists (strings
+decoded). A crash of the process shows as its exit code.
 """
 
 import json
@@ -71,6 +72,42 @@ def _traffic_cases(function):
     }
 
 
+def edge_cases(app, function):
+    """Well-formed edge requests: a batch of no rows, blank texts."""
+    specs = function.structured_input_signature[1]
+    if app == "traffic":
+        _, steps, sensors = specs["history"].shape
+        empty = {
+            "history": np.zeros((0, steps, sensors), np.float32),
+            "time_of_day": np.zeros((0, steps), np.float32),
+            "day_of_week": np.zeros((0, steps), np.int32),
+        }
+        return {"empty batch": empty}
+    if app == "qa":
+        return {
+            "empty batch": {
+                "context": np.array([], bytes),
+                "question": np.array([], bytes),
+            },
+            "blank": {
+                "context": np.array([b"The museum opened in 1905.", b""]),
+                "question": np.array([b" \t ", b"When did it open?"]),
+            },
+        }
+    (name,) = specs
+    return {
+        "empty batch": {name: np.array([], bytes)},
+        "blank": {name: np.array([b"", b" \t\n "])},
+    }
+
+
+def _listed(value):
+    value = value.numpy()
+    if value.dtype == object:
+        return [v.decode("utf-8", "replace") for v in value.ravel()]
+    return value.tolist()
+
+
 def cases(app, function):
     """The malformed requests of an app's `serving_default`."""
     if app == "qa":
@@ -102,6 +139,9 @@ def main(argv):
                     ),
                     lines[0],
                 )
+        for case, inputs in edge_cases(app, function).items():
+            outputs = function(**{k: tf.constant(v) for k, v in inputs.items()})
+            results[app][case] = {k: _listed(v) for k, v in outputs.items()}
     print(json.dumps(results))
 
 

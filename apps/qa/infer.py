@@ -11,8 +11,8 @@ The text handling, windowing and span decoding are those of
   answered from its first ~16,000 characters with the default 4,096;
 * every question gets the best span of its context, even when the context
   does not hold the answer: a low `score` (`p_start * p_end`, in [0, 1])
-  says so. A context with no pieces (empty, blank) gets the empty answer
-  with score 0.
+  says so. A context with no pieces (empty, blank) or a blank question
+  gets the empty answer with score 0.
 """
 
 import numpy as np
@@ -52,8 +52,12 @@ class Reader:
         )
         return contexts, found
 
-    def decode(self, contexts, found, logits):
-        """The answer dict of each input from its windows' logits."""
+    def decode(self, contexts, questions, found, logits):
+        """The answer dict of each input from its windows' logits.
+
+        A blank question (empty, or white space only) asks nothing: it gets
+        the empty answer with score 0, as a context with no pieces does.
+        """
         starts, ends, scores = features.best_spans(
             logits,
             found,
@@ -61,6 +65,10 @@ class Reader:
             self.config.max_answer_tokens,
             self.config.compare_windows,
         )
+        blank = tf.strings.length(tf.strings.strip(questions)) == 0
+        starts = tf.where(blank, 0, starts)
+        ends = tf.where(blank, 0, ends)
+        scores = tf.where(blank, 0.0, scores)
         answer, start, end = features.answers(contexts, starts, ends)
         return {"answer": answer, "start": start, "end": end, "score": scores}
 
@@ -79,7 +87,7 @@ class Reader:
         logits = self.model(
             {name: found[name] for name in self.input_names}, training=False
         )
-        return self.decode(contexts, found, logits)
+        return self.decode(contexts, questions, found, logits)
 
     def logits(self, found):
         """The model's logits of every window, in batches (any backend).
@@ -134,11 +142,16 @@ class Reader:
         results = []
         with progress_bar(len(contexts), "answering", "question") as bar:
             for first in range(0, len(contexts), batch_size):
+                batch_questions = tf.constant(
+                    list(questions[first : first + batch_size])
+                )
                 batch_contexts, found = self.features(
                     tf.constant(list(contexts[first : first + batch_size])),
-                    tf.constant(list(questions[first : first + batch_size])),
+                    batch_questions,
                 )
-                out = self.decode(batch_contexts, found, self.logits(found))
+                out = self.decode(
+                    batch_contexts, batch_questions, found, self.logits(found)
+                )
                 for answer, start, end, score in zip(
                     out["answer"].numpy(),
                     out["start"].numpy(),

@@ -12,14 +12,12 @@ import keras
 import numpy as np
 
 from attention_suite.apps.common.serving.export import (
+    ServingCheck,
     checked_vectors,
     export_saved_model,
     string_vector_spec,
 )
-from attention_suite.apps.common.serving.process import (
-    run_saved_model,
-    string_array,
-)
+from attention_suite.apps.common.serving.process import string_array
 from attention_suite.apps.qa import infer
 from attention_suite.apps.qa.signature import IMPORTS, INPUTS, OUTPUTS
 from attention_suite.apps.qa.training import load_run
@@ -90,8 +88,12 @@ def export_and_verify(run_dir, path, overwrite=False):
         overwrite: whether an existing version is replaced.
 
     Returns:
-        `(path, mismatches)`: the absolute path written and a list of
-        `(pair, predicted, served)` that differ (empty when all agree).
+        The absolute path written.
+
+    Raises:
+        ServingError: some pair is answered otherwise than by the Keras
+            model (the `(pair, predicted, served)` triples named); the
+            version is then not written.
     """
     loaded = load_run(run_dir)
     config = loaded.config
@@ -101,19 +103,21 @@ def export_and_verify(run_dir, path, overwrite=False):
     reader = infer.Reader(model, tokenizer, config)
     pairs = [tuple(p) for p in run_info.get("samples", [])] + list(HARD_INPUTS)
     predicted = [reader.answer([c], [q])[0] for c, q in pairs]
-    path = export_saved_model(
+
+    def mismatches(served):
+        return [
+            (pair, p, {k: s[k].tolist() for k in OUTPUTS})
+            for pair, p, s in zip(pairs, predicted, served)
+            if not _same(p, s)
+        ]
+
+    return export_saved_model(
         path,
         serving_archive(reader),
         [_request(*pair) for pair in pairs[:2]],
         model_name="qa",
+        check=ServingCheck(
+            [_request(*pair) for pair in pairs], mismatches, IMPORTS
+        ),
         overwrite=overwrite,
     )
-    served = run_saved_model(
-        path, [_request(*pair) for pair in pairs], imports=IMPORTS
-    )
-    mismatches = [
-        (pair, p, {k: s[k].tolist() for k in OUTPUTS})
-        for pair, p, s in zip(pairs, predicted, served)
-        if not _same(p, s)
-    ]
-    return path, mismatches

@@ -49,8 +49,11 @@ def export_and_verify(run_dir, path, overwrite=False):
         overwrite: whether an existing version is replaced.
 
     Returns:
-        `(path, mismatches)`: the absolute path written and a list of
-        `(input, predicted, served)` that differ (empty when all agree).
+        The absolute path written.
+
+    Raises:
+        ServingError: the SavedModel answers otherwise than the Keras
+            model; the version is then not written.
     """
     run = load_run(run_dir)
     summarizer = infer.Summarizer(run.model, run.tokenizer, run.config)

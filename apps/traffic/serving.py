@@ -22,8 +22,10 @@ TensorFlow backend.
 
 import numpy as np
 
-from attention_suite.apps.common.serving.export import export_saved_model
-from attention_suite.apps.common.serving.process import run_saved_model
+from attention_suite.apps.common.serving.export import (
+    ServingCheck,
+    export_saved_model,
+)
 from attention_suite.apps.traffic import data
 from attention_suite.apps.traffic.training import load_run, load_split
 
@@ -147,10 +149,13 @@ def export_and_verify(run_dir, path, overwrite=False):
         overwrite: whether an existing version is replaced.
 
     Returns:
-        `(path, mismatches)`: the absolute path written and a list of
-        `(window, difference)` for the windows whose served forecast differs
-        from the Keras one by more than `TOLERANCE` (empty when all agree),
-        `difference` being the largest absolute one.
+        The absolute path written.
+
+    Raises:
+        ServingError: some window's served forecast differs from the Keras
+            one by more than `TOLERANCE` (the `(window, difference)` pairs
+            named, `difference` the largest absolute one); the version is
+            then not written.
     """
     loaded = load_run(run_dir)
     config = loaded.config
@@ -159,16 +164,21 @@ def export_and_verify(run_dir, path, overwrite=False):
     archive = serving_archive(model, config, len(run_info["sensors"]))
     requests = sample_requests(config, run_info)
     predicted = np.concatenate([model.predict(r, verbose=0) for r in requests])
-    path = export_saved_model(
-        path, archive, requests, model_name="traffic", overwrite=overwrite
+
+    def mismatches(served):
+        served = np.concatenate([outputs["forecast"] for outputs in served])
+        differences = np.max(np.abs(served - predicted), axis=(1, 2))
+        return [
+            (window, float(difference))
+            for window, difference in enumerate(differences)
+            if difference > TOLERANCE
+        ]
+
+    return export_saved_model(
+        path,
+        archive,
+        requests,
+        model_name="traffic",
+        check=ServingCheck(requests, mismatches),
+        overwrite=overwrite,
     )
-    served = np.concatenate(
-        [outputs["forecast"] for outputs in run_saved_model(path, requests)]
-    )
-    differences = np.max(np.abs(served - predicted), axis=(1, 2))
-    mismatches = [
-        (window, float(difference))
-        for window, difference in enumerate(differences)
-        if difference > TOLERANCE
-    ]
-    return path, mismatches

@@ -91,7 +91,7 @@ def add_verbs(verbs):
 
 
 _add_client_arguments, _ask = commands.text_client(
-    api.SIGNATURES.output,
+    api.SIGNATURES,
     lines=True,
     help="sentences to translate, as text",
     file_help="a file of sentences, one a line",

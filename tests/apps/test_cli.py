@@ -11,7 +11,7 @@ import socket
 import numpy as np
 import pandas as pd
 import pytest
-from helpers import attn
+from helpers import REPO, attn
 
 from attention_suite.apps.cli import build_parser, main
 
@@ -459,6 +459,47 @@ def test_client_prints_what_the_saved_models_answer(serving, transport):
         assert line.startswith(f"{question}\t{answer}\t{span}\tscore ")
 
 
+@pytest.mark.parametrize("transport", ["--url", "--grpc"])
+def test_client_splits_a_batch_larger_than_the_server_takes(serving, transport):
+    from loopback_serving import Models, serve_grpc, serve_rest
+
+    # The server's limit: the max_batch_size of the shipped batching.config,
+    # which the client's default --max-batch must match.
+    config = (REPO / "saved_models" / "batching.config").read_text()
+    limit = int(re.search(r"max_batch_size \{ value: (\d+) \}", config)[1])
+    models = Models(
+        {"translation": serving["models"].models["translation"]},
+        max_batch=limit,
+    )
+    rest = serve_rest(models)
+    grpc_server, port = serve_grpc(models)
+    sentences = serving["tmp"] / f"sentences{transport}.txt"
+    sentences.write_text("A dog runs.\n" * 200)
+    address = (
+        f"http://127.0.0.1:{rest.server_port}"
+        if transport == "--url"
+        else f"127.0.0.1:{port}"
+    )
+    try:
+        client = ["client", "translation", transport, address]
+        run = attn(*client, "--file", str(sentences), cwd=serving["tmp"])
+        refused = attn(
+            *client, "--max-batch", str(limit + 1), "--file", str(sentences),
+            cwd=serving["tmp"],
+        )  # fmt: skip
+    finally:
+        rest.shutdown()
+        grpc_server.stop(None)
+    assert run.returncode == 0, run.stderr
+    assert len(run.stdout.splitlines()) == 200
+    expected = [limit] * (200 // limit) + [200 % limit] * bool(200 % limit)
+    assert models.batches[: len(expected)] == expected
+    # A server's limit below --max-batch is one line naming it.
+    assert refused.returncode == 1
+    assert f"larger than maximum input batch size {limit}" in refused.stderr
+    assert refused.stderr.strip().count("\n") == 0
+
+
 def _window(serving, rows=20, drop_sensor=False):
     """A CSV of the demo's last readings, as a user would send them."""
     from attention_suite.apps.traffic import readers
@@ -491,6 +532,85 @@ def test_client_forecast_matches_predict(serving, transport):
     np.testing.assert_allclose(
         served.to_numpy(), predicted.to_numpy(), atol=2e-3
     )
+
+
+@pytest.mark.parametrize("transport", ["--url", "--grpc"])
+def test_client_asks_the_attention_signature(serving, transport):
+    sentences = ["the black cat sat on the mat", "a dog runs"]
+    expected = serving["models"].predict(
+        "translation",
+        None,
+        {"text": _strings(*sentences)},
+        signature="translate_with_attention",
+    )
+    run = _client(
+        serving, transport, "translation",
+        "--signature", "translate_with_attention", *sentences,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    answers = run.stdout.split("\n\n")
+    assert len(answers) == 2
+    for i, answer in enumerate(answers):
+        text, header, *rows = answer.strip("\n").splitlines()
+        assert text == expected["translation"][i].decode()
+        pieces = [p.decode() for p in expected["target_pieces"][i] if p]
+        assert [row.split()[0] for row in rows] == pieces
+        # One weight in [0, 1] per source piece (the header's columns).
+        for row in rows:
+            weights = [float(w) for w in row.split()[1:]]
+            assert len(weights) == len(header.split())
+            assert all(0 <= w <= 1 for w in weights)
+    plot = serving["tmp"] / f"alignment{transport}.png"
+    drawn = _client(
+        serving, transport, "translation", "--plot", str(plot), *sentences
+    )
+    assert drawn.returncode == 0, drawn.stderr
+    assert drawn.stdout.splitlines()[:2] == [
+        t.decode() for t in expected["translation"]
+    ]
+    for i in (1, 2):
+        path = plot.with_name(f"{plot.stem}-{i}.png")
+        assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_stand_in_is_as_strict_as_tf_serving(serving):
+    import requests
+    from loopback_serving import Models, serve_rest
+
+    url = serving["url"] + "/v1/models"
+    unknown = requests.post(
+        f"{url}/translation:predict",
+        json={"signature_name": "nope", "inputs": {"text": ["a"]}},
+    )
+    assert unknown.status_code == 400
+    assert "not found in signature def" in unknown.json()["error"]
+    window = {
+        "history": [[[60.0] * 8] * 12],
+        "time_of_day": [[0.5] * 12],
+        "day_of_week": [[2.5] * 12],
+    }
+    fraction = requests.post(f"{url}/traffic:predict", json={"inputs": window})
+    assert fraction.status_code == 400
+    assert "day_of_week" in fraction.json()["error"]
+    row = requests.post(
+        f"{url}/translation:predict",
+        json={"instances": [{"b64": "YSBkb2cgcnVucw=="}]},
+    )
+    assert row.status_code == 200, row.text
+    assert len(row.json()["predictions"]) == 1
+    status = requests.get(f"{url}/translation").json()
+    assert status["model_version_status"][0]["state"] == "AVAILABLE"
+    # With no version policy TF Serving serves only the newest version.
+    path = serving["models"].models["translation"][1]
+    latest = serve_rest(
+        Models({"translation": {1: path, 2: path}}, policy="latest")
+    )
+    try:
+        base = f"http://127.0.0.1:{latest.server_port}/v1/models/translation"
+        assert requests.get(f"{base}/versions/1").status_code == 404
+        assert requests.get(f"{base}/versions/2").status_code == 200
+    finally:
+        latest.shutdown()
 
 
 def test_rest_row_and_columnar_formats_parse_alike(serving):
@@ -616,7 +736,8 @@ def test_serve_check_prints_latency_percentiles(serving):
 
 def test_saved_models_refuse_malformed_inputs_in_graph(serving):
     """Scalars, matrices, disagreeing batches and out-of-range times end a
-    call with INVALID_ARGUMENT naming the input; the process survives."""
+    call with INVALID_ARGUMENT naming the input; the process survives. A
+    batch of no rows gets no rows, a blank text the empty answer."""
     import subprocess
     import sys
 
@@ -652,6 +773,13 @@ def test_saved_models_refuse_malformed_inputs_in_graph(serving):
         assert "Incompatible shapes" in traffic[case]
     for case in ("day_of_week 7", "time_of_day 1.5", "time_of_day nan"):
         assert "day_of_week must be in 0..6" in traffic[case]
+    for app, found in results.items():
+        assert all(value == [] for value in found["empty batch"].values())
+    assert results["translation"]["blank"]["translation"] == ["", ""]
+    assert results["summarization"]["blank"]["summary"] == ["", ""]
+    # A blank question, then an empty context: the empty answer, score 0.
+    assert qa["blank"]["answer"] == ["", ""]
+    assert qa["blank"]["score"] == [0.0, 0.0]
 
 
 @pytest.mark.parametrize("command", ["translate", "summarize"])

@@ -564,11 +564,16 @@ def request_strings(items):
     )
 
 
-def text_client(output, lines, help, file_help):
-    """`attn client` for an app whose signature maps `text` to `output`.
+def text_client(signatures, lines, help, file_help):
+    """`attn client` for an app whose signatures map `text` to a string.
+
+    `--signature` picks `serving_default` or the app's explaining signature
+    (`signatures.details`), whose answers come with each output piece's
+    attention over the source pieces: printed as a table, or drawn with
+    `--plot PNG` (which asks for that signature) as `predict --plot` does.
 
     Args:
-        output: the signature's string output (e.g. `"summary"`).
+        signatures: the app's `TextSignatures`.
         lines: whether a `--file` holds one input a line (sentences), or
             one input (a document).
         help: what the texts given as arguments are.
@@ -581,9 +586,25 @@ def text_client(output, lines, help, file_help):
 
     def add_arguments(parser):
         add_file_option(parser, file_help)
+        parser.add_argument(
+            "--signature",
+            choices=signatures.names,
+            default="serving_default",
+            help="the signature to call; "
+            f"{signatures.details} also prints each answer's attention "
+            "(default: %(default)s)",
+        )
+        parser.add_argument(
+            "--plot",
+            metavar="PNG",
+            help=f"asks {signatures.details} and draws each answer's "
+            "attention (several: PNG-1, PNG-2, ...)",
+        )
         parser.add_argument("input", nargs="*", help=help)
 
     def ask(server, args):
+        from attention_suite.apps.common.serving.pipeline import explained
+
         files = (
             file_lines(args.file)
             if lines
@@ -591,9 +612,52 @@ def text_client(output, lines, help, file_help):
         )
         if not args.input + files:
             raise ValueError("Nothing to send: give texts or --file PATH.")
-        outputs = server.predict(
-            {"text": request_strings(args.input + files)}, {output: str}
+        inputs = {"text": request_strings(args.input + files)}
+        if not args.plot and args.signature == "serving_default":
+            outputs = server.predict(inputs, {signatures.output: str})
+            return [
+                t.decode("utf-8", "replace") for t in outputs[signatures.output]
+            ]
+        kinds = {name: str for name in (signatures.output, *signatures.pieces)}
+        kinds.update(
+            {name: float for name in ("attention", *signatures.per_piece)}
         )
-        return [t.decode("utf-8", "replace") for t in outputs[output]]
+        served = server.predict(inputs, kinds, signature=signatures.details)
+        answers = [
+            explained(served, signatures, row)
+            for row in range(len(inputs["text"]))
+        ]
+        printed = [answer[signatures.output] for answer in answers]
+        figures = [
+            (
+                answer["attention"],
+                answer[signatures.pieces[0]],
+                answer[signatures.pieces[1]],
+                answer[signatures.output],
+            )
+            for answer in answers
+        ]
+        if not args.plot:
+            from attention_suite.apps.common.cli.plotting import (
+                format_attention,
+            )
+
+            return [
+                line
+                for text, (weights, source, output, _) in zip(printed, figures)
+                for line in (
+                    text,
+                    format_attention(weights, source, output)
+                    if output
+                    else "(no output pieces)",
+                    "",
+                )
+            ][:-1]
+        from attention_suite.apps.common.cli.plotting import (
+            save_attention_plots,
+        )
+
+        paths = save_attention_plots(args.plot, figures)
+        return printed + [f"Attention written to {', '.join(paths)}"]
 
     return add_arguments, ask

@@ -65,6 +65,10 @@ class TextGenerator:
     def search_graph(self, source, beam_size):
         """The search on source ids, as symbolic ops (for an export).
 
+        A source with no piece (an empty or blank text: its end token
+        alone) generates nothing, all padding, rather than what the model
+        would invent from the end token.
+
         Args:
             source: int `(B, S)`.
             beam_size: 1 for greedy search, more for beam search.
@@ -72,7 +76,7 @@ class TextGenerator:
         Returns:
             int32 `(B, max_length)`.
         """
-        return decoding.generate(
+        ids = decoding.generate(
             self.model,
             source,
             self.max_length,
@@ -83,6 +87,8 @@ class TextGenerator:
             length_penalty=self.length_penalty,
             no_repeat_ngram_size=self.no_repeat_ngram_size,
         )
+        blank = ops.expand_dims(ops.equal(source[:, 0], EOS_ID), 1)
+        return ops.where(blank, ops.full_like(ids, PAD_ID), ids)
 
     def generate_graph(self, texts):
         """Raw strings to source ids and generated ids, as symbolic ops.

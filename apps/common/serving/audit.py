@@ -9,6 +9,12 @@ registered), and checks device pins: a node may be pinned to the CPU only
 when its op has no GPU kernel (the string ops) or works on integers only (the
 shape arithmetic KerasHub's tokenizers keep beside their string ops); any
 other pin would stop the graph from running where TF Serving places it.
+
+Which TF Serving releases can load the graph comes from measurement: every
+op of the graph, the checkpoint functions' included, and every attribute
+its nodes set are looked up in the op lists of the releases
+`benchmarks/serving_compat.py` measured
+(`attention_suite.apps.common.serving.runtimes`).
 """
 
 import dataclasses
@@ -18,44 +24,12 @@ import os
 
 from attention_suite.apps.common.serving.process import (
     ServingError,
-    run_tensorflow_child,
+    serve_requests,
 )
+from attention_suite.apps.common.serving.runtimes import minimum_line
 
-# TF Serving links `tensorflow_text`'s ops from 2.2 on, at the version its
-# build pins. The fast WordPiece ops reached a release in 2.12
-# (tensorflow/serving#2064: missing from 2.10 and 2.11.0); ops added to
-# tensorflow_text after the 2.12 line (KerasHub's `RoundRobinTrimmer`) need
-# 2.20, whose build pins tensorflow_text 2.20. These versions come from TF
-# Serving's release notes and issues; no TF Serving binary was run to check
-# them.
-FIRST_SERVING_WITH_TEXT_OPS = "2.2"
-TEXT_OPS_SINCE = {
-    "FastBertNormalize": "2.12",
-    "FastWordpieceTokenizeWithOffsets": "2.12",
-    "FastWordpieceDetokenize": "2.12",
-    "TFText>RoundRobinTrim": "2.20",
-    "TFText>RoundRobinGenerateMasks": "2.20",
-}
 # Ops that only run with TF Serving's XLA flags.
 XLA_OPS = ("XlaCallModule", "XlaLaunch", "_XlaCompile", "_XlaRun")
-
-_CHILD = r"""
-import json, sys
-import tensorflow as tf
-from tensorflow.python.framework import kernels, op_def_registry
-ops = json.loads(sys.argv[1])
-core = [op for op in ops if op_def_registry.get(op) is not None]
-import tensorflow_text
-text = [op for op in ops if op not in core and op_def_registry.get(op)]
-gpu = [
-    op for op in core + text
-    if any(k.device_type == "GPU"
-           for k in kernels.get_registered_kernels_for_op(op).kernel)
-]
-print(json.dumps({"core": core, "text": text, "gpu": gpu,
-                  "tensorflow": tf.__version__,
-                  "tensorflow_text": tensorflow_text.__version__}))
-"""
 
 
 @dataclasses.dataclass
@@ -69,7 +43,14 @@ class OpAudit:
         pinned: `"op@device"` of every pinned node, sorted.
         bad_pins: the pins that break GPU serving (see the module doc).
         versions: `{"tensorflow": ..., "tensorflow_text": ...}` the audit
-            ran with (the exporting versions).
+            ran with (the exporting versions), and `"graph_producer"`, the
+            graph's producer version.
+        min_serving_version: the oldest measured TF Serving release line
+            that registers every op of the graph, or `None` when none does.
+        unregistered: the op types no measured release registers.
+        ignored_attributes: `{"op.attribute": since}` for the attributes
+            the minimum release's ops lack, which it ignores (`since`: the
+            first measured release that has it, or `None`).
     """
 
     core: list
@@ -78,25 +59,14 @@ class OpAudit:
     pinned: list
     bad_pins: list
     versions: dict
+    min_serving_version: object = None
+    unregistered: list = dataclasses.field(default_factory=list)
+    ignored_attributes: dict = dataclasses.field(default_factory=dict)
 
     @property
     def xla_ops(self):
         """The op types that need TF Serving's XLA flags."""
         return sorted(set(self.core) & set(XLA_OPS))
-
-    @property
-    def min_serving_version(self):
-        """The oldest TF Serving release whose binary has the text ops.
-
-        Returns:
-            A version string, or `None` when the graph has no text ops.
-        """
-        if not self.text:
-            return None
-        versions = [FIRST_SERVING_WITH_TEXT_OPS] + [
-            TEXT_OPS_SINCE[op] for op in self.text if op in TEXT_OPS_SINCE
-        ]
-        return max(versions, key=lambda v: tuple(map(int, v.split("."))))
 
     def problems(self):
         """What stops a stock TF Serving binary from serving the graph.
@@ -109,6 +79,12 @@ class OpAudit:
             found.append(
                 "ops neither TensorFlow nor tensorflow_text registers: "
                 + ", ".join(self.unknown)
+            )
+        if self.unregistered:
+            found.append(
+                "ops no measured TF Serving release registers "
+                "(benchmarks/serving_compat.py): "
+                + ", ".join(self.unregistered[:10])
             )
         if self.xla_ops:
             found.append(
@@ -139,12 +115,13 @@ def read_saved_model(export_dir):
     return model
 
 
-def _nodes(export_dir):
+def _nodes(export_dir, checkpoint=False):
     """`(function, node)` for every node of the serving graph.
 
-    TensorFlow's own checkpoint functions (`__inference__traced_save*` /
-    `_traced_restore*`), which always run on the CPU, are left out, and so
-    are calls of library functions by name.
+    Calls of library functions by name are left out, and so are, unless
+    `checkpoint`, TensorFlow's own checkpoint functions
+    (`__inference__traced_save*` / `_traced_restore*`), which always run on
+    the CPU.
     """
     for graph in read_saved_model(export_dir).meta_graphs:
         library = graph.graph_def.library.function
@@ -155,7 +132,8 @@ def _nodes(export_dir):
             for n in function.node_def
         ]
         for owner, node in nodes:
-            if "_traced_save" in owner or "_traced_restore" in owner:
+            saving = "_traced_save" in owner or "_traced_restore" in owner
+            if saving and not checkpoint:
                 continue
             if node.op not in names:
                 yield owner, node
@@ -177,17 +155,17 @@ def _integers_only(node):
 @functools.lru_cache(maxsize=8)
 def _classify(ops):
     """`classify_ops` of a sorted tuple of op types, as JSON text."""
-    result = run_tensorflow_child(
-        _CHILD, [json.dumps(ops)], "Listing the ops TensorFlow registers"
-    )
-    return result.stdout.strip().splitlines()[-1]
+    _, _, known = serve_requests(None, [], "", (), ops=ops)
+    return json.dumps(known)
 
 
 def classify_ops(ops):
     """Sorts op types as a stock TF Serving binary would know them.
 
     Runs in a fresh process that imports TensorFlow, then `tensorflow_text`
-    (once per set of op types in a process).
+    (once per set of op types in a process;
+    `attention_suite.apps.common.serving.process.serve_requests` does the
+    same while it serves a SavedModel).
 
     Args:
         ops: op type names.
@@ -202,18 +180,50 @@ def classify_ops(ops):
     return json.loads(_classify(tuple(sorted(ops))))
 
 
-def audit_ops(export_dir):
+def graph_ops(export_dir):
+    """The op types of a SavedModel's serving graph (`audit_ops` reads).
+
+    Args:
+        export_dir: the SavedModel directory.
+
+    Returns:
+        A set of op type names.
+    """
+    return {node.op for _, node in _nodes(export_dir)}
+
+
+def requirements(export_dir):
+    """What a server must register to load a SavedModel.
+
+    Args:
+        export_dir: the SavedModel directory.
+
+    Returns:
+        `{op type: set of the attribute names its nodes set}` over every
+        node, the checkpoint functions' included.
+    """
+    needs = {}
+    for _, node in _nodes(export_dir, checkpoint=True):
+        needs.setdefault(node.op, set()).update(
+            name for name in node.attr if not name.startswith("_")
+        )
+    return needs
+
+
+def audit_ops(export_dir, known=None):
     """Lists a SavedModel's op types and device pins, and judges them.
 
     Args:
         export_dir: the SavedModel directory.
+        known: `classify_ops` of its `graph_ops`, when already sorted
+            (`None`: sorted here, in a fresh process).
 
     Returns:
         An `OpAudit`.
     """
     nodes = [node for _, node in _nodes(export_dir)]
     ops = {node.op for node in nodes}
-    known = classify_ops(ops)
+    known = known or classify_ops(ops)
     gpu = set(known["gpu"])
     pinned, bad = set(), set()
     for node in nodes:
@@ -224,6 +234,8 @@ def audit_ops(export_dir):
         on_cpu = "CPU" in node.device.upper()
         if not on_cpu or (node.op in gpu and not _integers_only(node)):
             bad.add(pin)
+    minimum, unregistered, ignored = minimum_line(requirements(export_dir))
+    producer = read_saved_model(export_dir).meta_graphs[0].graph_def.versions
     return OpAudit(
         core=sorted(known["core"]),
         text=sorted(known["text"]),
@@ -233,15 +245,21 @@ def audit_ops(export_dir):
         versions={
             "tensorflow": known["tensorflow"],
             "tensorflow_text": known["tensorflow_text"],
+            "graph_producer": producer.producer,
         },
+        min_serving_version=minimum,
+        unregistered=unregistered,
+        ignored_attributes=ignored,
     )
 
 
-def check_ops(export_dir):
+def check_ops(export_dir, known=None):
     """`audit_ops`, raising when a stock TF Serving binary cannot serve it.
 
     Args:
         export_dir: the SavedModel directory.
+        known: `classify_ops` of its `graph_ops`, or `None` (see
+            `audit_ops`).
 
     Returns:
         The `OpAudit`.
@@ -249,7 +267,7 @@ def check_ops(export_dir):
     Raises:
         ServingError: the graph has unknown ops, XLA ops or bad pins.
     """
-    audit = audit_ops(export_dir)
+    audit = audit_ops(export_dir, known)
     problems = audit.problems()
     if problems:
         raise ServingError(

@@ -51,11 +51,14 @@ class Server:
         address: the server's address, for messages.
         timeout: the seconds one exchange may take in all.
         max_bytes: the largest answer read.
+        max_batch: the most rows one request carries: a larger batch is
+            sent as several requests (a server with `--enable_batching`
+            refuses a request larger than its `max_batch_size`).
     """
 
-    def __init__(self, address, timeout, max_bytes):
+    def __init__(self, address, timeout, max_bytes, max_batch=64):
         self.address, self.timeout = address, timeout
-        self.max_bytes = max_bytes
+        self.max_bytes, self.max_batch = max_bytes, max_batch
 
     def input_shapes(self):
         """The `serving_default` input shapes (`None` for any size).
@@ -65,13 +68,14 @@ class Server:
         """
         raise NotImplementedError
 
-    def predict(self, inputs, outputs):
-        """Calls `serving_default` on a batch.
+    def predict(self, inputs, outputs, signature="serving_default"):
+        """Calls a signature on a batch, `max_batch` rows a request.
 
         Args:
             inputs: dict mapping input name to a NumPy array.
             outputs: dict mapping each output the answer needs to its kind:
                 `str` (strings, as `bytes`), `int` or `float`.
+            signature: the signature to call.
 
         Returns:
             A dict mapping output name to a NumPy array, batch first, one
@@ -81,7 +85,26 @@ class Server:
             ServingError: the server failed, or its answer lacks an output
                 or has the wrong shape or kind.
         """
-        raw = self._predict(inputs, list(outputs))
+        batch = len(next(iter(inputs.values())))
+        chunks = [
+            self._checked(
+                {
+                    k: v[first : first + self.max_batch]
+                    for k, v in inputs.items()
+                },
+                outputs,
+                signature,
+            )
+            for first in range(0, batch, self.max_batch)
+        ] or [self._checked(inputs, outputs, signature)]
+        return {
+            name: np.concatenate([chunk[name] for chunk in chunks])
+            for name in outputs
+        }
+
+    def _checked(self, inputs, outputs, signature):
+        """One request's outputs, checked (see `predict`)."""
+        raw = self._predict(inputs, list(outputs), signature)
         batch = len(next(iter(inputs.values())))
         checked = {}
         for name, kind in outputs.items():
@@ -105,7 +128,7 @@ class Server:
             checked[name] = value
         return checked
 
-    def _predict(self, inputs, output_names):
+    def _predict(self, inputs, output_names, signature):
         """The server's raw outputs (`predict` checks them)."""
         raise NotImplementedError
 
@@ -129,10 +152,17 @@ class RestServer(Server):
         version: the version to ask for; `None` for the newest.
         timeout: seconds one exchange may take in all.
         max_bytes: the largest answer read.
+        max_batch: the most rows one request carries.
     """
 
     def __init__(
-        self, url, model, version=None, timeout=30.0, max_bytes=64 << 20
+        self,
+        url,
+        model,
+        version=None,
+        timeout=30.0,
+        max_bytes=64 << 20,
+        max_batch=64,
     ):
         parts = urllib.parse.urlsplit(url)
         try:
@@ -144,7 +174,7 @@ class RestServer(Server):
                 f"--url {url!r} is not an http(s)://HOST:PORT address."
             )
         self.url = url.rstrip("/")
-        super().__init__(self.url, timeout, max_bytes)
+        super().__init__(self.url, timeout, max_bytes, max_batch)
         self.model = f"{self.url}/v1/models/{model}" + (
             f"/versions/{version}" if version is not None else ""
         )
@@ -263,14 +293,14 @@ class RestServer(Server):
                 f"{self.url} sent metadata without a serving_default signature."
             ) from None
 
-    def _predict(self, inputs, output_names):
+    def _predict(self, inputs, output_names, signature):
         from attention_suite.apps.common.serving.rest import (
             outputs_of,
             request_body,
         )
 
         answer = self._exchange(
-            "POST", self.model + ":predict", request_body(inputs)
+            "POST", self.model + ":predict", request_body(inputs, signature)
         )
         try:
             return outputs_of(answer, output_names)
@@ -297,15 +327,22 @@ class GrpcServer(Server):
         version: the version to ask for; `None` for the newest.
         timeout: seconds one call may take in all (gRPC's deadline).
         max_bytes: the largest answer read.
+        max_batch: the most rows one request carries.
     """
 
     def __init__(
-        self, target, model, version=None, timeout=30.0, max_bytes=64 << 20
+        self,
+        target,
+        model,
+        version=None,
+        timeout=30.0,
+        max_bytes=64 << 20,
+        max_batch=64,
     ):
         host, _, port = target.rpartition(":")
         if not host or not port.isdigit():
             raise ValueError(f"--grpc {target!r} is not a HOST:PORT address.")
-        super().__init__(target, timeout, max_bytes)
+        super().__init__(target, timeout, max_bytes, max_batch)
         self.target, self.model, self.version = target, model, version
 
     def _call(self, method, request):
@@ -367,13 +404,14 @@ class GrpcServer(Server):
             for name, info in signature.inputs.items()
         }
 
-    def _predict(self, inputs, output_names):
+    def _predict(self, inputs, output_names, signature):
         import tensorflow as tf
 
         from attention_suite.apps.common.serving.export import predict_request
 
         answer = self._call(
-            "Predict", predict_request(inputs, self.model, self.version)
+            "Predict",
+            predict_request(inputs, self.model, self.version, signature),
         )
         try:
             return {

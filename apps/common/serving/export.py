@@ -13,6 +13,7 @@ functions that need them, so the version bookkeeping (`versions`,
 """
 
 import contextlib
+import dataclasses
 import json
 import os
 import re
@@ -28,9 +29,12 @@ from attention_suite.apps.common.data.atomic import (
     atomic_write_bytes,
     is_running,
 )
-from attention_suite.apps.common.serving.audit import check_ops
+from attention_suite.apps.common.serving.audit import check_ops, graph_ops
 from attention_suite.apps.common.serving.notes import write_serving_notes
-from attention_suite.apps.common.serving.process import ServingError
+from attention_suite.apps.common.serving.process import (
+    ServingError,
+    serve_requests,
+)
 
 WARMUP_FILE = os.path.join("assets.extra", "tf_serving_warmup_requests")
 
@@ -130,15 +134,17 @@ def export_run(
     Under another backend than TensorFlow, `caller` runs again under
     TensorFlow (`call_under_tensorflow`). The version is reserved first
     (`reserved_version`), the SavedModel written and checked in a fresh
-    process against the Keras model, then `<base>/models.config` lists the
-    app.
+    process against the Keras model before it is put in place
+    (`export_saved_model`), then `<base>/models.config` lists the app.
 
     Args:
         caller: the app's `export`, as `"module:name"`
             (`call_under_tensorflow`), called again under TensorFlow when
             the backend is another.
         export_and_verify: `export_and_verify(run_dir, path, overwrite)`
-            returning `(path, mismatches)`: the app's exporter.
+            returning the path written: the app's exporter, which raises
+            `ServingError` when the SavedModel answers otherwise than the
+            run (`export_saved_model`).
         run: a `Run` or a run directory.
         base: the model base directory holding `<app>/<N>/`.
         app: the app's directory under `base` (the TF Serving model name).
@@ -161,12 +167,7 @@ def export_run(
             caller, run_dir, base, version=version, overwrite=overwrite
         )
     with reserved_version(base, app, version) as path:
-        path, mismatches = export_and_verify(run_dir, path, overwrite=overwrite)
-    if mismatches:
-        raise ServingError(
-            f"The SavedModel, served in a fresh process, answers otherwise "
-            f"than the run it was exported from: {mismatches[:3]}"
-        )
+        path = export_and_verify(run_dir, path, overwrite=overwrite)
     update_models_config(base, app)
     return path
 
@@ -195,13 +196,16 @@ def write_warmup_requests(export_dir, requests, model_name):
             writer.write(log.SerializeToString())
 
 
-def predict_request(inputs, model_name, version=None):
-    """A TF Serving `PredictRequest` of `serving_default`.
+def predict_request(
+    inputs, model_name, version=None, signature="serving_default"
+):
+    """A TF Serving `PredictRequest`.
 
     Args:
         inputs: dict mapping input name to a NumPy array.
         model_name: the name TF Serving serves the model under.
         version: the version to ask for; `None` for the newest.
+        signature: the signature to call.
 
     Returns:
         A `tensorflow_serving.apis.predict_pb2.PredictRequest`.
@@ -209,9 +213,7 @@ def predict_request(inputs, model_name, version=None):
     import tensorflow as tf
     from tensorflow_serving.apis import model_pb2, predict_pb2
 
-    spec = model_pb2.ModelSpec(
-        name=model_name, signature_name="serving_default"
-    )
+    spec = model_pb2.ModelSpec(name=model_name, signature_name=signature)
     if version is not None:
         spec.version.value = version
     request = predict_pb2.PredictRequest(model_spec=spec)
@@ -246,16 +248,38 @@ def read_warmup_requests(export_dir):
     return requests
 
 
+@dataclasses.dataclass
+class ServingCheck:
+    """What an export serves in a fresh process before it is put in place.
+
+    Attributes:
+        requests: `serving_default` input dicts (NumPy), each sent as one
+            request.
+        mismatches: `mismatches(outputs)`, given the served output dicts
+            (one per request), returns a list describing the requests whose
+            answers differ from the Keras model's (empty when all agree).
+        imports: modules the serving process needs besides TensorFlow (e.g.
+            `"tensorflow_text"`).
+    """
+
+    requests: list
+    mismatches: object
+    imports: tuple = ()
+
+
 def export_saved_model(
-    path, archive, warmup_requests, model_name, overwrite=False
+    path, archive, warmup_requests, model_name, check, overwrite=False
 ):
-    """Writes a SavedModel to `path` atomically, audited and documented.
+    """Writes a SavedModel to `path` atomically, checked and documented.
 
     Besides the graph and its warm-up requests, the version directory gets
-    `SERVING.md` (`attention_suite.apps.common.serving.notes`). The graph's
-    ops are audited first
+    `SERVING.md` (`attention_suite.apps.common.serving.notes`). Before the
+    version is renamed into place, one fresh process that imports only
+    TensorFlow (and `check.imports`) serves `check.requests` and sorts the
+    graph's ops for the op audit
     (`attention_suite.apps.common.serving.audit.check_ops`): a graph a stock
-    TF Serving binary cannot serve is never renamed into place.
+    TF Serving binary cannot serve, or one that answers otherwise than the
+    Keras model, is never put in place.
 
     Args:
         path: the version directory, `saved_models/<app>/<version>`.
@@ -263,6 +287,7 @@ def export_saved_model(
             including `"serving_default"`.
         warmup_requests: list of `serving_default` input dicts (NumPy).
         model_name: the TF Serving model name (the app name).
+        check: the `ServingCheck` the SavedModel must pass.
         overwrite: whether an existing version is replaced.
 
     Returns:
@@ -270,17 +295,32 @@ def export_saved_model(
 
     Raises:
         ServingError: the graph has ops or device pins TF Serving cannot
-            serve.
+            serve, or answers otherwise than the Keras model.
     """
 
     with atomic_directory(path, overwrite=overwrite) as tmp:
         archive.write_out(tmp, verbose=False)
         write_warmup_requests(tmp, warmup_requests, model_name)
+        served, _, known = serve_requests(
+            tmp,
+            check.requests,
+            "serving_default",
+            check.imports,
+            ops=graph_ops(tmp),
+        )
+        audit = check_ops(tmp, known)
+        mismatches = check.mismatches(served)
+        if mismatches:
+            raise ServingError(
+                "The SavedModel, served in a fresh process, answers "
+                "otherwise than the run it was exported from: "
+                f"{mismatches[:3]}"
+            )
         write_serving_notes(
             tmp,
             model_name,
             os.path.basename(os.path.normpath(path)),
-            check_ops(tmp),
+            audit,
             warmup_requests[0],
         )
     return os.path.abspath(path)
@@ -660,10 +700,18 @@ def text_archive(model, tokenizer, endpoints, input_name="text"):
 
 
 def _checked_endpoint(function, input_name):
-    """`function` of one string vector, called after `checked_vectors`."""
+    """`function` of one string vector, called after `checked_vectors`.
+
+    A batch of no text is answered with no rows: the function runs on one
+    empty text (the search needs a row) and its outputs are cut to zero
+    rows.
+    """
+    import tensorflow as tf
 
     def endpoint(texts):
         (texts,) = checked_vectors({input_name: texts})
-        return function(texts)
+        count = tf.shape(texts)[0]
+        rows = tf.cond(count > 0, lambda: texts, lambda: tf.constant([""]))
+        return {name: value[:count] for name, value in function(rows).items()}
 
     return endpoint

@@ -12,8 +12,11 @@ TensorFlow's protobuf types are imported when the notes are written.
 import json
 import os
 
+import numpy as np
+
 from attention_suite.apps.common.serving.audit import read_saved_model
 from attention_suite.apps.common.serving.rest import request_body
+from attention_suite.apps.common.serving.runtimes import load_registry
 
 NOTES_FILE = "SERVING.md"
 
@@ -98,8 +101,9 @@ def serving_notes(export_dir, model_name, version, audit, example):
     lines = [
         f"# `{model_name}`, version {version}",
         "",
-        f"Exported with TensorFlow {audit.versions['tensorflow']} and "
-        f"tensorflow_text {audit.versions['tensorflow_text']}; serve it with "
+        f"Exported with TensorFlow {audit.versions['tensorflow']} (graph "
+        f"producer {audit.versions['graph_producer']}) and tensorflow_text "
+        f"{audit.versions['tensorflow_text']}; serve it with "
         f"`--model_name={model_name}` and `--model_base_path` set to the "
         "directory holding this version.",
         "",
@@ -110,24 +114,38 @@ def serving_notes(export_dir, model_name, version, audit, example):
         lines += ["", f"### `{name}`", ""]
         lines += _table(tensors["inputs"], "input") + [""]
         lines += _table(tensors["outputs"], "output")
+    lines_measured = load_registry()["lines"]
+    release = (
+        f"TF Serving {audit.min_serving_version} or newer: the oldest of the "
+        f"releases measured ({', '.join(lines_measured)}) whose TensorFlow "
+        "and tensorflow_text register every op of this graph, its "
+        "checkpoint functions included (`benchmarks/serving_compat.py` "
+        "loads and queries each app's export on each of them)."
+    )
+    if audit.ignored_attributes:
+        release += (
+            " Older releases ignore the node attributes they do not know: "
+            + ", ".join(
+                f"`{name}` (from {since or 'a release not measured'} on)"
+                for name, since in audit.ignored_attributes.items()
+            )
+            + "."
+        )
     if audit.text:
         text_ops = ", ".join(f"`{op}`" for op in audit.text)
         server = (
-            f"tensorflow_text ops: {text_ops}. Stock TF Serving binaries "
-            f"register them from {audit.min_serving_version} on (minimum TF "
-            "Serving version); for in-process loading, `import "
-            "tensorflow_text` before `tf.saved_model.load`."
+            f"tensorflow_text ops: {text_ops}, which stock TF Serving "
+            "binaries link; for in-process loading, `import tensorflow_text` "
+            "before `tf.saved_model.load`."
         )
     else:
-        server = (
-            "No tensorflow_text ops: any TF Serving binary, or TensorFlow "
-            "alone in process."
-        )
+        server = "No tensorflow_text ops."
     pins = ", ".join(f"`{pin}`" for pin in audit.pinned) or "none"
     lines += [
         "",
         "## What the server needs",
         "",
+        f"- Release: {release}",
         f"- Ops: {len(audit.core)} core TensorFlow op types. {server}",
         "- Flags: none"
         + (
@@ -139,6 +157,18 @@ def serving_notes(export_dir, model_name, version, audit, example):
         "- Devices: runs on CPU and GPU builds. Nodes pinned to the CPU "
         f"(string ops with no GPU kernel and the integer shape arithmetic "
         f"beside them): {pins}.",
+        "",
+        "## Edge cases",
+        "",
+        "- A request of no rows is answered with no rows.",
+    ]
+    if any(np.asarray(v).dtype.kind in "OSU" for v in example.values()):
+        lines += [
+            "- An empty or white-space-only text is answered with an empty "
+            "string (and a score of 0 where the answer has a score), never "
+            "with text the model invents.",
+        ]
+    lines += [
         "",
         "## Example requests",
     ]

@@ -48,7 +48,7 @@ class Pipeline:
         Returns:
             `(read_run, export_and_verify)`: `read_run(run_dir)` returns a
             `LoadedRun`; `export_and_verify(run_dir, path, overwrite)`
-            writes a version and returns `(path, mismatches)`
+            writes a version and returns its path
             (`attention_suite.apps.common.serving.export.export_run`).
         """
         raise NotImplementedError
@@ -222,24 +222,34 @@ class TextPipeline(Pipeline):
             served = self.serve("serving_default", text=texts)
             return [text_of(t) for t in served[names.output]]
         served = self.serve(names.details, text=texts)
-        answers = []
-        for i in range(len(texts)):
-            source, generated = (
-                [text_of(p) for p in served[name][i] if p]
-                for name in names.pieces
-            )
-            answer = {
-                names.output: text_of(served[names.output][i]),
-                names.pieces[0]: source,
-                names.pieces[1]: generated,
-                "attention": served["attention"][i][
-                    : len(generated), : len(source)
-                ],
-            }
-            for name in names.per_piece:
-                answer[name] = served[name][i][: len(generated)]
-            answers.append(answer)
-        return answers
+        return [explained(served, names, i) for i in range(len(texts))]
+
+
+def explained(served, names, row):
+    """One input's answer from the outputs of a `details` signature.
+
+    Args:
+        served: the signature's outputs, batch first (strings as bytes).
+        names: the app's `TextSignatures`.
+        row: the input's row.
+
+    Returns:
+        A dict: the generated text, the source's and the output's pieces
+        (padding left out), `attention` cut to them and the `per_piece`
+        outputs cut to the output's pieces.
+    """
+    source, generated = (
+        [text_of(p) for p in served[name][row] if p] for name in names.pieces
+    )
+    answer = {
+        names.output: text_of(served[names.output][row]),
+        names.pieces[0]: source,
+        names.pieces[1]: generated,
+        "attention": served["attention"][row][: len(generated), : len(source)],
+    }
+    for name in names.per_piece:
+        answer[name] = served[name][row][: len(generated)]
+    return answer
 
 
 def _entries(path):

@@ -2,7 +2,10 @@
 
 This is what a serving machine sees: TensorFlow and no project code. The
 child loads the model, runs the requests through `serving_default` and sends
-the outputs back; it fails if any project module got imported.
+the outputs back; it fails if any project module got imported. The same
+process can sort the graph's op types for the op audit
+(`attention_suite.apps.common.serving.audit`), so an export starts one
+TensorFlow process to check both.
 """
 
 import json
@@ -18,14 +21,18 @@ _CHILD = r"""
 import json, sys, time
 import numpy as np
 import tensorflow as tf
-for name in json.loads(sys.argv[4]):
+from tensorflow.python.framework import kernels, op_def_registry
+export_dir, signature_name, tmp = sys.argv[1:4]
+imports, timing, ops = (json.loads(argument) for argument in sys.argv[4:7])
+# Sorted before any other library is imported: the ops TensorFlow has.
+core = [op for op in ops or () if op_def_registry.get(op) is not None]
+for name in imports:
     __import__(name)
-model = tf.saved_model.load(sys.argv[1])
-signature = model.signatures[sys.argv[2]]
-requests = np.load(sys.argv[3] + "/requests.npz", allow_pickle=False)
-count = int(requests["count"])
 outputs = {}
-for i in range(count):
+requests = np.load(tmp + "/requests.npz", allow_pickle=False)
+if export_dir:
+    signature = tf.saved_model.load(export_dir).signatures[signature_name]
+for i in range(int(requests["count"])):
     prefix = f"{i}/"
     inputs = {
         key[len(prefix):]: tf.constant(requests[key])
@@ -37,7 +44,6 @@ for i in range(count):
         outputs[f"{i}/{name}"] = (
             value.astype(bytes) if value.dtype == object else value
         )
-timing = json.loads(sys.argv[5])
 for size in timing["batch_sizes"]:
     # The first request's rows, repeated to `size` rows.
     inputs = {
@@ -56,10 +62,22 @@ for size in timing["batch_sizes"]:
             value.numpy()
         seconds.append(time.perf_counter() - begin)
     outputs[f"latency/{size}"] = np.array(seconds)
+if ops is not None:
+    import tensorflow_text
+    text = [op for op in ops if op not in core and op_def_registry.get(op)]
+    gpu = [
+        op for op in core + text
+        if any(k.device_type == "GPU"
+               for k in kernels.get_registered_kernels_for_op(op).kernel)
+    ]
+    with open(tmp + "/ops.json", "w") as f:
+        json.dump({"core": core, "text": text, "gpu": gpu,
+                   "tensorflow": tf.__version__,
+                   "tensorflow_text": tensorflow_text.__version__}, f)
 forbidden = sorted(m for m in sys.modules if m.startswith("attention_suite"))
 if forbidden:
     sys.exit(f"the serving process imported {forbidden[:5]}")
-np.savez(sys.argv[3] + "/outputs.npz", **outputs)
+np.savez(tmp + "/outputs.npz", **outputs)
 """
 
 
@@ -167,7 +185,7 @@ def run_saved_model(
         ServingError: the child failed; its exception is in the message,
             the end of its stderr in `details`.
     """
-    outputs, _ = serve_requests(export_dir, requests, signature, imports)
+    outputs, _, _ = serve_requests(export_dir, requests, signature, imports)
     return outputs
 
 
@@ -193,7 +211,7 @@ def measure_latency(
     Raises:
         ServingError: the child failed.
     """
-    _, latency = serve_requests(
+    _, latency, _ = serve_requests(
         export_dir,
         [request],
         "serving_default",
@@ -213,14 +231,35 @@ def timing_plan(batch_sizes, seconds):
     }
 
 
-def serve_requests(export_dir, requests, signature, imports, timing=None):
-    """`run_saved_model`, and the call times of `measure_latency`.
+def serve_requests(
+    export_dir, requests, signature, imports, timing=None, ops=None
+):
+    """Serves requests, and sorts op types, in one fresh TensorFlow process.
 
-    The first request is the one timed.
+    The first request is the one timed (`measure_latency`). Op types are
+    sorted as `attention_suite.apps.common.serving.audit.classify_ops`
+    describes: those TensorFlow registers before `imports` are imported are
+    core, those `tensorflow_text` adds (imported last) are text ops.
+
+    Args:
+        export_dir: the SavedModel directory, or `None` to load none (no
+            requests then).
+        requests: list of dicts mapping input name to a NumPy array.
+        signature: the signature to call.
+        imports: extra modules the child imports before loading (e.g.
+            `"tensorflow_text"` when the graph holds its ops).
+        timing: a `timing_plan`, or `None` to time nothing.
+        ops: op type names to sort, or `None`.
 
     Returns:
-        `(outputs, latency)`: the outputs per request, and a dict mapping
-        batch size to call times (empty without `timing`).
+        `(outputs, latency, known)`: the outputs per request (dicts mapping
+        output name to a NumPy array), a dict mapping batch size to call
+        times in seconds (empty without `timing`), and the sorted op types
+        (`classify_ops`' dict; `None` without `ops`).
+
+    Raises:
+        ServingError: the child failed; its exception is in the message,
+            the end of its stderr in `details`.
     """
     timing = timing or {"batch_sizes": []}
     with tempfile.TemporaryDirectory() as tmp:
@@ -231,27 +270,38 @@ def serve_requests(export_dir, requests, signature, imports, timing=None):
         run_tensorflow_child(
             _CHILD,
             [
-                os.path.abspath(export_dir),
+                os.path.abspath(export_dir) if export_dir else "",
                 signature,
                 tmp,
                 json.dumps(list(imports)),
                 json.dumps(timing),
+                json.dumps(None if ops is None else sorted(ops)),
             ],
-            f"Serving {export_dir} in a fresh process",
+            f"Serving {export_dir} in a fresh process"
+            if export_dir
+            else "Listing the ops TensorFlow registers",
             cwd=tmp,
         )
         outputs = np.load(os.path.join(tmp, "outputs.npz"))
         latency = {
             size: outputs[f"latency/{size}"] for size in timing["batch_sizes"]
         }
-        return [
-            {
-                key.split("/", 1)[1]: outputs[key]
-                for key in outputs.files
-                if key.startswith(f"{i}/")
-            }
-            for i in range(len(requests))
-        ], latency
+        known = None
+        if ops is not None:
+            with open(os.path.join(tmp, "ops.json")) as f:
+                known = json.load(f)
+        return (
+            [
+                {
+                    key.split("/", 1)[1]: outputs[key]
+                    for key in outputs.files
+                    if key.startswith(f"{i}/")
+                }
+                for i in range(len(requests))
+            ],
+            latency,
+            known,
+        )
 
 
 def string_array(texts):

@@ -8,12 +8,12 @@ for a text generator, with the two signatures of its `TextSignatures`.
 
 from attention_suite.apps.common.data import text
 from attention_suite.apps.common.serving.export import (
+    ServingCheck,
     export_saved_model,
     read_warmup_requests,
     text_archive,
 )
 from attention_suite.apps.common.serving.process import (
-    run_saved_model,
     serve_requests,
     string_array,
     timing_plan,
@@ -39,13 +39,14 @@ def serve_check(export_dir, imports=(), batch_sizes=(), seconds=5.0):
     Raises:
         ServingError: the child failed.
     """
-    return serve_requests(
+    outputs, latency, _ = serve_requests(
         export_dir,
         read_warmup_requests(export_dir),
         "serving_default",
         imports,
         timing_plan(batch_sizes, seconds),
     )
+    return outputs, latency
 
 
 def export_text_model(
@@ -59,14 +60,14 @@ def export_text_model(
     imports=("tensorflow_text",),
     overwrite=False,
 ):
-    """Exports a strings-in, strings-out archive; checks it in a new process.
+    """Exports a strings-in, strings-out archive, checked in a new process.
 
     Generates from each text with the Keras model (what `predict` does),
-    writes the SavedModel (atomically, with the first two texts as warm-up
-    requests), then serves each text as its own request in a fresh process
-    that imports only TensorFlow and `imports` (one text per request, as
-    `predict` ran them: batching pads differently, which may move floats in
-    the last bits).
+    then writes the SavedModel (atomically, with the first two texts as
+    warm-up requests) once a fresh process that imports only TensorFlow and
+    `imports` answers each text, sent as its own request, as the Keras model
+    did (one text per request, as `predict` ran them: batching pads
+    differently, which may move floats in the last bits).
 
     Args:
         path: the version directory (`saved_models/<app>/<N>`).
@@ -82,26 +83,34 @@ def export_text_model(
         overwrite: whether an existing version is replaced.
 
     Returns:
-        `(path, mismatches)`: the absolute path written and a list of
-        `(input, predicted, served)` that differ (empty when all agree).
+        The absolute path written.
+
+    Raises:
+        ServingError: the SavedModel answers some text otherwise than the
+            Keras model (the `(input, predicted, served)` triples named).
     """
     predicted = [generator.generate([t])[0] for t in texts]
-    path = export_saved_model(
+
+    def mismatches(served):
+        served = [outputs[output_name][0].decode("utf-8") for outputs in served]
+        return [
+            (text, p, s)
+            for text, p, s in zip(texts, predicted, served)
+            if p != s
+        ]
+
+    return export_saved_model(
         path,
         archive,
         [{input_name: string_array(texts[:2])}],
         model_name=model_name,
+        check=ServingCheck(
+            [{input_name: string_array([t])} for t in texts],
+            mismatches,
+            tuple(imports),
+        ),
         overwrite=overwrite,
     )
-    requests = [{input_name: string_array([t])} for t in texts]
-    served = [
-        outputs[output_name][0].decode("utf-8")
-        for outputs in run_saved_model(path, requests, imports=imports)
-    ]
-    mismatches = [
-        (text, p, s) for text, p, s in zip(texts, predicted, served) if p != s
-    ]
-    return path, mismatches
 
 
 def generator_archive(generator, signatures):
@@ -158,8 +167,10 @@ def export_generator(
         overwrite: whether an existing version is replaced.
 
     Returns:
-        `(path, mismatches)`: the absolute path written and a list of
-        `(input, predicted, served)` that differ (empty when all agree).
+        The absolute path written.
+
+    Raises:
+        ServingError: the SavedModel answers otherwise than the Keras model.
     """
     return export_text_model(
         path,

@@ -11,12 +11,16 @@ import pytest
 import tensorflow as tf
 
 from attention_suite.apps.common.serving.audit import (
-    OpAudit,
     audit_ops,
     check_ops,
     read_saved_model,
 )
 from attention_suite.apps.common.serving.process import ServingError
+from attention_suite.apps.common.serving.runtimes import (
+    load_registry,
+    minimum_line,
+    registry_from_reports,
+)
 
 
 @pytest.fixture(scope="module")
@@ -59,7 +63,8 @@ def test_a_plain_graph_passes_with_its_ops_listed(saved_model):
     audit = check_ops(saved_model)
     assert {"Mul", "AsString", "StringJoin", "Shape"} <= set(audit.core)
     assert audit.text == audit.unknown == audit.bad_pins == []
-    assert audit.min_serving_version is None
+    assert audit.unregistered == []
+    assert audit.min_serving_version in load_registry()["lines"]
     assert audit.versions["tensorflow"] == tf.__version__
 
 
@@ -93,22 +98,65 @@ def test_cpu_pins_of_string_and_integer_ops_are_allowed(
     assert audit.bad_pins == []
 
 
-def test_text_ops_set_the_minimum_serving_version():
-    def audit(text):
-        return OpAudit(
-            core=["Mul"],
-            text=text,
-            unknown=[],
-            pinned=[],
-            bad_pins=[],
-            versions={},
-        )
+def test_an_op_of_a_newer_release_sets_the_minimum(saved_model, tmp_path):
+    # The checkpoint functions' op that TF Serving 2.9 lacks.
+    edited = _edited(
+        saved_model, tmp_path, "AddV2", {"op": "DisableCopyOnRead"}
+    )
+    assert audit_ops(edited).min_serving_version == "2.10"
 
-    assert audit(["SentencepieceOp"]).min_serving_version == "2.2"
-    wordpiece = ["FastBertNormalize", "FastWordpieceTokenizeWithOffsets"]
-    assert audit(wordpiece).min_serving_version == "2.12"
-    trimmer = ["SentencepieceOp", "TFText>RoundRobinTrim"]
-    assert audit(trimmer).min_serving_version == "2.20"
+
+def test_an_attribute_no_release_knows_is_named_not_refused(
+    saved_model, tmp_path
+):
+    edited = _edited(saved_model, tmp_path, "Mul", {})
+    model = read_saved_model(edited)
+    for function in model.meta_graphs[0].graph_def.library.function:
+        for node in function.node_def:
+            if node.op == "Mul":
+                node.attr["made_up"].b = True
+    with open(os.path.join(edited, "saved_model.pb"), "wb") as f:
+        f.write(model.SerializeToString())
+    audit = check_ops(edited)
+    assert audit.ignored_attributes == {"Mul.made_up": None}
+
+
+# Two measured lines: `Old` in both, `New` and `Old.added` from 2.10 on,
+# `Gone` only in the older.
+REPORTS = {
+    "2.9": {"Old": ["T"], "Gone": []},
+    "2.10": {"Old": ["T", "added"], "New": ["dtype"]},
+}
+
+
+def test_the_registry_keeps_when_each_op_and_attribute_arrived():
+    registry = registry_from_reports(
+        {line: ("tf", "text", "3.x") for line in REPORTS}, REPORTS
+    )
+    assert list(registry["lines"]) == ["2.9", "2.10"]
+    assert registry["ops"] == {
+        "New": ["2.10", ["dtype"]],
+        "Old": ["2.9", ["T"]],
+    }
+    assert registry["attributes"] == {"Old.added": "2.10"}
+
+
+@pytest.mark.parametrize(
+    "needs, expected",
+    [
+        ({"Old": {"T"}}, ("2.9", [], {})),
+        # An attribute the minimum release lacks is ignored there, named.
+        ({"Old": {"T", "added"}}, ("2.9", [], {"Old.added": "2.10"})),
+        ({"Old": {"added"}, "New": {"dtype"}}, ("2.10", [], {})),
+        ({"Old": {"other"}}, ("2.9", [], {"Old.other": None})),
+        ({"Old": set(), "Custom": set()}, (None, ["Custom"], {})),
+    ],
+)
+def test_the_minimum_release_is_the_newest_op_arrival(needs, expected):
+    registry = registry_from_reports(
+        {line: ("tf", "text", "3.x") for line in REPORTS}, REPORTS
+    )
+    assert minimum_line(needs, registry) == expected
 
 
 def test_serving_notes_document_signatures_and_an_example(saved_model):

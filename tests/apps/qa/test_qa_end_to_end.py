@@ -171,9 +171,12 @@ def test_served_hard_inputs_match_predict_on_this_backend(run):
     np.testing.assert_allclose(
         served["score"], [e["score"] for e in expected], atol=1e-4
     )
-    # The empty context gets the empty answer; the 100,000-character one an
-    # offset past its first window.
-    assert served["answer"][1] == b"" and served["score"][1] == 0.0
+    # The empty question and the empty context get the empty answer with
+    # score 0; the 100,000-character context an offset past its first
+    # window.
+    for blank in (0, 1):
+        assert served["answer"][blank] == b"" and served["score"][blank] == 0
+    assert served["start"][0] == served["end"][0] == 0
     assert served["start"][3] >= 0 and 0.0 <= served["score"].min() <= 1.0
 
 

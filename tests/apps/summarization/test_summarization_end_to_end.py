@@ -136,6 +136,8 @@ def served(run):
 def test_served_hard_inputs_with_attention_and_copy(served):
     hard = served["hard"]
     assert hard["summary"].shape == (len(HARD_INPUTS),)
+    # The empty and the blank email get the empty summary.
+    assert hard["summary"][:2].tolist() == [b"", b""]
     batch, summary_len, source_len = hard["attention"].shape
     assert hard["source_pieces"].shape == (batch, source_len)
     assert hard["summary_pieces"].shape == (batch, summary_len)
