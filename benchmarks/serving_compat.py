@@ -229,19 +229,18 @@ def write_requests(exports, directory):
         `{app: requests}` (lists of NumPy input dicts).
     """
     from attention_suite.apps.common.serving.export import read_warmup_requests
-    from attention_suite.apps.common.serving.process import _storable
+    from attention_suite.apps.common.serving.process import (
+        write_requests as write_npz,
+    )
 
     files, requests = {}, {}
     for app, path in exports.items():
         requests[app] = read_warmup_requests(path)
-        arrays = {"count": np.array(len(requests[app]))}
-        for i, inputs in enumerate(requests[app]):
-            arrays.update({f"{i}/{k}": _storable(v) for k, v in inputs.items()})
         files[app] = (
             str(Path(path).resolve()),
             str(Path(directory) / f"{app}.npz"),
         )
-        np.savez(files[app][1], **arrays)
+        write_npz(files[app][1], requests[app])
     return files, requests
 
 

@@ -122,12 +122,7 @@ class Models:
                 self.loaded[path] = tf.saved_model.load(path)
         signatures = self.loaded[path].signatures
         signature = signature or "serving_default"
-        if signature not in signatures:
-            raise Problem(
-                "invalid",
-                f'Serving signature name: "{signature}" not found in '
-                "signature def",
-            )
+        _check_signature(signature, signatures)
         function = signatures[signature]
         specs = function.structured_input_signature[1]
         if sorted(inputs) != sorted(specs):
@@ -153,6 +148,16 @@ class Models:
         except (tf.errors.InvalidArgumentError, ValueError, TypeError) as e:
             raise Problem("invalid", str(e).splitlines()[0]) from None
         return {k: v.numpy() for k, v in outputs.items()}
+
+
+def _check_signature(name, signatures):
+    """Refuses a signature name that `signatures` (a mapping) lacks, in TF
+    Serving's words."""
+    if name not in signatures:
+        raise Problem(
+            "invalid",
+            f'Serving signature name: "{name}" not found in signature def',
+        )
 
 
 def _fitted(value, spec, exact):
@@ -273,8 +278,7 @@ def serve_rest(models):
                 except ValueError as e:
                     raise Problem("invalid", f"JSON Parse error: {e}") from None
                 signature = body.get("signature_name") or "serving_default"
-                if signature not in signatures.signature_def:
-                    models.predict(name, version, {}, signature)
+                _check_signature(signature, signatures.signature_def)
                 specs = signatures.signature_def[signature].inputs
                 inputs = _rest_inputs(body, specs)
                 outputs = models.predict(name, version, inputs, signature)

@@ -2,16 +2,17 @@
 # Runs the test suite: the layer tests (with the layers' docstring examples,
 # tests/layers/test_docstring_examples.py), the apps' end-to-end tests and
 # the data-parallel and mixed-precision runs once per Keras backend, each
-# backend in its own process, then the remaining app, command-line and
-# notebook tests. Each run spreads its test files over ATTN_TEST_WORKERS
-# processes (default 2; 0 runs them in this process). Exits non-zero if any
-# run fails. Extra arguments go to every pytest run (e.g. `-x`, `-k mha`).
+# backend in its own process; the TensorFlow run also takes the remaining
+# app, command-line and notebook tests. Each run spreads its test files over
+# ATTN_TEST_WORKERS processes (default 2; 0 runs them in this process), the
+# longest files first (tests/conftest.py). Exits non-zero if any run fails.
+# Extra arguments go to every pytest run (e.g. `-x`, `-k mha`).
 set -u
 cd "$(dirname "$0")/.."
 export PYTHONHASHSEED=0 TF_CPP_MIN_LOG_LEVEL=2
 # A test file's module fixtures (a trained run) stay in one process.
 workers=${ATTN_TEST_WORKERS:-2}
-parallel=(-n "$workers" --dist loadfile)
+parallel=(-n "$workers" --dist loadfile --no-loadscope-reorder)
 # Torch runs each op on every core (OpenMP): test processes sharing the
 # cores then fight over them, and the torch pass ran 1.6 times slower. One
 # thread per process when there are several (TensorFlow and JAX measured
@@ -28,17 +29,15 @@ per_backend=(tests/layers tests/apps/traffic/test_end_to_end.py
     tests/apps/test_data_parallel_text.py
     tests/apps/test_mixed_precision.py)
 failed=()
-for backend in tensorflow jax torch; do
+for backend in jax torch; do
     echo "== layers and end-to-end apps on $backend =="
     KERAS_BACKEND=$backend python -m pytest -q "${parallel[@]}" \
         "${per_backend[@]}" "$@" \
         || failed+=("$backend")
 done
-echo "== apps, command line and notebooks =="
-ignores=()
-for path in "${per_backend[@]}"; do ignores+=("--ignore=$path"); done
-python -m pytest -q "${parallel[@]}" tests "${ignores[@]}" "$@" \
-    || failed+=("apps")
+echo "== everything on tensorflow: layers, apps, command line, notebooks =="
+KERAS_BACKEND=tensorflow python -m pytest -q "${parallel[@]}" tests "$@" \
+    || failed+=("tensorflow")
 if [ ${#failed[@]} -gt 0 ]; then
     echo "FAILED: ${failed[*]}"
     exit 1

@@ -1,10 +1,17 @@
-"""The README's headline figures: each is held by a results file that is
-current (not marked superseded), at the place named here."""
+"""The published figures: each README headline figure is held by a results
+file that is current (not marked superseded), at the place named here, and
+the serving speeds are medians of repeats at the batch sizes the server
+takes."""
 
 import json
+import re
+import statistics
 
 import pytest
 from helpers import REPO
+
+from attention_suite.apps.cli import build_parser
+from attention_suite.apps.common.serving.process import LATENCY_BATCH_SIZES
 
 RESULTS = REPO / "benchmarks" / "results"
 README = (REPO / "README.md").read_text(encoding="utf-8")
@@ -69,3 +76,36 @@ def test_a_headline_figure_is_in_a_current_results_file(app):
 def test_every_app_row_is_checked():
     rows = [line for line in README.splitlines() if "| `attn " in line]
     assert len(rows) == len(PUBLISHED)
+
+
+def test_serving_speeds_are_medians_of_repeats_at_the_checked_sizes():
+    results = json.loads((RESULTS / "serving.json").read_text("utf-8"))
+    # The batch sizes `serve-check` times by default.
+    assert tuple(results["batch_sizes"]) == LATENCY_BATCH_SIZES
+    assert results["repeats"] >= 5
+    for app, figures in results["apps"].items():
+        repeats = figures["repeats"]
+        assert len(repeats) == results["repeats"], app
+        assert all(r["load_average"] >= 0 for r in repeats), app
+        for path in ("saved_model", "predict"):
+            rows = [r[path]["rows_per_s"] for r in repeats]
+            assert figures[path]["rows_per_s"] == {
+                "median": pytest.approx(statistics.median(rows)),
+                "min": min(rows),
+                "max": max(rows),
+            }, (app, path)
+    # The docs show the results file's table, row for row.
+    table = (RESULTS / "serving.md").read_text("utf-8")
+    docs = (REPO / "docs" / "serving.md").read_text("utf-8")
+    rows = [line for line in table.splitlines() if line.startswith("|")]
+    assert len(rows) == 2 + len(results["apps"])
+    assert all(row in docs for row in rows)
+
+
+def test_serve_check_times_the_sizes_the_server_batches():
+    parser = build_parser()
+    serve_check = parser.parse_args(["traffic", "serve-check", "--model", "m"])
+    assert tuple(serve_check.batch_sizes) == LATENCY_BATCH_SIZES
+    config = (REPO / "saved_models" / "batching.config").read_text("utf-8")
+    largest = int(re.search(r"max_batch_size \{ value: (\d+) \}", config)[1])
+    assert max(LATENCY_BATCH_SIZES) == largest

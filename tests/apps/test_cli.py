@@ -553,13 +553,17 @@ def test_client_asks_the_attention_signature(serving, transport):
     for i, answer in enumerate(answers):
         text, header, *rows = answer.strip("\n").splitlines()
         assert text == expected["translation"][i].decode()
+        # Only padding is empty: the pieces are the labels, in order.
         pieces = [p.decode() for p in expected["target_pieces"][i] if p]
+        sources = [p.decode() for p in expected["source_pieces"][i] if p]
         assert [row.split()[0] for row in rows] == pieces
-        # One weight in [0, 1] per source piece (the header's columns).
+        assert header.split() == sources
+        # Each row is the whole attention over the source, to the rounding
+        # of its printed weights.
         for row in rows:
             weights = [float(w) for w in row.split()[1:]]
-            assert len(weights) == len(header.split())
-            assert all(0 <= w <= 1 for w in weights)
+            assert len(weights) == len(sources)
+            assert sum(weights) == pytest.approx(1, abs=0.005 * len(sources))
     plot = serving["tmp"] / f"alignment{transport}.png"
     drawn = _client(
         serving, transport, "translation", "--plot", str(plot), *sentences

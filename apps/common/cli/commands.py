@@ -16,6 +16,7 @@ import json
 import os
 import sys
 
+from attention_suite.apps.common.serving.process import LATENCY_BATCH_SIZES
 from attention_suite.apps.common.training import distribute
 
 
@@ -402,9 +403,11 @@ def add_serving_verbs(verbs, spec):
         "--batch-sizes",
         type=int,
         nargs="+",
-        default=[1, 32],
+        default=list(LATENCY_BATCH_SIZES),
         metavar="B",
-        help="batch sizes to time after the warm-up (default: 1 32)",
+        help="batch sizes to time after the warm-up (default: "
+        + " ".join(map(str, LATENCY_BATCH_SIZES))
+        + ")",
     )
     check.add_argument(
         "--seconds",

@@ -18,6 +18,9 @@ import tensorflow as tf
 
 from attention_suite.apps.common.data.tokenizers import BOS_ID, EOS_ID, PAD_ID
 
+# SentencePiece's mark of a word's start, the text of a piece that is only it.
+WORD_START = "\u2581"
+
 # Bucket edges of the training batches, in ids; those under a run's maximum
 # length apply.
 BUCKET_BOUNDARIES = (8, 12, 16, 20, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512)
@@ -93,10 +96,13 @@ def ids_to_pieces(tokenizer, ids):
         ids: int `(B, T)`.
 
     Returns:
-        string tensor `(B, T)`; the end token gives `"</s>"`, padding `""`.
+        string tensor `(B, T)`; the end token gives `"</s>"`, padding `""`
+        and SentencePiece's bare word-start piece (whose text alone is
+        empty) its mark, `"\u2581"`, so that only padding is empty.
     """
     ids = tf.convert_to_tensor(ids, tf.int32)
     pieces = tokenizer.detokenize(tf.reshape(ids, [-1, 1]))
+    pieces = tf.where(pieces == "", WORD_START, pieces)
     flat = tf.reshape(ids, [-1])
     pieces = tf.where(
         flat == EOS_ID, "</s>", tf.where(flat == PAD_ID, "", pieces)

@@ -101,16 +101,28 @@ class OpAudit:
 def read_saved_model(export_dir):
     """The `SavedModel` protocol buffer of `export_dir/saved_model.pb`.
 
+    The file is parsed once per version of it (its modification time and
+    size): the audit and the serving notes each read it. The message is
+    shared between callers, who must not change it.
+
     Args:
         export_dir: the SavedModel directory.
 
     Returns:
         A `tensorflow.core.protobuf.saved_model_pb2.SavedModel`.
     """
+    path = os.path.join(export_dir, "saved_model.pb")
+    stat = os.stat(path)
+    return _parsed_saved_model(path, stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=4)
+def _parsed_saved_model(path, mtime_ns, size):
+    """`read_saved_model` of one version of a file."""
     from tensorflow.core.protobuf import saved_model_pb2
 
     model = saved_model_pb2.SavedModel()
-    with open(os.path.join(export_dir, "saved_model.pb"), "rb") as f:
+    with open(path, "rb") as f:
         model.ParseFromString(f.read())
     return model
 

@@ -239,7 +239,8 @@ def explained(served, names, row):
         outputs cut to the output's pieces.
     """
     source, generated = (
-        [text_of(p) for p in served[name][row] if p] for name in names.pieces
+        [text_of(p) for p in _unpadded(served[name][row])]
+        for name in names.pieces
     )
     answer = {
         names.output: text_of(served[names.output][row]),
@@ -250,6 +251,18 @@ def explained(served, names, row):
     for name in names.per_piece:
         answer[name] = served[name][row][: len(generated)]
     return answer
+
+
+def _unpadded(pieces):
+    """A row of pieces without its trailing padding (empty pieces).
+
+    Exports before 0.2.0 also give SentencePiece's bare word-start piece
+    as an empty piece, inside the row; it is kept.
+    """
+    pieces = list(pieces)
+    while pieces and not pieces[-1]:
+        pieces.pop()
+    return pieces
 
 
 def _entries(path):

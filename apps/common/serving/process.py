@@ -17,6 +17,11 @@ import tempfile
 
 import numpy as np
 
+# The batch sizes `attn <app> serve-check` and `benchmarks/serving.py` time:
+# one row, and the most rows `saved_models/batching.config` lets the server
+# gather into one batch.
+LATENCY_BATCH_SIZES = (1, 64)
+
 _CHILD = r"""
 import json, sys, time
 import numpy as np
@@ -81,10 +86,22 @@ np.savez(tmp + "/outputs.npz", **outputs)
 """
 
 
-def _storable(value):
-    """A NumPy array `np.savez` stores without pickling (strings as bytes)."""
-    value = np.asarray(value)
-    return value.astype(bytes) if value.dtype == object else value
+def write_requests(path, requests):
+    """Writes requests as the serving child reads them (`np.load`, without
+    pickles: strings are stored as bytes).
+
+    Args:
+        path: the `.npz` file to write.
+        requests: list of dicts mapping input name to an array-like.
+    """
+    arrays = {"count": np.array(len(requests))}
+    for i, inputs in enumerate(requests):
+        for name, value in inputs.items():
+            value = np.asarray(value)
+            if value.dtype == object:
+                value = value.astype(bytes)
+            arrays[f"{i}/{name}"] = value
+    np.savez(path, **arrays)
 
 
 class ServingError(RuntimeError):
@@ -190,7 +207,11 @@ def run_saved_model(
 
 
 def measure_latency(
-    export_dir, request, batch_sizes=(1, 32), imports=(), seconds=5.0
+    export_dir,
+    request,
+    batch_sizes=LATENCY_BATCH_SIZES,
+    imports=(),
+    seconds=5.0,
 ):
     """Times `serving_default` in a fresh TensorFlow-only process.
 
@@ -263,10 +284,7 @@ def serve_requests(
     """
     timing = timing or {"batch_sizes": []}
     with tempfile.TemporaryDirectory() as tmp:
-        arrays = {"count": np.array(len(requests))}
-        for i, inputs in enumerate(requests):
-            arrays.update({f"{i}/{k}": _storable(v) for k, v in inputs.items()})
-        np.savez(os.path.join(tmp, "requests.npz"), **arrays)
+        write_requests(os.path.join(tmp, "requests.npz"), requests)
         run_tensorflow_child(
             _CHILD,
             [

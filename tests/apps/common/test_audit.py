@@ -9,6 +9,7 @@ import shutil
 
 import pytest
 import tensorflow as tf
+from tensorflow.core.protobuf import saved_model_pb2
 
 from attention_suite.apps.common.serving.audit import (
     audit_ops,
@@ -43,11 +44,19 @@ def saved_model(tmp_path_factory):
     return path
 
 
+def _editable(export_dir):
+    """A copy of the `SavedModel` message of `export_dir`, which
+    `read_saved_model` shares."""
+    model = saved_model_pb2.SavedModel()
+    model.CopyFrom(read_saved_model(export_dir))
+    return model
+
+
 def _edited(saved_model, tmp_path, target, changes):
     """A copy of `saved_model` with the first `target` op's node changed."""
     copy = str(tmp_path / "edited")
     shutil.copytree(saved_model, copy)
-    model = read_saved_model(copy)
+    model = _editable(copy)
     for function in model.meta_graphs[0].graph_def.library.function:
         for node in function.node_def:
             if node.op == target:
@@ -110,7 +119,7 @@ def test_an_attribute_no_release_knows_is_named_not_refused(
     saved_model, tmp_path
 ):
     edited = _edited(saved_model, tmp_path, "Mul", {})
-    model = read_saved_model(edited)
+    model = _editable(edited)
     for function in model.meta_graphs[0].graph_def.library.function:
         for node in function.node_def:
             if node.op == "Mul":

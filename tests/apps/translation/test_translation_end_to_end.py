@@ -199,6 +199,10 @@ def test_served_hard_inputs_and_alignment(served):
     assert hard["target_pieces"].shape == (batch, target_len)
     # The 5,000-word input is cut to max_length pieces.
     assert source_len <= 24
+    # Only padding is empty, and it trails: every real piece has a label.
+    for pieces in (*hard["source_pieces"], *hard["target_pieces"]):
+        real = [bool(piece) for piece in pieces]
+        assert real == sorted(real, reverse=True)
     # Each generated piece's attention over the source sums to one.
     first = hard["attention"][3, 0]
     np.testing.assert_allclose(first.sum(), 1.0, atol=1e-4)
