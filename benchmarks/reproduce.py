@@ -18,7 +18,8 @@ choice, the metrics, the wall time of each command and the machine.
 
 `--set NAME=VALUE`, `--data` and any arguments after `--` pass through to
 `train` (a figure made with them is not the published one: the results file
-records them).
+records them). `--resume RUN_DIR` goes on with a stopped reproduction, the
+other arguments the same: finished runs are kept, a killed one resumes.
 """
 
 import argparse
@@ -34,6 +35,7 @@ import sys
 import time
 from pathlib import Path
 
+import looks
 import measure
 import pandas as pd
 
@@ -512,6 +514,10 @@ def reproduce(
         arguments += ["--data", data or dataset]
         for setting in settings:
             arguments += ["--set", setting]
+        if os.path.isfile(os.path.join(directory, "config.json")):
+            # Left by a stopped reproduction (`--resume`): a finished run
+            # is kept, a killed one goes on from its last backup.
+            arguments.append("--resume")
         return arguments + list(train_args) + where
 
     def evaluate(directory):
@@ -520,12 +526,10 @@ def reproduce(
     run_dir, settings, training_choices = choose_training(
         name, train, evaluate, str(run_dir), overrides
     )
-    # A chosen candidate's run resumes here: it trains what the candidate
-    # run left out (the GRU baseline).
-    resume = (
-        ["--resume", "--set", "gru_baseline=true"] if training_choices else []
-    )
-    train_command, train_seconds = run_attn(train(run_dir, settings) + resume)
+    # A chosen candidate's run resumes here (`train` adds `--resume`): it
+    # trains what the candidate run left out (the GRU baseline).
+    baseline = ["--set", "gru_baseline=true"] if training_choices else []
+    train_command, train_seconds = run_attn(train(run_dir, settings) + baseline)
     options, choice = choose_decoding(name, evaluate(run_dir), run_dir)
     commands, seconds, scores = test_scores(name, evaluate, run_dir, options)
     commands.insert(0, train_command)
@@ -591,6 +595,13 @@ def main(argv=None):
         help="where the new run directory goes (default: runs/reproduce)",
     )
     parser.add_argument(
+        "--resume",
+        metavar="RUN_DIR",
+        help="go on with a stopped reproduction: its run directory "
+        "(<runs-dir>/<figure>-<time>); its finished runs are kept and a "
+        "killed one resumes from its last backup",
+    )
+    parser.add_argument(
         "--data", help="train on this dataset or file instead of the figure's"
     )
     parser.add_argument(
@@ -616,6 +627,11 @@ def main(argv=None):
     train_args = argv[split + 1 :]
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
     run_dir = Path(args.runs_dir) / f"{args.figure}-{stamp}"
+    if args.resume:
+        run_dir = Path(args.resume)
+        if not run_dir.name.startswith(f"{args.figure}-"):
+            parser.error(f"--resume {args.resume}: not a {args.figure} run")
+        stamp = run_dir.name.removeprefix(f"{args.figure}-")
     out = Path(
         args.out
         or measure.RESULTS_DIR / "reproduced" / f"{args.figure}-{stamp}.json"
@@ -631,6 +647,12 @@ def main(argv=None):
     )
     out.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_json(out, results)
+    # The figure's looks at its test split so far, this file's included
+    # (`looks.py`; only files under benchmarks/results are counted).
+    relative = os.path.relpath(out.resolve(), REPO)
+    count = looks.looks_by_file(args.figure).get(relative)
+    if count is not None:
+        atomic_write_json(out, {**results, "test_looks": count})
     print(f"{args.figure}: results written to {out}")
 
 

@@ -71,6 +71,8 @@ def test_a_headline_figure_is_in_a_current_results_file(app):
         assert "superseded" not in record.get("status", ""), name
         for path in paths:
             assert f"{_at(record, path):.2f}" in row, (name, path)
+        # How many times the figure's test set has been scored, by then.
+        assert f"scored {record['test_looks']} times" in row, name
 
 
 def test_every_app_row_is_checked():
@@ -109,3 +111,51 @@ def test_serve_check_times_the_sizes_the_server_batches():
     config = (REPO / "saved_models" / "batching.config").read_text("utf-8")
     largest = int(re.search(r"max_batch_size \{ value: (\d+) \}", config)[1])
     assert max(LATENCY_BATCH_SIZES) == largest
+
+
+def test_each_results_file_counts_the_test_looks_up_to_it(monkeypatch):
+    monkeypatch.syspath_prepend(str(REPO / "benchmarks"))
+    import looks
+    import reproduce
+
+    assert sorted(looks.PLACES) == sorted(reproduce.FIGURES)
+    for figure in looks.PLACES:
+        for path, count in looks.looks_by_file(figure).items():
+            record = json.loads((REPO / path).read_text("utf-8"))
+            assert record.get("test_looks") == count, path
+
+
+# A reproduce command as the docs give it: the figure, then its options.
+COMMAND = re.compile(
+    r"reproduce\.py\s+([a-z-]+)((?:\s+--(?:set|seeds)\s+[^\s`]+)*)"
+)
+
+
+def _current(figure):
+    """The newest reproduced results file of a figure not superseded."""
+    paths = sorted((RESULTS / "reproduced").glob(f"{figure}-[0-9]*.json"))
+    records = [json.loads(path.read_text("utf-8")) for path in paths]
+    current = [r for r in records if "superseded" not in r.get("status", "")]
+    return current[-1] if current else None
+
+
+def test_a_reproduce_command_in_the_docs_gives_the_published_settings():
+    pages = [REPO / "README.md", *sorted((REPO / "docs").rglob("*.md"))]
+    text = "\n".join(page.read_text("utf-8") for page in pages)
+    commands = {}
+    for figure, options in COMMAND.findall(text.replace("\\\n", " ")):
+        sets = sorted(re.findall(r"--set\s+(\S+)", options))
+        seeds = re.findall(r"--seeds\s+(\d+)", options)
+        commands.setdefault(figure, []).append(
+            (sets, int(seeds[0]) if seeds else 1)
+        )
+    assert commands
+    for figure, given in commands.items():
+        record = _current(figure)
+        if record is None:
+            continue
+        published = (
+            sorted(record["overrides"]),
+            len(record.get("seeds", {}).get("seeds", [0])),
+        )
+        assert published in given, figure

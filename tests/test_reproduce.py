@@ -4,6 +4,7 @@ behind it (commit, commands, config, history, metrics, machine)."""
 import json
 import os
 import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -31,7 +32,9 @@ TRAFFIC_NARROW = [
 ]
 
 
-def reproduce(figure, data, settings, tmp_path, *train_args, seeds=1):
+def reproduce(
+    figure, data, settings, tmp_path, *train_args, seeds=1, resume=None
+):
     """Runs `benchmarks/reproduce.py` on small data; the results file.
 
     Args:
@@ -42,11 +45,13 @@ def reproduce(figure, data, settings, tmp_path, *train_args, seeds=1):
             directory).
         *train_args: more `train` arguments.
         seeds: the `--seeds` option.
+        resume: the `--resume` option (a run directory), or `None`.
 
     Returns:
         The parsed results file.
     """
-    out = tmp_path / "results.json"
+    out = tmp_path / ("resumed.json" if resume else "results.json")
+    options = ["--resume", str(resume)] if resume else []
     done = subprocess.run(
         [
             sys.executable,
@@ -61,6 +66,7 @@ def reproduce(figure, data, settings, tmp_path, *train_args, seeds=1):
             str(tmp_path / "runs"),
             "--seeds",
             str(seeds),
+            *options,
             "--",
             *train_args,
         ],
@@ -143,7 +149,8 @@ def test_reproduce_chooses_the_traffic_width_on_validation(traffic_results):
     train, evaluate, evaluate_tgcn = results["commands"]
     chosen = width["candidates"][width["chosen"]]
     assert f"--set feedforward_dim={chosen['feedforward_dim']}" in train
-    assert train.endswith("--resume --set gru_baseline=true")
+    assert "--resume" in train.split()
+    assert train.endswith("--set gru_baseline=true")
     assert f"-width-{width['chosen']} " in evaluate + " "
     config = results["config"]
     assert config["loss"] == "huber"
@@ -176,11 +183,12 @@ def qa_results(tmp_path_factory):
         "batch_size=32",
         "warmup_steps=2",
     ]
-    return reproduce("qa-bidaf", data, settings, tmp_path, seeds=2)
+    results = reproduce("qa-bidaf", data, settings, tmp_path, seeds=2)
+    return results, (data, settings, tmp_path)
 
 
 def test_reproduce_chooses_the_window_rule_on_validation(qa_results):
-    results = qa_results
+    results, _ = qa_results
     choice = results["validation_choice"]
     assert set(choice["scores"]) == {"logit", "probability"}
     assert choice["chosen"] == max(choice["scores"], key=choice["scores"].get)
@@ -192,7 +200,7 @@ def test_reproduce_chooses_the_window_rule_on_validation(qa_results):
 
 
 def test_reproduce_publishes_the_spread_over_seeds(qa_results):
-    results = qa_results
+    results, _ = qa_results
     seeds = results["seeds"]
     first = results["config"]["seed"]
     assert seeds["seeds"] == [first, first + 1]
@@ -212,6 +220,30 @@ def test_reproduce_publishes_the_spread_over_seeds(qa_results):
     assert seeds["std"]["test"]["scores"]["bidaf"]["f1"] == pytest.approx(
         statistics.stdev(f1)
     )
+
+
+def test_a_stopped_reproduction_resumes_where_it_stopped(qa_results):
+    results, (data, settings, tmp_path) = qa_results
+    first, second = (
+        REPO / command.split("--out ")[1].split()[0]
+        for command in (results["commands"][0], *_seed_commands(results))
+    )
+    # As if stopped before the second seed's run had begun.
+    shutil.rmtree(second)
+    resumed = reproduce(
+        "qa-bidaf", data, settings, tmp_path, seeds=2, resume=first
+    )
+    # The finished run is kept, the second seed trained again, as before.
+    assert "--resume" in resumed["commands"][0].split()
+    assert "--resume" not in _seed_commands(resumed)[0].split()
+    assert [run["test"]["scores"] for run in resumed["seeds"]["runs"]] == [
+        run["test"]["scores"] for run in results["seeds"]["runs"]
+    ]
+
+
+def _seed_commands(results):
+    """The train commands of the seeds after the first."""
+    return [run["commands"][0] for run in results["seeds"]["runs"][1:]]
 
 
 def test_a_given_setting_skips_the_training_choice(monkeypatch):
