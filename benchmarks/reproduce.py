@@ -321,9 +321,9 @@ def choose_training(name, train, evaluate, run_dir, overrides):
         `(run_dir, settings, records)`: the run of the last choice's chosen
         candidate, the settings that train it (`overrides`, then each
         chosen candidate's) and, per choice made, what it saw (choice,
-        candidates' settings, validation scores and reports, chosen,
-        commands, wall seconds); `run_dir`, `overrides` and `[]` when none
-        is made.
+        candidates' settings, validation scores and reports, every
+        candidate's per-epoch history, chosen, commands, wall seconds);
+        `run_dir`, `overrides` and `[]` when none is made.
     """
     given = {override.split("=")[0] for override in overrides}
     chosen_dir, settings, records = run_dir, list(overrides), []
@@ -335,6 +335,7 @@ def choose_training(name, train, evaluate, run_dir, overrides):
             "candidates": choice.candidates,
             "scores": {},
             "validation": {},
+            "histories": {},
             "commands": [],
             "seconds": {},
         }
@@ -355,6 +356,7 @@ def choose_training(name, train, evaluate, run_dir, overrides):
             record["validation"][candidate] = read_json(
                 os.path.join(candidate_dir, "metrics_val.json")
             )
+            record["histories"][candidate] = histories(candidate_dir)
         record["chosen"] = choice.best(
             choice.candidates, key=record["scores"].get
         )

@@ -139,6 +139,10 @@ def test_reproduce_chooses_the_traffic_width_on_validation(traffic_results):
         assert width["scores"][candidate] == pytest.approx(
             (average["mae"] + average["rmse"]) / 2
         )
+    # Every candidate's epochs are kept, the unchosen ones' too.
+    assert set(width["histories"]) == set(width["candidates"])
+    for candidate, phases in width["histories"].items():
+        assert [len(epochs) for epochs in phases.values()] == [1], candidate
     # Each candidate trains without the GRU baseline, with the settings
     # given before it, and is scored on validation.
     trains, validations = width["commands"][::2], width["commands"][1::2]
