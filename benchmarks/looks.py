@@ -62,6 +62,11 @@ PLACES = {
         _TRAFFIC,
         [("traffic_los_loop.json", "attention/average")],
     ),
+    "traffic-los-loop-paper-setting": _places(
+        "traffic-los-loop-paper-setting",
+        "test/attention/average",
+        _TRAFFIC,
+    ),
     "qa-bidaf": _places(
         "qa-bidaf",
         "test/scores/bidaf",

@@ -41,10 +41,14 @@ class TrafficConfig:
     missing: str = setting("zero-and-nan", choices=MISSING_RULES)
     # The attention forecaster ("attention") or the GRU baseline ("gru").
     model: str = setting("attention", choices=MODELS)
+    # The widths of the reading's, the time of day's, the day of the week's
+    # and the learned per-step-and-sensor embeddings, concatenated; 0 leaves
+    # that embedding out (the model then reads only the speeds and the
+    # graph when both time widths are 0, as the T-GCN family does).
     input_dim: int = setting(16, minimum=1)
-    time_of_day_dim: int = setting(16, minimum=1)
-    day_of_week_dim: int = setting(8, minimum=1)
-    adaptive_dim: int = setting(24, minimum=1)
+    time_of_day_dim: int = setting(16, minimum=0)
+    day_of_week_dim: int = setting(8, minimum=0)
+    adaptive_dim: int = setting(24, minimum=0)
     num_heads: int = setting(4, minimum=1)
     num_layers: int = setting(2, minimum=1)
     feedforward_dim: int = setting(128, minimum=1)

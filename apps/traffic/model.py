@@ -202,7 +202,8 @@ def build_attention_forecaster(
     """The spatio-temporal attention forecaster (after STAEformer / GMAN).
 
     Each reading is embedded and concatenated with time-of-day, day-of-week
-    and a learned per-(step, node) embedding; `num_layers` temporal-attention
+    and a learned per-(step, node) embedding (each left out when its width
+    in `config` is 0); `num_layers` temporal-attention
     blocks then `num_layers` spatial-attention blocks follow, and one dense
     head maps each node's sequence (with `config.history_skip`, also its
     normalized readings) to all output steps at once.
@@ -232,26 +233,30 @@ def build_attention_forecaster(
         ops.expand_dims(values, -1)
     )
     slots = ops.cast(ops.floor(inputs["time_of_day"] * steps_per_day), "int32")
-    time_of_day = keras.layers.Embedding(
-        steps_per_day, config.time_of_day_dim, name="time_of_day_embedding"
-    )(slots % steps_per_day)
-    day_of_week = keras.layers.Embedding(
-        7, config.day_of_week_dim, name="day_of_week_embedding"
-    )(inputs["day_of_week"] % 7)
-
-    def per_node(embedding):
-        return ops.repeat(ops.expand_dims(embedding, 2), num_nodes, axis=2)
-
-    x = ops.concatenate([x, per_node(time_of_day), per_node(day_of_week)], -1)
-    x = ops.concatenate(
-        [
-            x,
-            AdaptiveEmbedding(config.adaptive_dim, name="adaptive_embedding")(
-                x
-            ),
-        ],
-        -1,
-    )
+    # Each time embedding (a width of 0 leaves it, and its input, unused).
+    for slot, count, width, name in (
+        (
+            slots % steps_per_day,
+            steps_per_day,
+            config.time_of_day_dim,
+            "time_of_day_embedding",
+        ),
+        (
+            inputs["day_of_week"] % 7,
+            7,
+            config.day_of_week_dim,
+            "day_of_week_embedding",
+        ),
+    ):
+        if width:
+            embedding = keras.layers.Embedding(count, width, name=name)(slot)
+            per_node = ops.repeat(ops.expand_dims(embedding, 2), num_nodes, 2)
+            x = ops.concatenate([x, per_node], -1)
+    if config.adaptive_dim:
+        adaptive = AdaptiveEmbedding(
+            config.adaptive_dim, name="adaptive_embedding"
+        )(x)
+        x = ops.concatenate([x, adaptive], -1)
     width = x.shape[-1]
     key_dim = max(width // config.num_heads, 1)
     graph_mask = None

@@ -332,6 +332,42 @@ def test_history_skip_lets_the_head_see_the_readings():
     np.testing.assert_allclose(forecasts[1], 60.0, atol=1e-4)
 
 
+def test_time_widths_of_zero_read_only_the_speeds():
+    from attention_suite.apps.traffic.model import build_attention_forecaster
+
+    config = TrafficConfig(
+        input_dim=4,
+        time_of_day_dim=0,
+        day_of_week_dim=0,
+        adaptive_dim=0,
+        num_heads=1,
+        num_layers=1,
+        feedforward_dim=8,
+    )
+    model = build_attention_forecaster(config, 3, 50.0, 10.0)
+    names = {layer.name for layer in model.layers}
+    assert not names & {
+        "time_of_day_embedding",
+        "day_of_week_embedding",
+        "adaptive_embedding",
+    }
+    rng = np.random.default_rng(0)
+    history = rng.normal(50, 5, (2, 12, 3)).astype("float32")
+    forecasts = [
+        to_numpy(
+            model(
+                {
+                    "history": history,
+                    "time_of_day": np.full((2, 12), hour / 24, "float32"),
+                    "day_of_week": np.full((2, 12), day, "int32"),
+                }
+            )
+        )
+        for hour, day in ((0, 0), (17, 4))
+    ]
+    np.testing.assert_array_equal(*forecasts)
+
+
 def test_horizons_are_auto_or_minutes():
     with pytest.raises(ValueError, match='"auto" or increasing positive'):
         TrafficConfig(horizons="soon")
