@@ -1,11 +1,15 @@
 """Test helpers: NumPy conversion, per-backend gradients, the data directory,
 a tiny run through the command line."""
 
+import contextlib
+import functools
+import http.server
 import json
 import os
 import pathlib
 import subprocess
 import sys
+import threading
 
 import keras
 import numpy as np
@@ -251,3 +255,30 @@ def train_evaluate_export(command, train_args, settings, root, app, version):
         == 0
     )
     return run_dir, os.path.join(base, app, str(version))
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    """Serves files without logging each request."""
+
+    def log_message(self, *args):
+        pass
+
+
+@contextlib.contextmanager
+def served_directory(directory):
+    """Serves a directory over HTTP on 127.0.0.1, as a data mirror.
+
+    Args:
+        directory: the folder to serve.
+
+    Yields:
+        Its base URL (`--mirror`).
+    """
+    handler = functools.partial(_QuietHandler, directory=str(directory))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()

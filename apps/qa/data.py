@@ -31,8 +31,15 @@ from attention_suite.apps.common.data.paths import load_dataset
 from attention_suite.apps.common.data.splits import drop_leaks
 
 SQUAD_DIR = os.path.join("qa", "squad_v1.1")
-SQUAD_TRAIN = "train-v1.1.explorer-reconstructed.json.gz"
-SQUAD_DEV = "dev-v1.1.json.gz"
+# The train and dev files, the first present of each: the official files
+# (`attn data fetch squad`), gzipped or not, then the train set rebuilt
+# from the official site's pages.
+SQUAD_TRAIN = (
+    "train-v1.1.json",
+    "train-v1.1.json.gz",
+    "train-v1.1.explorer-reconstructed.json.gz",
+)
+SQUAD_DEV = ("dev-v1.1.json", "dev-v1.1.json.gz")
 # Training articles held out for validation (of 442; about 5 % of them).
 VAL_ARTICLES = 22
 
@@ -231,13 +238,31 @@ def read_squad_directory(directory):
     Returns:
         `(corpus, reports)`: the corpus dict and `{file name: report}`.
     """
-    train, train_report = read_squad(os.path.join(directory, SQUAD_TRAIN))
-    test, test_report = read_squad(os.path.join(directory, SQUAD_DEV))
+    train_file, dev_file = (
+        _first_present(directory, names) for names in (SQUAD_TRAIN, SQUAD_DEV)
+    )
+    train, train_report = read_squad(os.path.join(directory, train_file))
+    test, test_report = read_squad(os.path.join(directory, dev_file))
     train, val = split_articles(train)
     corpus = _without_leaks(
         {"train": train, "val": val, "test": test}, train_report
     )
-    return corpus, {SQUAD_TRAIN: train_report, SQUAD_DEV: test_report}
+    return corpus, {train_file: train_report, dev_file: test_report}
+
+
+def _first_present(directory, names):
+    """The first of `names` that is a file in `directory`.
+
+    Raises:
+        ValueError: none is; the message names `attn data fetch squad`.
+    """
+    for name in names:
+        if os.path.isfile(os.path.join(directory, name)):
+            return name
+    raise ValueError(
+        f"{directory} holds no {names[0]}: get SQuAD v1.1 with "
+        "`attn data fetch squad`."
+    )
 
 
 def _without_leaks(corpus, report):

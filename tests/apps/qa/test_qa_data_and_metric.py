@@ -187,5 +187,40 @@ def test_real_squad_files():
     assert not {e.title for e in corpus["train"]} & {
         e.title for e in corpus["val"]
     }
-    assert reports[data.SQUAD_DEV]["answer not in context"] == 0
+    assert reports["dev-v1.1.json.gz"]["answer not in context"] == 0
     assert sum(len(e.answers) for e in corpus["test"]) == 34_726
+
+
+def test_squad_is_fetched_from_its_source_layout(tmp_path, capsys):
+    from helpers import served_directory
+
+    from attention_suite.apps.cli import main
+    from attention_suite.apps.common.data import datasets
+
+    source = real_data_dir() / data.SQUAD_DIR
+    served = tmp_path / "served"
+    served.mkdir()
+    # The official dev file, as its publishers serve it; no official train
+    # file is at hand, so the one served is another (the rebuilt one).
+    for name, copy in (
+        ("dev-v1.1.json.gz", "dev-v1.1.json"),
+        ("train-v1.1.explorer-reconstructed.json.gz", "train-v1.1.json"),
+    ):
+        with gzip.open(source / name) as f:
+            (served / copy).write_bytes(f.read())
+    data_dir = tmp_path / "data"
+    fetch = ["data", "fetch", "squad", "--data-dir", str(data_dir)]
+    with served_directory(served) as mirror:
+        capsys.readouterr()
+        assert main([*fetch, "--mirror", mirror]) == 1
+    out, err = capsys.readouterr()
+    assert "dev-v1.1.json: downloaded, checksum ok" in out
+    assert err.count("\n") == 1 and "train-v1.1.json" in err
+    # The dev file is in place and recorded; the train file never lands.
+    fetched = data_dir / data.SQUAD_DIR
+    record = json.loads((fetched / datasets.RECORD).read_text())
+    assert list(record["files"]) == ["dev-v1.1.json"]
+    assert (fetched / "dev-v1.1.json").is_file()
+    assert not (fetched / "train-v1.1.json").exists()
+    with pytest.raises(ValueError, match="attn data fetch squad"):
+        data.load_corpus("squad", str(data_dir))

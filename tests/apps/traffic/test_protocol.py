@@ -290,18 +290,21 @@ def test_forecast_plot_leaves_missing_readings_blank(series):
     assert drawn[3] == 0.0 and np.isnan(drawn[5])
 
 
+# A small attention forecaster's settings.
+SMALL_MODEL = dict(
+    input_dim=4,
+    time_of_day_dim=2,
+    day_of_week_dim=2,
+    adaptive_dim=2,
+    num_heads=1,
+    num_layers=1,
+    feedforward_dim=8,
+)
+
+
 def test_history_skip_lets_the_head_see_the_readings():
     from attention_suite.apps.traffic.model import build_attention_forecaster
 
-    small = dict(
-        input_dim=4,
-        time_of_day_dim=2,
-        day_of_week_dim=2,
-        adaptive_dim=2,
-        num_heads=1,
-        num_layers=1,
-        feedforward_dim=8,
-    )
     history = np.full((1, 12, 3), 50.0, "float32")
     inputs = {
         "history": history,
@@ -310,14 +313,14 @@ def test_history_skip_lets_the_head_see_the_readings():
     }
     for skip, extra in ((True, 12), (False, 0)):
         model = build_attention_forecaster(
-            TrafficConfig(history_skip=skip, **small), 3, 50.0, 10.0
+            TrafficConfig(history_skip=skip, **SMALL_MODEL), 3, 50.0, 10.0
         )
         head = model.get_layer("head").kernel
         assert head.shape == (12 * 10 + extra, 12)
     # The skip's weights act on the readings alone: with the rest of the
     # head zeroed, the forecast moves with the last reading.
     model = build_attention_forecaster(
-        TrafficConfig(history_skip=True, **small), 3, 50.0, 10.0
+        TrafficConfig(history_skip=True, **SMALL_MODEL), 3, 50.0, 10.0
     )
     weights = np.zeros(model.get_layer("head").kernel.shape, "float32")
     weights[-1] = 1.0
@@ -335,15 +338,8 @@ def test_history_skip_lets_the_head_see_the_readings():
 def test_time_widths_of_zero_read_only_the_speeds():
     from attention_suite.apps.traffic.model import build_attention_forecaster
 
-    config = TrafficConfig(
-        input_dim=4,
-        time_of_day_dim=0,
-        day_of_week_dim=0,
-        adaptive_dim=0,
-        num_heads=1,
-        num_layers=1,
-        feedforward_dim=8,
-    )
+    widths = ("time_of_day_dim", "day_of_week_dim", "adaptive_dim")
+    config = TrafficConfig(**{**SMALL_MODEL, **dict.fromkeys(widths, 0)})
     model = build_attention_forecaster(config, 3, 50.0, 10.0)
     names = {layer.name for layer in model.layers}
     assert not names & {

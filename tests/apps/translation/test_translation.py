@@ -1,7 +1,6 @@
 """Translation parts that do not depend on the backend: search algorithms,
 BLEU wiring, corpora, tokenizer, the dataset download, and a real-data run."""
 
-import functools
 import gzip
 import http.server
 import os
@@ -11,7 +10,7 @@ import time
 
 import numpy as np
 import pytest
-from helpers import real_data_dir
+from helpers import real_data_dir, served_directory
 from keras import ops
 
 from attention_suite.apps.cli import main
@@ -198,24 +197,14 @@ def test_unknown_languages_and_models_are_clear_errors(tmp_path, capsys):
     )
 
 
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
-
-
 @pytest.fixture
 def mirror(tmp_path):
     """Serves a copy of the Multi30k files on 127.0.0.1."""
     source = real_data_dir() / datasets.REGISTRY["multi30k"].subdir
     served = tmp_path / "served"
     shutil.copytree(source, served)
-    handler = functools.partial(_QuietHandler, directory=str(served))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield served, f"http://127.0.0.1:{server.server_address[1]}/"
-    server.shutdown()
-    server.server_close()
+    with served_directory(served) as url:
+        yield served, url
 
 
 def test_fetch_downloads_and_checks_sums(mirror, tmp_path, capsys):
