@@ -12,6 +12,7 @@ LONG_FILES = (
     "tests/test_notebooks.py",
     "tests/test_reproduce.py",
     "tests/apps/test_data_parallel_text.py",
+    "tests/apps/test_first_run.py",
     "tests/layers/test_layer_properties.py",
     "tests/apps/translation/test_translation_end_to_end.py",
     "tests/apps/qa/test_qa_end_to_end.py",
