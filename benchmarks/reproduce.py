@@ -494,6 +494,32 @@ def _across(reports, statistic):
     return None
 
 
+def train_arguments(name, directory, settings, data=None, extra=()):
+    """The `attn <app> train` arguments of one run of a figure.
+
+    Args:
+        name: a key of `FIGURES`.
+        directory: the run directory.
+        settings: `NAME=VALUE` settings, each given with `--set`.
+        data: `--data` (default: the figure's dataset).
+        extra: arguments after them (`--data-dir`, those after `--`).
+
+    Returns:
+        The argument list, with `--resume` where `directory` already holds
+        a run, as a stopped reproduction leaves it (`reproduce.py
+        --resume`): a finished run is then kept, a killed one goes on from
+        its last backup.
+    """
+    app, config, dataset = FIGURES[name]
+    arguments = [app, "train", "--config", config, "--out", directory]
+    arguments += ["--data", data or dataset]
+    for setting in settings:
+        arguments += ["--set", setting]
+    if os.path.isfile(os.path.join(directory, "config.json")):
+        arguments.append("--resume")
+    return arguments + list(extra)
+
+
 def reproduce(
     name,
     run_dir,
@@ -520,19 +546,12 @@ def reproduce(
         The results dict; with more than one seed, `seeds` holds every
         seed's test reports and their mean and standard deviation.
     """
-    app, config, dataset = FIGURES[name]
+    app = FIGURES[name][0]
     where = ["--data-dir", data_dir] if data_dir else []
 
     def train(directory, settings):
-        arguments = [app, "train", "--config", config, "--out", directory]
-        arguments += ["--data", data or dataset]
-        for setting in settings:
-            arguments += ["--set", setting]
-        if os.path.isfile(os.path.join(directory, "config.json")):
-            # Left by a stopped reproduction (`--resume`): a finished run
-            # is kept, a killed one goes on from its last backup.
-            arguments.append("--resume")
-        return arguments + list(train_args) + where
+        extra = [*train_args, *where]
+        return train_arguments(name, directory, settings, data, extra)
 
     def evaluate(directory):
         return [app, "evaluate", "--run", str(directory)] + where
