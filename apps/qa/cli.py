@@ -47,6 +47,7 @@ def context_of(args):
     """The context of `--context TEXT` or `--context-file PATH`."""
     if args.context_file is not None:
         return commands.read_file(args.context_file)
+    commands.note_file_names([args.context], "--context-file")
     return args.context
 
 

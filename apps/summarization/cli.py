@@ -27,6 +27,7 @@ def _evaluate(args):
 
 
 def _predict(args):
+    commands.note_file_names(args.text, "--file")
     documents = args.text + [commands.read_file(p) for p in args.file] or [
         sys.stdin.read()
     ]

@@ -27,6 +27,7 @@ def _evaluate(args):
 
 
 def _predict(args):
+    commands.note_file_names(args.text, "--file")
     texts = args.text + commands.file_lines(args.file) or [
         line.rstrip("\n") for line in sys.stdin
     ]

@@ -367,6 +367,28 @@ def test_demo_run_predict_shows_progress_on_stderr(demo, tmp_path):
     assert quiet.stderr == ""
 
 
+def test_a_file_name_given_as_text_is_noted(demo, tmp_path):
+    _, out = demo
+    answered = attn(
+        "qa", "predict", "--run", str(out / "qa_run"),
+        "--context", "ctx_typo.txt", "Where was Nadia born?", cwd=tmp_path,
+    )  # fmt: skip
+    summarized = attn(
+        "summarize", "predict", "--run", str(out / "summarization_run"),
+        "nonexistent.txt", cwd=tmp_path,
+    )  # fmt: skip
+    # The text is still the input (text is text), and stderr says how to
+    # read the file instead, in one line.
+    for run, option, name in (
+        (answered, "--context-file", "ctx_typo.txt"),
+        (summarized, "--file", "nonexistent.txt"),
+    ):
+        assert run.returncode == 0 and run.stdout.strip(), run.stderr
+        assert run.stderr.count("\n") == 1
+        assert f"'{name}' is read as text" in run.stderr
+        assert f"give {option} {name}" in run.stderr
+
+
 TEXT_APPS = ("qa", "summarization", "translation")
 
 

@@ -14,6 +14,7 @@ import argparse
 import functools
 import json
 import os
+import re
 import sys
 
 from attention_suite.apps.common.serving.process import LATENCY_BATCH_SIZES
@@ -516,6 +517,29 @@ def read_file(path):
         )
     with open(path, "rb") as f:
         return f.read()
+
+
+# One word with a file extension: what a file name given as text looks like.
+_FILE_NAME = re.compile(r"[\w./~-]+\.[A-Za-z0-9]{1,5}")
+
+
+def note_file_names(texts, file_option):
+    """Notes on stderr each literal text that looks like a file name.
+
+    The text is still used as it is: text is text, files come after the
+    file option. The note says so, for a user who meant the file.
+
+    Args:
+        texts: the texts given as arguments.
+        file_option: the option that reads a file (e.g. `"--file"`).
+    """
+    for text in texts:
+        if _FILE_NAME.fullmatch(text) or os.path.isfile(text):
+            print(
+                f"note: {text!r} is read as text, not as a file; "
+                f"to read the file, give {file_option} {text}",
+                file=sys.stderr,
+            )
 
 
 def file_lines(paths):
