@@ -19,6 +19,7 @@ file is not counted.
 
 import argparse
 import fnmatch
+import functools
 import json
 import subprocess
 import sys
@@ -109,8 +110,13 @@ PLACES = {
 }
 
 
+@functools.lru_cache(maxsize=None)
 def _git(*args):
-    """The standard output of a git command run in the repository."""
+    """The standard output of a git command run in the repository.
+
+    Kept for the process: every figure reads the same commits and blobs,
+    and the history does not change while this runs.
+    """
     done = subprocess.run(
         ["git", *args], cwd=REPO, capture_output=True, text=True, check=True
     )
@@ -223,11 +229,17 @@ def count_looks(figure):
     return list(looks.items())
 
 
-def looks_by_file(figure):
+def looks_by_file(figure, looks=None):
     """`{reproduced results file: test looks of its figure up to and
-    including its own}`."""
+    including its own}`.
+
+    Args:
+        figure: a key of `PLACES`.
+        looks: its `count_looks`, when already counted.
+    """
     counts = {}
-    for i, (key, _) in enumerate(count_looks(figure), start=1):
+    looks = count_looks(figure) if looks is None else looks
+    for i, (key, _) in enumerate(looks, start=1):
         if isinstance(key[-1], str):
             counts[key[-1]] = i
     return counts
@@ -242,8 +254,9 @@ def main(argv=None):
     )
     args = parser.parse_args(argv)
     for figure in PLACES:
-        counts = looks_by_file(figure)
-        print(f"{figure}: {len(count_looks(figure))} test looks")
+        looks = count_looks(figure)
+        counts = looks_by_file(figure, looks)
+        print(f"{figure}: {len(looks)} test looks")
         for path, count in counts.items():
             print(f"  {path}: {count}")
             if args.write:
