@@ -4,13 +4,16 @@ a tiny run through the command line."""
 import contextlib
 import functools
 import http.server
+import io
 import json
 import os
 import pathlib
 import subprocess
 import sys
 import threading
+import zipfile
 
+import h5py
 import keras
 import numpy as np
 import pytest
@@ -184,17 +187,50 @@ def measured_minimum(app):
     )
 
 
-def assert_servable(model_dir, app, text_ops):
-    """Asserts an export passes the op audit and documents itself.
+def stored_values(path):
+    """The number of floating-point values (weights, not the seed
+    generators' integer states) a `.keras` file or a SavedModel stores."""
+    if str(path).endswith(".keras"):
+        with zipfile.ZipFile(path) as archive:
+            weights = h5py.File(io.BytesIO(archive.read("model.weights.h5")))
+        sizes = []
+        weights.visititems(
+            lambda _, item: (
+                sizes.append(item.size)
+                if isinstance(item, h5py.Dataset) and item.dtype.kind == "f"
+                else None
+            )
+        )
+        return sum(sizes)
+    import tensorflow as tf
+
+    reader = tf.train.load_checkpoint(
+        os.path.join(path, "variables", "variables")
+    )
+    shapes = reader.get_variable_to_shape_map()
+    return sum(
+        int(np.prod(shapes[name]))
+        for name, dtype in reader.get_variable_to_dtype_map().items()
+        if dtype.is_floating
+    )
+
+
+def assert_servable(model_dir, app, text_ops, run_dir):
+    """Asserts an export passes the op audit, documents itself and stores
+    each of its run's weights once.
 
     Args:
         model_dir: the exported version directory.
         app: the TF Serving model name.
         text_ops: whether the graph should need `tensorflow_text` ops.
+        run_dir: the run it was exported from.
 
     Returns:
         The export's `OpAudit`.
     """
+    assert stored_values(model_dir) == stored_values(
+        os.path.join(run_dir, "model.keras")
+    )
     audit = audit_ops(model_dir)
     assert audit.problems() == []
     assert bool(audit.text) == text_ops

@@ -8,7 +8,6 @@ p_end`). Tokenization, windowing and span decoding run inside the graph
 TensorFlow and `tensorflow_text` (for the WordPiece op) only.
 """
 
-import keras
 import numpy as np
 
 from attention_suite.apps.common.serving.export import (
@@ -16,6 +15,7 @@ from attention_suite.apps.common.serving.export import (
     checked_vectors,
     export_saved_model,
     string_vector_spec,
+    tracking_archive,
 )
 from attention_suite.apps.common.serving.process import string_array
 from attention_suite.apps.qa import infer
@@ -47,8 +47,7 @@ def serving_archive(reader):
     Returns:
         A `keras.export.ExportArchive`.
     """
-    archive = keras.export.ExportArchive()
-    archive.track(reader.model)
+    archive = tracking_archive(reader.model)
     archive.add_endpoint(
         "serving_default",
         lambda context, question: reader.serve(

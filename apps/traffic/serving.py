@@ -25,6 +25,7 @@ import numpy as np
 from attention_suite.apps.common.serving.export import (
     ServingCheck,
     export_saved_model,
+    tracking_archive,
 )
 from attention_suite.apps.traffic import data
 from attention_suite.apps.traffic.training import load_run, load_split
@@ -50,7 +51,6 @@ def serving_archive(model, config, num_nodes):
     Returns:
         A `keras.export.ExportArchive`.
     """
-    import keras
     import tensorflow as tf
 
     steps = config.input_steps
@@ -97,8 +97,7 @@ def serving_archive(model, config, num_nodes):
         )
         return {"forecast": forecast}
 
-    archive = keras.export.ExportArchive()
-    archive.track(model)
+    archive = tracking_archive(model)
     archive.add_endpoint(
         "serving_default",
         serve,

@@ -666,6 +666,37 @@ def checked_vectors(inputs):
         return [tf.reshape(tensor, [-1]) for tensor in inputs.values()]
 
 
+def tracking_archive(*resources):
+    """An `ExportArchive` that tracks `resources`, each weight stored once.
+
+    `ExportArchive.track` keeps a layer's Keras variables, and the endpoints
+    capture the `tf.Variable`s beneath them; TensorFlow checkpoints the two
+    separately, so a SavedModel would hold every weight twice
+    (keras-team/keras#23553), doubling its size on disk and the memory
+    TF Serving restores it into. The archive's variable lists are pointed at
+    the captured `tf.Variable`s instead, which the revived SavedModel still
+    lists as `variables`.
+
+    Args:
+        *resources: the layers, models or TensorFlow trackables (a
+            tokenizer's SentencePiece model, lookup tables) whose state the
+            endpoints use (TensorFlow backend).
+
+    Returns:
+        A `keras.export.ExportArchive`.
+    """
+    import keras
+
+    archive = keras.export.ExportArchive()
+    for resource in resources:
+        archive.track(resource)
+    for name in ("variables", "trainable_variables", "non_trainable_variables"):
+        archive.add_variable_collection(
+            name, [variable.value for variable in getattr(archive, name)]
+        )
+    return archive
+
+
 def text_archive(model, tokenizer, endpoints, input_name="text"):
     """An `ExportArchive` of endpoints that take a vector of raw strings.
 
@@ -681,14 +712,10 @@ def text_archive(model, tokenizer, endpoints, input_name="text"):
     Returns:
         A `keras.export.ExportArchive`.
     """
-    import keras
-
-    archive = keras.export.ExportArchive()
-    archive.track(model)
     # The tokenizer has no weights to build; tracking it keeps its
     # SentencePiece model resource in the SavedModel.
     tokenizer.build(None)
-    archive.track(tokenizer)
+    archive = tracking_archive(model, tokenizer)
     signature = [string_vector_spec(input_name)]
     for name, function in endpoints.items():
         archive.add_endpoint(

@@ -74,6 +74,8 @@ def test_encoder_run_is_scored_with_the_baseline(run):
 
 
 def test_encoder_export_is_a_plain_graph_with_in_graph_tokenization(run):
-    audit = assert_servable(run["model"], "qa", text_ops=True)
+    audit = assert_servable(
+        run["model"], "qa", text_ops=True, run_dir=run["run"]
+    )
     ops = set(audit.core + audit.text)
     assert "FastBertNormalize" in ops or any("Wordpiece" in op for op in ops)

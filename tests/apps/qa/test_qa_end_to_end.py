@@ -141,7 +141,9 @@ def test_predict_rejects_empty_input_in_one_line(
 
 @graph_property
 def test_export_is_a_plain_graph(run):
-    audit = assert_servable(run["model"], "qa", text_ops=True)
+    audit = assert_servable(
+        run["model"], "qa", text_ops=True, run_dir=run["run"]
+    )
     ops = set(audit.core + audit.text)
     assert "FastBertNormalize" in ops or any("Wordpiece" in op for op in ops)
 

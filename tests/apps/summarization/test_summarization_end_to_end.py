@@ -109,7 +109,9 @@ def test_details_explain_each_summary_piece(run):
 
 @graph_property
 def test_export_is_a_plain_graph_with_cpu_string_ops(run):
-    audit = assert_servable(run["model"], "summarization", text_ops=True)
+    audit = assert_servable(
+        run["model"], "summarization", text_ops=True, run_dir=run["run"]
+    )
     graph = set(audit.core + audit.text)
     assert "XlaDynamicUpdateSlice" not in graph
     assert {"SentencepieceTokenizeOp", "SentencepieceDetokenizeOp"} <= graph

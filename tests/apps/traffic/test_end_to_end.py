@@ -77,7 +77,9 @@ def test_saved_model_matches_keras_in_a_fresh_process(run):
 
 @graph_property
 def test_export_is_a_plain_device_agnostic_graph(run):
-    audit = assert_servable(run["model"], "traffic", text_ops=False)
+    audit = assert_servable(
+        run["model"], "traffic", text_ops=False, run_dir=run["run"]
+    )
     assert audit.pinned == []
 
 

@@ -156,7 +156,9 @@ def test_beam_of_one_is_greedy(run):
 
 @graph_property
 def test_export_is_a_plain_graph_with_cpu_string_ops(run):
-    audit = assert_servable(run["model"], "translation", text_ops=True)
+    audit = assert_servable(
+        run["model"], "translation", text_ops=True, run_dir=run["run"]
+    )
     graph, pinned = set(audit.core + audit.text), audit.pinned
     assert "XlaDynamicUpdateSlice" not in graph
     assert {"SentencepieceTokenizeOp", "SentencepieceDetokenizeOp"} <= graph
