@@ -6,32 +6,27 @@ besides the module's own names. Examples that need a dataset or a running
 command are written as fenced code blocks instead, which are not run.
 """
 
-import doctest
 import importlib
-import io
 import pkgutil
 
 import keras
 import matplotlib
 import numpy as np
 import pytest
+from doctests import examples, run_example
 
 from attention_suite import apps
 
 matplotlib.use("Agg")
 
 
-def _examples():
-    finder = doctest.DocTestFinder()
-    found = []
-    for info in pkgutil.walk_packages(apps.__path__, f"{apps.__name__}."):
-        module = importlib.import_module(info.name)
-        globs = {**vars(module), "np": np, "keras": keras}
-        found += [t for t in finder.find(module, globs=globs) if t.examples]
-    return sorted(found, key=lambda test: test.name)
-
-
-EXAMPLES = _examples()
+EXAMPLES = examples(
+    [
+        importlib.import_module(info.name)
+        for info in pkgutil.walk_packages(apps.__path__, f"{apps.__name__}.")
+    ],
+    lambda module: {**vars(module), "np": np, "keras": keras},
+)
 
 
 def test_the_apps_have_examples():
@@ -44,7 +39,4 @@ def test_the_apps_have_examples():
     ids=[t.name.removeprefix(f"{apps.__name__}.") for t in EXAMPLES],
 )
 def test_docstring_example(example):
-    report = io.StringIO()
-    runner = doctest.DocTestRunner(optionflags=doctest.NORMALIZE_WHITESPACE)
-    result = runner.run(example, out=report.write)
-    assert result.failed == 0, report.getvalue()
+    run_example(example)

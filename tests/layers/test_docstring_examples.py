@@ -7,14 +7,13 @@ every public name of `attention_suite.layers` in scope, as a user who wrote
 `from attention_suite.layers import *` would have them.
 """
 
-import doctest
 import importlib
-import io
 import pkgutil
 
 import keras
 import numpy as np
 import pytest
+from doctests import examples, run_example
 
 from attention_suite import layers
 
@@ -25,16 +24,13 @@ NAMESPACE = {
 }
 
 
-def _examples():
-    finder = doctest.DocTestFinder()
-    found = []
-    for module in pkgutil.iter_modules(layers.__path__):
-        module = importlib.import_module(f"{layers.__name__}.{module.name}")
-        found += [t for t in finder.find(module, globs=NAMESPACE) if t.examples]
-    return sorted(found, key=lambda test: test.name)
-
-
-EXAMPLES = _examples()
+EXAMPLES = examples(
+    [
+        importlib.import_module(f"{layers.__name__}.{module.name}")
+        for module in pkgutil.iter_modules(layers.__path__)
+    ],
+    lambda module: NAMESPACE,
+)
 
 
 @pytest.mark.parametrize(
@@ -43,11 +39,7 @@ EXAMPLES = _examples()
     ids=[t.name.removeprefix(f"{layers.__name__}.") for t in EXAMPLES],
 )
 def test_docstring_example(example):
-    report = io.StringIO()
-    runner = doctest.DocTestRunner(optionflags=doctest.NORMALIZE_WHITESPACE)
-    result = runner.run(example, out=report.write)
-    assert result.attempted > 0
-    assert result.failed == 0, report.getvalue()
+    run_example(example)
 
 
 @pytest.mark.parametrize(
