@@ -273,6 +273,10 @@ def train_evaluate_export(command, train_args, settings, root, app, version):
     for setting in settings:
         args += ["--set", setting]
     assert main(args) == 0
+    # The config records the data the run read, not the default dataset.
+    data = train_args[train_args.index("--data") + 1]
+    with open(os.path.join(run_dir, "config.json")) as f:
+        assert json.load(f)["dataset"] == os.path.abspath(data)
     assert main([command, "evaluate", "--run", run_dir]) == 0
     base = str(root / "saved_models")
     assert (

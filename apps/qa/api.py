@@ -50,6 +50,7 @@ def train(config=None, data=None, out="runs/qa", data_dir=None, **options):
     ...      "max_question_length": 8, "train_limit": 128},
     ...     data=write_demo_squad(f"{tmp}/qa.json", articles=6),
     ...     out=f"{tmp}/run", verbose=0)
+    vocabulary_size=200 -> 98: the pieces the tokenizer made (used and recorded)
     >>> qa.evaluate(run, split="val")["split"]
     'val'
     >>> found = qa.load(run.path).answer(

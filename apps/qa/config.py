@@ -3,6 +3,7 @@
 import dataclasses
 
 from attention_suite.apps.common.training.config import (
+    AUTO,
     check_settings,
     invalid_setting,
     setting,
@@ -67,7 +68,8 @@ class QAConfig:
     # epochs check the time budget and keep the best model more often.
     steps_per_epoch: int = setting(0, minimum=0)
     learning_rate: float = setting(1e-3, above=0)
-    warmup_steps: int = setting(300, minimum=0)
+    # "auto": 5 % of the training steps (`fit.resolve_auto`).
+    warmup_steps: int = setting(AUTO, minimum=0, auto=True)
     patience: int = setting(2, minimum=0)
     max_minutes: float = setting(85.0, above=0)
     seed: int = setting(7, minimum=0)

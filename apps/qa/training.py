@@ -208,7 +208,6 @@ def train(config, source, run_dir, data_dir=None):
     corpus, reports = load_run_corpus(config, source, data_dir)
     os.makedirs(run_dir, exist_ok=True)
     tokenizer = load_run_tokenizer(config, corpus, run_dir)
-    save_config(config, os.path.join(run_dir, "config.json"))
     train_inputs, train_labels = training_arrays(
         tokenizer, corpus["train"], config
     )
@@ -222,7 +221,6 @@ def train(config, source, run_dir, data_dir=None):
         # Questions that export checks the SavedModel against.
         "samples": [[e.context, e.question] for e in corpus["test"][:4]],
     }
-    atomic_write_json(os.path.join(run_dir, "run.json"), run_info)
 
     model = build_model(config, tokenizer.vocabulary_size(), tokenizer.pad_id)
     train_data = dataset(
@@ -234,6 +232,9 @@ def train(config, source, run_dir, data_dir=None):
         repeat=bool(config.steps_per_epoch),
     )
     steps_per_epoch = config.steps_per_epoch or int(train_data.cardinality())
+    fit.resolve_auto(config, steps_per_epoch, tokenizer)
+    save_config(config, os.path.join(run_dir, "config.json"))
+    atomic_write_json(os.path.join(run_dir, "run.json"), run_info)
     schedule = fit.warmup_cosine_schedule(
         config.learning_rate,
         config.warmup_steps,

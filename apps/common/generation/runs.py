@@ -8,6 +8,7 @@ written, then the model fitted with teacher forcing
 its corpus and its model.
 """
 
+import math
 import os
 
 import keras
@@ -59,7 +60,9 @@ def train_generator(
         config.vocabulary_size,
         config.seed,
     )
-    fit.resolve_auto(config, len(pairs["train"][0]), tokenizer)
+    fit.resolve_auto(
+        config, math.ceil(len(pairs["train"][0]) / config.batch_size), tokenizer
+    )
     save_config(config, os.path.join(run_dir, "config.json"))
     run_info = {
         "data": os.path.abspath(source) if os.path.isfile(source) else source,

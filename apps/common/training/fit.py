@@ -429,21 +429,22 @@ def auto_warmup(total_steps):
     return max(1, round(0.05 * total_steps))
 
 
-def resolve_auto(config, train_count, tokenizer):
+def resolve_auto(config, steps_per_epoch, tokenizer):
     """Resolves a text run's corpus-dependent settings, and says so.
 
     `warmup_steps` "auto" becomes 5 % of the training steps (at least 1);
     `vocabulary_size` becomes the pieces the tokenizer really has, when the
-    training text could not make as many. Each value that changes is
-    printed, and the config then records what the run uses.
+    training text could not make as many (or a preset's vocabulary is
+    used). Each value that changes is printed, and the config then records
+    what the run uses.
 
     Args:
-        config: a text app's config (`epochs`, `batch_size`,
-            `warmup_steps`, `vocabulary_size`); changed in place.
-        train_count: the number of training examples.
+        config: a text app's config (`epochs`, `warmup_steps`,
+            `vocabulary_size`); changed in place.
+        steps_per_epoch: the training batches of an epoch.
         tokenizer: the run's tokenizer.
     """
-    steps = config.epochs * math.ceil(train_count / config.batch_size)
+    steps = config.epochs * steps_per_epoch
     if config.warmup_steps == AUTO:
         config.warmup_steps = auto_warmup(steps)
         print(
@@ -453,8 +454,8 @@ def resolve_auto(config, train_count, tokenizer):
     pieces = tokenizer.vocabulary_size()
     if pieces != config.vocabulary_size:
         print(
-            f"vocabulary_size={config.vocabulary_size}: the training text "
-            f"makes {pieces} pieces, which the run uses and records"
+            f"vocabulary_size={config.vocabulary_size} -> {pieces}: the "
+            "pieces the tokenizer made (used and recorded)"
         )
         config.vocabulary_size = pieces
 

@@ -96,12 +96,12 @@ def test_auto_settings_resolve_from_the_corpus_and_say_so(tmp_path, capsys):
     tokenizer = train_or_load_tokenizer(str(tmp_path / "t.model"), texts, 8000)
     config = TranslationConfig(epochs=10, batch_size=16)
     assert config.warmup_steps == "auto"
-    fit.resolve_auto(config, 100, tokenizer)
+    fit.resolve_auto(config, 7, tokenizer)
     # 5 % of 10 epochs of 7 steps.
     assert config.warmup_steps == 4
     assert config.vocabulary_size == tokenizer.vocabulary_size() < 8000
     out = capsys.readouterr().out
     assert "warmup_steps=auto: 4" in out
-    assert f"makes {config.vocabulary_size} pieces" in out
+    assert f"vocabulary_size=8000 -> {config.vocabulary_size}:" in out
     with pytest.raises(ValueError, match='an integer >= 0 or "auto"'):
         TranslationConfig(warmup_steps="soon")

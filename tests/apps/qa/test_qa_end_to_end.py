@@ -54,6 +54,13 @@ def run(tmp_path_factory):
     return {"run": run_dir, "model": model_dir}
 
 
+def test_the_config_records_the_vocabulary_used(run):
+    loaded = load_run(run["run"])
+    # 400 pieces asked; the demo's text makes fewer.
+    assert loaded.config.vocabulary_size == loaded.tokenizer.vocabulary_size()
+    assert loaded.config.vocabulary_size < 400
+
+
 def test_reader_beats_the_baseline_and_writes_predictions(run):
     with open(os.path.join(run["run"], "metrics.json")) as f:
         report = json.load(f)
