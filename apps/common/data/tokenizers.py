@@ -35,26 +35,39 @@ def train_tokenizer(texts, vocabulary_size, seed=0):
 
     Returns:
         The serialized SentencePiece model (`bytes`).
+
+    Raises:
+        ValueError: SentencePiece cannot learn `vocabulary_size` pieces
+            from `texts` (too few for their characters).
     """
     import sentencepiece
 
     sentencepiece.set_random_generator_seed(seed)
     model = io.BytesIO()
-    sentencepiece.SentencePieceTrainer.train(
-        sentence_iterator=iter(texts),
-        model_writer=model,
-        vocab_size=vocabulary_size,
-        model_type="unigram",
-        character_coverage=1.0,
-        pad_id=PAD_ID,
-        unk_id=UNK_ID,
-        bos_id=BOS_ID,
-        eos_id=EOS_ID,
-        # A small corpus may not support `vocabulary_size` pieces; it then
-        # gets the largest vocabulary it does (the model adapts).
-        hard_vocab_limit=False,
-        minloglevel=2,
-    )
+    try:
+        sentencepiece.SentencePieceTrainer.train(
+            sentence_iterator=iter(texts),
+            model_writer=model,
+            vocab_size=vocabulary_size,
+            model_type="unigram",
+            character_coverage=1.0,
+            pad_id=PAD_ID,
+            unk_id=UNK_ID,
+            bos_id=BOS_ID,
+            eos_id=EOS_ID,
+            # A small corpus may not support `vocabulary_size` pieces; it then
+            # gets the largest vocabulary it does (the model adapts).
+            hard_vocab_limit=False,
+            minloglevel=2,
+        )
+    except RuntimeError as error:
+        # SentencePiece's reason, without its source location or its
+        # advice on its own command-line flags.
+        reason = str(error).rsplit("] ", 1)[-1].split(" Increase ")[0]
+        raise ValueError(
+            f"vocabulary_size={vocabulary_size}: SentencePiece cannot learn "
+            f"it from the training text ({reason})"
+        ) from None
     return model.getvalue()
 
 

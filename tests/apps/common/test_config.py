@@ -105,3 +105,16 @@ def test_auto_settings_resolve_from_the_corpus_and_say_so(tmp_path, capsys):
     assert f"vocabulary_size=8000 -> {config.vocabulary_size}:" in out
     with pytest.raises(ValueError, match='an integer >= 0 or "auto"'):
         TranslationConfig(warmup_steps="soon")
+
+
+def test_a_vocabulary_too_small_for_the_text_is_one_line(tmp_path):
+    from attention_suite.apps.common.data.tokenizers import train_tokenizer
+
+    texts = [f"a small corpus of {n} words" for n in range(60)]
+    with pytest.raises(ValueError) as error:
+        train_tokenizer(texts, 5)
+    assert str(error.value).startswith(
+        "vocabulary_size=5: SentencePiece cannot learn it from the training "
+        "text (Vocabulary size is smaller than required_chars."
+    )
+    assert "\n" not in str(error.value)

@@ -92,9 +92,16 @@ def test_overwrite_starts_afresh_and_drops_the_old_run(files, tmp_path):
     assert sorted(os.listdir(tmp_path)) == ["run"]
 
 
-def test_a_finished_phase_is_never_trained_again(files, tmp_path):
+def test_a_finished_phase_is_never_trained_again(
+    files, tmp_path, capsys, monkeypatch
+):
     run_dir = str(tmp_path / "run")
     assert main(traffic_train(files, run_dir)) == 0
+    out = capsys.readouterr().out
+    # Each phase is named. Off a terminal, Keras writes a line an epoch.
+    assert "Training the attention model" in out
+    assert "Training the GRU baseline" in out
+    assert "━" not in out
     run_path = os.path.join(run_dir, "run.json")
     with open(run_path) as file:
         info = json.load(file)
@@ -107,7 +114,13 @@ def test_a_finished_phase_is_never_trained_again(files, tmp_path):
     stamp = os.path.getmtime(model)
     history = pd.read_csv(os.path.join(run_dir, "history.csv"))
 
+    # On a terminal, Keras' progress bar shows the steps of each epoch.
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
     assert main(traffic_train(files, run_dir) + ["--resume"]) == 0
+    out = capsys.readouterr().out
+    assert "Training the attention model" not in out
+    assert "Training the GRU baseline" in out
+    assert "━" in out and "\r" in out
     assert os.path.getmtime(model) == stamp
     again = pd.read_csv(os.path.join(run_dir, "history.csv"))
     pd.testing.assert_frame_equal(again, history)
