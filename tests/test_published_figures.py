@@ -41,8 +41,12 @@ PUBLISHED = {
     ],
     "traffic forecasting": [
         (
-            "reproduced/traffic-los-loop-20261206-071144.json",
-            [f"test/attention/average/{m}" for m in ("mae", "rmse", "mape")],
+            "reproduced/traffic-los-loop-20261207-184156.json",
+            [
+                f"seeds/{statistic}/test/attention/average/{m}"
+                for m in ("mae", "rmse", "mape")
+                for statistic in ("mean", "std")
+            ],
         )
     ],
 }
