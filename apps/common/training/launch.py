@@ -73,8 +73,10 @@ def train_run(
         config = resumed_config(out, config_class)
     config = config_from(config_class, config)
     data = data or config.dataset
-    # The config records the data the run reads: a file's path, or the name.
-    config.dataset = os.path.abspath(data) if os.path.isfile(data) else data
+    if not resume:
+        # The config records the data the run reads: a file's path, or the
+        # dataset's name.
+        config.dataset = os.path.abspath(data) if os.path.isfile(data) else data
     distribute.prepare(
         argparse.Namespace(
             distribution=distribution,

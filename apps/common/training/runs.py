@@ -251,6 +251,9 @@ def resumed_config(run_dir, config_class, path=None, overrides=()):
     saved_path = os.path.join(run_dir, "config.json")
     saved = load_config(config_class, saved_path)
     config = load_config(config_class, path, overrides, base=saved_path)
+    # A resumed run reads the data it recorded: a config file's dataset is
+    # no change.
+    config.dataset = saved.dataset
     changed = [
         field.name
         for field in dataclasses.fields(config_class)

@@ -93,3 +93,22 @@ def test_the_best_model_is_saved_without_its_optimizer(tmp_path):
     np.testing.assert_array_equal(restored.predict(x), model.predict(x))
     assert getattr(restored, "optimizer", None) is None
     assert sorted(os.listdir(tmp_path)) == ["full.keras", "slim.keras"]
+
+
+def test_a_resume_keeps_the_data_the_run_recorded(tmp_path):
+    from attention_suite.apps.common.training.config import save_config
+    from attention_suite.apps.traffic.config import TrafficConfig
+
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    save_config(
+        TrafficConfig(dataset="/data/speeds.csv", epochs=2),
+        str(run_dir / "config.json"),
+    )
+    # A config file naming the default dataset is no change to the run.
+    path = tmp_path / "los_loop.json"
+    path.write_text('{"dataset": "los_loop", "epochs": 2}')
+    config = runs.resumed_config(
+        str(run_dir), TrafficConfig, str(path), ["epochs=3"]
+    )
+    assert (config.dataset, config.epochs) == ("/data/speeds.csv", 3)
