@@ -131,7 +131,7 @@ def seq2seq_case(app, config, rng, batches):
     Returns:
         `(model, batches, units per batch)`.
     """
-    from attention_suite.apps.common.training import fit
+    from attention_suite.apps.common.generation.runs import compile_seq2seq
 
     if app == "translation":
         from attention_suite.apps.translation.model import build_model
@@ -144,7 +144,7 @@ def seq2seq_case(app, config, rng, batches):
         target_length = config.max_summary_length
     vocabulary = config.vocabulary_size
     model = build_model(config, vocabulary)
-    fit.compile_seq2seq(model, config, steps_per_epoch=1000)
+    compile_seq2seq(model, config, steps_per_epoch=1000)
     shape = (config.batch_size,)
     # Ids 0-3 are padding and the special tokens.
     data = [

@@ -179,7 +179,7 @@ def training_rate(run_dir, steps, data_dir):
 
     from attention_suite.apps.common.data import text
     from attention_suite.apps.common.data.tokenizers import PAD_ID
-    from attention_suite.apps.common.training import fit
+    from attention_suite.apps.common.generation.runs import compile_seq2seq
     from attention_suite.apps.translation import training
     from attention_suite.apps.translation.model import build_model
 
@@ -207,7 +207,7 @@ def training_rate(run_dir, steps, data_dir):
         for inputs, targets in dataset.take(steps + 5)
     ]
     model = build_model(config, tokenizer.vocabulary_size())
-    fit.compile_seq2seq(model, config, steps_per_epoch=1000)
+    compile_seq2seq(model, config, steps_per_epoch=1000)
     for inputs, targets in batches[:5]:
         model.train_on_batch(inputs, targets)
     tokens = sum(int((t != PAD_ID).sum()) for _, t in batches[5:])

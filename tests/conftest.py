@@ -22,9 +22,10 @@ LONG_FILES = (
     "tests/apps/traffic/test_end_to_end.py",
     "tests/apps/test_mixed_precision.py",
     "tests/apps/traffic/test_serving_versions.py",
-    "tests/apps/traffic/test_resume.py",
     "tests/apps/test_api_docstrings.py",
+    "tests/apps/traffic/test_kill_resume.py",
     "tests/apps/qa/test_qa_model.py",
+    "tests/apps/traffic/test_resume.py",
 )
 
 

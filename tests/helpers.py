@@ -2,6 +2,7 @@
 a tiny run through the command line."""
 
 import contextlib
+import csv
 import functools
 import http.server
 import io
@@ -67,6 +68,18 @@ def traffic_train(files, run_dir, *settings):
     for setting in [*TRAFFIC_TINY, *settings]:
         args += ["--set", setting]
     return args
+
+
+def run_file(run_dir, name):
+    """The bytes of the file `name` of a run directory."""
+    return pathlib.Path(run_dir, name).read_bytes()
+
+
+def history_epochs(run_dir):
+    """The `epoch` column of a run's `history.csv`, as a list."""
+    with open(os.path.join(run_dir, "history.csv")) as f:
+        rows = list(csv.DictReader(f))
+    return [int(row["epoch"]) for row in rows]
 
 
 def attn(*args, cwd, env=None):

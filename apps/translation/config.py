@@ -54,17 +54,17 @@ class TranslationConfig:
     length_penalty: float = setting(0.6, minimum=0)
     seed: int = setting(7, minimum=0)
 
-    def resolve_data(self, data):
-        """Records what `data` is: the dataset and its languages.
+    def resolve_languages(self, data):
+        """Sets the `"auto"` languages from what `data` is.
 
         Args:
-            data: `"multi30k"` or the path of a TSV file.
+            data: `"multi30k"` (English to German) or the path of a TSV
+                file (languages unknown, `"und"`).
         """
-        is_file = os.path.isfile(data)
-        if is_file:
-            self.dataset = os.path.abspath(data)
         defaults = (
-            (UNKNOWN_LANGUAGE, UNKNOWN_LANGUAGE) if is_file else ("en", "de")
+            (UNKNOWN_LANGUAGE, UNKNOWN_LANGUAGE)
+            if os.path.isfile(data)
+            else ("en", "de")
         )
         for name, default in zip(("source", "target"), defaults):
             if getattr(self, name) == AUTO:

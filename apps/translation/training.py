@@ -57,7 +57,7 @@ def train(config, source, run_dir, data_dir=None):
     # Seeding clears TensorFlow's kernel caches, which own the tokenizer's
     # SentencePiece resource: it must come before the tokenizer exists.
     keras.utils.set_random_seed(config.seed)
-    config.resolve_data(source)
+    config.resolve_languages(source)
     corpus = load_run_corpus(config, source, data_dir)
     sources, targets = corpus["train"]
     return train_generator(

@@ -92,6 +92,22 @@ def traffic_table(stdout):
     return table
 
 
+@pytest.fixture
+def attn_here(capsys, monkeypatch):
+    """Runs `attn ARGS...` in this process (no TensorFlow start-up to
+    wait for), in `cwd`; returns its exit code and output as
+    `subprocess.run` does."""
+
+    def run(*args, cwd):
+        monkeypatch.chdir(cwd)
+        capsys.readouterr()
+        code = main(list(args))
+        out, err = capsys.readouterr()
+        return argparse.Namespace(returncode=code, stdout=out, stderr=err)
+
+    return run
+
+
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
     cwd = tmp_path_factory.mktemp("demo")
@@ -343,11 +359,11 @@ def test_demo_stderr_has_no_tensorflow_logs(demo):
     assert tensorflow_logs(demo[0].stderr) == []
 
 
-def test_demo_run_predict_shows_progress_on_stderr(demo, tmp_path):
+def test_demo_run_predict_shows_progress_on_stderr(demo, tmp_path, attn_here):
     _, out = demo
     run_dir = str(out / "translation_run")
     sentences = ["A dog runs.", "A cat sleeps.", "Two men play."]
-    run = attn(
+    run = attn_here(
         "translate",
         "predict",
         "--run",
@@ -360,20 +376,20 @@ def test_demo_run_predict_shows_progress_on_stderr(demo, tmp_path):
     assert len(run.stdout.splitlines()) == len(sentences)
     # The bar starts at 0/3, with the ETA to come.
     assert "search: " in run.stderr and "0/3 [" in run.stderr
-    quiet = attn(
+    quiet = attn_here(
         "translate", "predict", "--run", run_dir, *sentences, cwd=tmp_path
     )
     assert quiet.stdout == run.stdout
     assert quiet.stderr == ""
 
 
-def test_a_file_name_given_as_text_is_noted(demo, tmp_path):
+def test_a_file_name_given_as_text_is_noted(demo, tmp_path, attn_here):
     _, out = demo
-    answered = attn(
+    answered = attn_here(
         "qa", "predict", "--run", str(out / "qa_run"),
         "--context", "ctx_typo.txt", "Where was Nadia born?", cwd=tmp_path,
     )  # fmt: skip
-    summarized = attn(
+    summarized = attn_here(
         "summarize", "predict", "--run", str(out / "summarization_run"),
         "nonexistent.txt", cwd=tmp_path,
     )  # fmt: skip
@@ -742,9 +758,9 @@ def test_client_failures_are_one_line(serving, silent_port, args, message):
     assert run.stdout == ""
 
 
-def test_serve_check_prints_latency_percentiles(serving):
+def test_serve_check_prints_latency_percentiles(serving, attn_here):
     model = str(serving["tmp"] / "models" / "traffic" / "1")
-    run = attn(
+    run = attn_here(
         "traffic", "serve-check", "--model", model,
         "--batch-sizes", "1", "4", "--seconds", "0.2", cwd=serving["tmp"],
     )  # fmt: skip
@@ -820,9 +836,9 @@ def test_a_beam_below_one_is_a_usage_error(command, beam, tmp_path):
     assert "expected an integer of at least 1" in run.stderr
 
 
-def test_serve_check_takes_a_model_base_path(serving):
+def test_serve_check_takes_a_model_base_path(serving, attn_here):
     base = str(serving["tmp"] / "models" / "traffic")
-    run = attn(
+    run = attn_here(
         "traffic", "serve-check", "--model", base, "--batch-sizes", "1",
         "--seconds", "0.1", cwd=serving["tmp"],
     )  # fmt: skip
@@ -867,11 +883,11 @@ def test_serve_check_refuses_what_it_cannot_check_in_one_line(
     ],
 )
 def test_plot_answers_every_input_and_draws_each(
-    demo, command, run_name, inputs, tmp_path
+    demo, command, run_name, inputs, tmp_path, attn_here
 ):
     _, out = demo
     plot = tmp_path / "attention.png"
-    run = attn(
+    run = attn_here(
         command, "predict", "--run", str(out / run_name), *inputs,
         "--plot", str(plot), cwd=tmp_path,
     )  # fmt: skip
@@ -885,9 +901,9 @@ def test_plot_answers_every_input_and_draws_each(
         assert path.read_bytes()[:8] == PNG_SIGNATURE
 
 
-def test_a_run_of_another_app_is_named_in_one_line(demo, tmp_path):
+def test_a_run_of_another_app_is_named_in_one_line(demo, tmp_path, attn_here):
     _, out = demo
-    run = attn(
+    run = attn_here(
         "translate", "predict", "--run", str(out / "summarization_run"), "x",
         cwd=tmp_path,
     )  # fmt: skip

@@ -4,7 +4,7 @@ The translation and summarization apps train the same way: a SentencePiece
 tokenizer learned on the training text (kept by a resumed run), the
 `auto` settings resolved from the corpus, `config.json` and `run.json`
 written, then the model fitted with teacher forcing
-(`attention_suite.apps.common.training.fit.fit_seq2seq`). Each app gives
+(`fit_seq2seq`). Each app gives
 its corpus and its model.
 """
 
@@ -14,13 +14,16 @@ import os
 import keras
 
 from attention_suite.apps.common.data.atomic import atomic_write_json
+from attention_suite.apps.common.data.text import seq2seq_dataset
 from attention_suite.apps.common.data.tokenizers import (
+    PAD_ID,
     TOKENIZER_FILE,
     load_tokenizer,
     train_or_load_tokenizer,
 )
 from attention_suite.apps.common.training import fit, runs
-from attention_suite.apps.common.training.config import save_config
+from attention_suite.apps.common.training.config import AUTO, save_config
+from attention_suite.apps.common.training.losses import MaskedSparseCrossentropy
 
 
 def train_generator(
@@ -71,7 +74,7 @@ def train_generator(
     }
     atomic_write_json(os.path.join(run_dir, "run.json"), run_info)
     model = build_model(config, tokenizer.vocabulary_size())
-    epochs, seconds = fit.fit_seq2seq(
+    epochs, seconds = fit_seq2seq(
         model,
         tokenizer,
         pairs["train"],
@@ -101,4 +104,85 @@ def read_generator_run(run_dir, config_class, app):
     """
     return runs.read_text_run(
         run_dir, config_class, app, TOKENIZER_FILE, load_tokenizer
+    )
+
+
+def compile_seq2seq(model, config, steps_per_epoch):
+    """Compiles a sequence-to-sequence model the way the text apps train.
+
+    Adam (beta_2 0.98, gradient norm clipped at 1) on the warm-up / cosine
+    schedule, and the token cross-entropy over non-padding targets with
+    label smoothing.
+
+    Args:
+        model: a model whose outputs are logits (or log-probabilities)
+            `(B, T, V)`.
+        config: a run config with `learning_rate`, `warmup_steps`,
+            `epochs` and `label_smoothing`.
+        steps_per_epoch: training batches per epoch.
+    """
+    total = config.epochs * steps_per_epoch
+    warmup = config.warmup_steps
+    schedule = fit.warmup_cosine_schedule(
+        config.learning_rate,
+        fit.auto_warmup(total) if warmup == AUTO else warmup,
+        total,
+    )
+    model.compile(
+        optimizer=keras.optimizers.Adam(
+            schedule, beta_2=0.98, epsilon=1e-9, clipnorm=1.0
+        ),
+        loss=MaskedSparseCrossentropy(config.label_smoothing, PAD_ID),
+    )
+
+
+def fit_seq2seq(
+    model,
+    tokenizer,
+    train_pairs,
+    val_pairs,
+    config,
+    run_dir,
+    max_source_length,
+    max_target_length,
+):
+    """Compiles (`compile_seq2seq`) and fits a model on raw text pairs.
+
+    Args:
+        model: a built sequence-to-sequence model.
+        tokenizer: the run's tokenizer.
+        train_pairs: `(sources, targets)`, lists of raw training texts.
+        val_pairs: the same for validation.
+        config: the run config (`batch_size`, `epochs`, `patience`,
+            `max_minutes`, `seed` and what `compile_seq2seq` reads).
+        run_dir: the run directory (see `fit.fit`).
+        max_source_length: the most ids per source, end token included.
+        max_target_length: the most ids per target sequence.
+
+    Returns:
+        `(epochs, seconds)`, as `fit.fit`.
+    """
+    steps_per_epoch = math.ceil(len(train_pairs[0]) / config.batch_size)
+    compile_seq2seq(model, config, steps_per_epoch)
+    train_data, val_data = (
+        seq2seq_dataset(
+            tokenizer,
+            *pairs,
+            max_source_length,
+            max_target_length,
+            config.batch_size,
+            shuffle=shuffle,
+            seed=config.seed,
+        )
+        for pairs, shuffle in ((train_pairs, True), (val_pairs, False))
+    )
+    return fit.fit(
+        model,
+        train_data,
+        val_data,
+        run_dir,
+        epochs=config.epochs,
+        patience=config.patience,
+        max_minutes=config.max_minutes,
+        steps_per_epoch=steps_per_epoch,
     )

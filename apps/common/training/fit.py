@@ -30,11 +30,8 @@ from attention_suite.apps.common.data.atomic import (
     atomic_path,
     atomic_write_json,
 )
-from attention_suite.apps.common.data.text import seq2seq_dataset
-from attention_suite.apps.common.data.tokenizers import PAD_ID
 from attention_suite.apps.common.training import distribute
 from attention_suite.apps.common.training.config import AUTO
-from attention_suite.apps.common.training.losses import MaskedSparseCrossentropy
 from attention_suite.apps.common.training.runs import (
     discard_replaced,
     save_for_inference,
@@ -479,85 +476,4 @@ def warmup_cosine_schedule(learning_rate, warmup_steps, total_steps):
         warmup_target=learning_rate,
         warmup_steps=warmup_steps,
         alpha=0.05,
-    )
-
-
-def compile_seq2seq(model, config, steps_per_epoch):
-    """Compiles a sequence-to-sequence model the way the text apps train.
-
-    Adam (beta_2 0.98, gradient norm clipped at 1) on the warm-up / cosine
-    schedule, and the token cross-entropy over non-padding targets with
-    label smoothing.
-
-    Args:
-        model: a model whose outputs are logits (or log-probabilities)
-            `(B, T, V)`.
-        config: a run config with `learning_rate`, `warmup_steps`,
-            `epochs` and `label_smoothing`.
-        steps_per_epoch: training batches per epoch.
-    """
-    total = config.epochs * steps_per_epoch
-    warmup = config.warmup_steps
-    schedule = warmup_cosine_schedule(
-        config.learning_rate,
-        auto_warmup(total) if warmup == AUTO else warmup,
-        total,
-    )
-    model.compile(
-        optimizer=keras.optimizers.Adam(
-            schedule, beta_2=0.98, epsilon=1e-9, clipnorm=1.0
-        ),
-        loss=MaskedSparseCrossentropy(config.label_smoothing, PAD_ID),
-    )
-
-
-def fit_seq2seq(
-    model,
-    tokenizer,
-    train_pairs,
-    val_pairs,
-    config,
-    run_dir,
-    max_source_length,
-    max_target_length,
-):
-    """Compiles (`compile_seq2seq`) and fits a model on raw text pairs.
-
-    Args:
-        model: a built sequence-to-sequence model.
-        tokenizer: the run's tokenizer.
-        train_pairs: `(sources, targets)`, lists of raw training texts.
-        val_pairs: the same for validation.
-        config: the run config (`batch_size`, `epochs`, `patience`,
-            `max_minutes`, `seed` and what `compile_seq2seq` reads).
-        run_dir: the run directory (see `fit`).
-        max_source_length: the most ids per source, end token included.
-        max_target_length: the most ids per target sequence.
-
-    Returns:
-        `(epochs, seconds)`, as `fit`.
-    """
-    steps_per_epoch = math.ceil(len(train_pairs[0]) / config.batch_size)
-    compile_seq2seq(model, config, steps_per_epoch)
-    train_data, val_data = (
-        seq2seq_dataset(
-            tokenizer,
-            *pairs,
-            max_source_length,
-            max_target_length,
-            config.batch_size,
-            shuffle=shuffle,
-            seed=config.seed,
-        )
-        for pairs, shuffle in ((train_pairs, True), (val_pairs, False))
-    )
-    return fit(
-        model,
-        train_data,
-        val_data,
-        run_dir,
-        epochs=config.epochs,
-        patience=config.patience,
-        max_minutes=config.max_minutes,
-        steps_per_epoch=steps_per_epoch,
     )

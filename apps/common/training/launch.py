@@ -9,6 +9,7 @@ from attention_suite.apps.common.training.config import config_from
 from attention_suite.apps.common.training.fit import VERBOSITY
 from attention_suite.apps.common.training.runs import (
     Run,
+    check_resumed_data,
     claimed,
     resumed_config,
 )
@@ -67,7 +68,8 @@ def train_run(
     Raises:
         FileExistsError: `out` holds a run and neither flag is given.
         NothingToResume: `resume` of a finished run that asks for nothing.
-        ValueError: a setting or a distribution option is invalid.
+        ValueError: a setting or a distribution option is invalid, or a
+            resume is given other data than its run recorded.
     """
     if config is None and resume:
         config = resumed_config(out, config_class)
@@ -88,6 +90,8 @@ def train_run(
     verbosity = VERBOSITY.set(verbose)
     try:
         with claimed(out, resume, overwrite):
+            if resume:
+                check_resumed_data(out, config, data)
             with distribute.training_scope(
                 distribution, devices, precision, sharding, model_devices
             ) as setting:

@@ -252,8 +252,10 @@ def resumed_config(run_dir, config_class, path=None, overrides=()):
     saved = load_config(config_class, saved_path)
     config = load_config(config_class, path, overrides, base=saved_path)
     # A resumed run reads the data it recorded: a config file's dataset is
-    # no change.
-    config.dataset = saved.dataset
+    # no change, a `--set dataset=` that differs is one.
+    named = {item.split("=", 1)[0].strip() for item in overrides}
+    if "dataset" not in named:
+        config.dataset = saved.dataset
     changed = [
         field.name
         for field in dataclasses.fields(config_class)
@@ -285,6 +287,36 @@ def resumed_config(run_dir, config_class, path=None, overrides=()):
             "with --overwrite or train into another --out)."
         )
     return config
+
+
+def check_resumed_data(run_dir, config, data):
+    """Refuses a resume that would read other data than its run recorded.
+
+    The run records its data in `config.dataset` (a dataset's name or a
+    file's absolute path) and, in `run.json`, the file it read (`data`, or
+    traffic's `speeds_path`); `data` must name one of them.
+
+    Args:
+        run_dir: the run directory.
+        config: the resumed run's config.
+        data: the dataset name or file the resume was given.
+
+    Raises:
+        ValueError: `data` is not what the run recorded.
+    """
+    given = os.path.abspath(data) if os.path.isfile(data) else data
+    recorded = {config.dataset}
+    info_path = os.path.join(run_dir, "run.json")
+    if os.path.isfile(info_path):
+        with open(info_path) as f:
+            info = json.load(f)
+        recorded |= {info.get("data"), info.get("speeds_path")}
+    if given not in recorded:
+        raise ValueError(
+            f"--resume continues {run_dir} on the data it recorded "
+            f"({config.dataset}), not {data}; leave out --data, or start "
+            "afresh with --overwrite or another --out."
+        )
 
 
 def read_run(run_dir, config_class, app, extra_files=()):

@@ -112,3 +112,24 @@ def test_a_resume_keeps_the_data_the_run_recorded(tmp_path):
         str(run_dir), TrafficConfig, str(path), ["epochs=3"]
     )
     assert (config.dataset, config.epochs) == ("/data/speeds.csv", 3)
+    # A `--set dataset=` that differs is a change, and refused.
+    with pytest.raises(ValueError, match="cannot change dataset"):
+        runs.resumed_config(
+            str(run_dir), TrafficConfig, None, ["dataset=pems08"]
+        )
+
+
+def test_a_resume_on_other_data_is_refused(tmp_path):
+    from attention_suite.apps.traffic.config import TrafficConfig
+
+    speeds = tmp_path / "speeds.csv"
+    speeds.write_text("1,2\n")
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    (run_dir / "run.json").write_text(f'{{"speeds_path": "{speeds}"}}')
+    config = TrafficConfig(dataset="los_loop")
+    # The recorded name, or the file the run read, given either way.
+    for data in ("los_loop", str(speeds), os.path.relpath(speeds)):
+        runs.check_resumed_data(str(run_dir), config, data)
+    with pytest.raises(ValueError, match=r"recorded \(los_loop\), not pems08"):
+        runs.check_resumed_data(str(run_dir), config, "pems08")

@@ -1,6 +1,7 @@
-"""Exports as TF Serving sees them: the next free version, `--keep`, and a
-poller of the model directory that never sees a partial version, not even
-while an export is killed with SIGKILL."""
+"""Exports as TF Serving sees them: concurrent exports reserve distinct
+versions, `--keep` removes the oldest, and a poller of the model directory
+never sees a partial version, not even while an export is killed with
+SIGKILL."""
 
 import os
 import signal
@@ -98,40 +99,39 @@ def _kill_while_writing(process, directory):
     raise AssertionError("the export never wrote a temporary version")
 
 
-def test_a_poller_never_sees_a_partial_version(run, tmp_path):
+def test_exports_get_distinct_versions_and_never_show_a_partial_one(
+    run, tmp_path
+):
     base = str(tmp_path / "saved_models")
     directory = os.path.join(base, "traffic")
-    assert "traffic/1" in _finish(_export(run, base))
-    poller = Poller(directory)
-    poller.start()
-    try:
-        abandoned = _kill_while_writing(_export(run, base), directory)
-        assert abandoned.startswith(".2.tmp-")
-        # Its reservation of version 2 stays too, until the next export
-        # frees it (its process is gone).
-        assert sorted(os.listdir(directory)) == [".2.reserved", abandoned, "1"]
-        # The next export takes the free version 2, clears the killed
-        # export's directory and, with `--keep 1`, removes version 1.
-        out = _finish(_export(run, base, "--keep", "1"))
-        assert "traffic/2" in out
-        assert "Removed old versions [1] (--keep 1)" in out
-    finally:
-        poller.stop.set()
-        poller.join()
-    assert os.listdir(directory) == ["2"]
-    assert poller.partial == []
-    assert poller.seen == {1, 2}
-
-
-def test_concurrent_exports_get_distinct_versions(run, tmp_path):
-    base = str(tmp_path / "saved_models")
+    # Two exports started 3 s apart reserve distinct versions.
     first = _export(run, base)
     time.sleep(3)
     second = _export(run, base)
     outputs = [_finish(first), _finish(second)]
     assert "traffic/1" in outputs[0] and "traffic/2" in outputs[1]
-    directory = os.path.join(base, "traffic")
     assert sorted(os.listdir(directory)) == ["1", "2"]
-    for version in ("1", "2"):
-        for name in COMPLETE:
-            assert os.path.exists(os.path.join(directory, version, name))
+    poller = Poller(directory)
+    poller.start()
+    try:
+        abandoned = _kill_while_writing(_export(run, base), directory)
+        assert abandoned.startswith(".3.tmp-")
+        # Its reservation of version 3 stays too, until the next export
+        # frees it (its process is gone).
+        assert sorted(os.listdir(directory)) == [
+            ".3.reserved",
+            abandoned,
+            "1",
+            "2",
+        ]
+        # The next export takes the free version 3, clears the killed
+        # export's directory and, with `--keep 1`, removes versions 1, 2.
+        out = _finish(_export(run, base, "--keep", "1"))
+        assert "traffic/3" in out
+        assert "Removed old versions [1, 2] (--keep 1)" in out
+    finally:
+        poller.stop.set()
+        poller.join()
+    assert os.listdir(directory) == ["3"]
+    assert poller.partial == []
+    assert poller.seen == {1, 2, 3}

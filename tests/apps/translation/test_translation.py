@@ -361,27 +361,19 @@ def test_real_multi30k_slice_trains_and_translates(tmp_path, capsys):
     assert len(capsys.readouterr().out.splitlines()) == 1
 
 
-def test_a_tsv_run_records_its_file_and_unknown_languages(tmp_path):
+def test_a_tsv_run_has_unknown_languages(tmp_path):
     from attention_suite.apps.translation.config import TranslationConfig
 
     path = write_demo_tsv(str(tmp_path / "pairs.tsv"))
     config = TranslationConfig()
-    config.resolve_data(path)
-    assert (config.dataset, config.source, config.target) == (
-        os.path.abspath(path),
-        "und",
-        "und",
-    )
+    config.resolve_languages(path)
+    assert (config.source, config.target) == ("und", "und")
     config = TranslationConfig(target="fr")
-    config.resolve_data(path)
+    config.resolve_languages(path)
     assert (config.source, config.target) == ("und", "fr")
     config = TranslationConfig()
-    config.resolve_data("multi30k")
-    assert (config.dataset, config.source, config.target) == (
-        "multi30k",
-        "en",
-        "de",
-    )
+    config.resolve_languages("multi30k")
+    assert (config.source, config.target) == ("en", "de")
     scores = evaluation.score(["Ein Hund."], ["Ein Hund."], "und")
     assert "bleu_moses" not in scores and scores["chrf"] == 100.0
     report = {"split": "test", "sentences": 1, "greedy": scores}
